@@ -1,0 +1,76 @@
+# Helpers to register tests.
+#
+#   mpipool_add_unit_test(NAME <name> SOURCES <src...> [TIMEOUT <s>])
+#     cmocka test, no MPI: links the pure object library and cmocka.
+#   mpipool_add_mpi_test(NAME <name> SOURCES <src...> [RANKS 1 2 4] [TIMEOUT <s>] [ARGS ...])
+#     builds one executable linked with mpipool + cmocka and registers
+#     <name>_np<N> for each rank count, run under ${MPIEXEC_EXECUTABLE}.
+#   mpipool_mpiexec_command(<outvar> <nranks>)
+#     the launch prefix (list) for N ranks, for tests that run a command.
+#
+# Running as root and oversubscribing 2 cores with 4 ranks need Open MPI's
+# permission; we set it here for the tests, never relying on the shell.
+
+find_package(PkgConfig QUIET)
+find_path(CMOCKA_INCLUDE_DIR cmocka.h REQUIRED)
+find_library(CMOCKA_LIBRARY cmocka REQUIRED)
+
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version
+                OUTPUT_VARIABLE _mpiexec_version ERROR_VARIABLE _mpiexec_version)
+if(_mpiexec_version MATCHES "Open MPI|OpenRTE")
+  set(MPIPOOL_MPI_FLAVOR "openmpi" CACHE INTERNAL "")
+  set(MPIPOOL_MPIEXEC_EXTRA --oversubscribe CACHE INTERNAL "")
+else()
+  set(MPIPOOL_MPI_FLAVOR "mpich" CACHE INTERNAL "")
+  set(MPIPOOL_MPIEXEC_EXTRA "" CACHE INTERNAL "")
+endif()
+message(STATUS "mpipool tests: MPI flavour ${MPIPOOL_MPI_FLAVOR} (${MPIEXEC_EXECUTABLE})")
+
+set(MPIPOOL_TEST_ENV
+  OMPI_ALLOW_RUN_AS_ROOT=1
+  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  OMPI_MCA_rmaps_base_oversubscribe=1
+  # Docker-like sandboxes have no usable ptrace/CMA for vader's single copy.
+  OMPI_MCA_btl_vader_single_copy_mechanism=none
+  CACHE INTERNAL "")
+
+function(mpipool_mpiexec_command out n)
+  set(${out} ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${n} ${MPIPOOL_MPIEXEC_EXTRA}
+      ${MPIEXEC_PREFLAGS} PARENT_SCOPE)
+endfunction()
+
+function(mpipool_add_unit_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 30)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES} $<TARGET_OBJECTS:mpipool_pure>)
+  target_include_directories(${T_NAME} PRIVATE ${CMAKE_SOURCE_DIR}/include
+                             ${CMAKE_SOURCE_DIR}/src ${CMOCKA_INCLUDE_DIR} ${MPI_C_INCLUDE_DIRS})
+  target_link_libraries(${T_NAME} PRIVATE ${CMOCKA_LIBRARY})
+  target_compile_options(${T_NAME} PRIVATE ${MPIPOOL_WARNINGS})
+  add_test(NAME unit_${T_NAME} COMMAND ${T_NAME})
+  set_tests_properties(unit_${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS unit)
+endfunction()
+
+function(mpipool_add_mpi_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;RANKS;ARGS" ${ARGN})
+  if(NOT T_RANKS)
+    set(T_RANKS 1 2 4)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 60)
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_include_directories(${T_NAME} PRIVATE ${CMOCKA_INCLUDE_DIR})
+  target_link_libraries(${T_NAME} PRIVATE mpipool::mpipool ${CMOCKA_LIBRARY})
+  target_compile_options(${T_NAME} PRIVATE ${MPIPOOL_WARNINGS})
+  foreach(n IN LISTS T_RANKS)
+    mpipool_mpiexec_command(launch ${n})
+    add_test(NAME mpi_${T_NAME}_np${n}
+             COMMAND ${launch} $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
+    set_tests_properties(mpi_${T_NAME}_np${n} PROPERTIES
+      TIMEOUT ${T_TIMEOUT} LABELS mpi PROCESSORS 1
+      ENVIRONMENT "${MPIPOOL_TEST_ENV}")
+  endforeach()
+endfunction()

@@ -1,0 +1,262 @@
+/*
+ * mpipool.h — Python's multiprocessing.Pool, in C, over MPI.
+ *
+ * This is the only header users include.  Rank 0 of the pool's communicator
+ * is the master: it hands chunks of work items to the worker ranks and gathers
+ * the results back, in input order.  Every other rank is a worker and spends
+ * its life inside mpipool_serve().
+ *
+ *     static int square(mpipool_task *t) {
+ *         int x = *(const int *)t->in;
+ *         *(int *)t->out = x * x;
+ *         return 0;
+ *     }
+ *     MPIPOOL_TASK(square);
+ *
+ *     int main(int argc, char **argv) {
+ *         mpipool *pool;
+ *         if (mpipool_open(&pool, &argc, &argv) != MPIPOOL_OK) return 1;
+ *         if (!mpipool_is_master(pool)) return mpipool_serve(pool) ? 1 : 0;
+ *         int in[100], out[100];
+ *         for (int i = 0; i < 100; i++) in[i] = i;
+ *         int rc = mpipool_map(pool, square, in, sizeof *in, out, sizeof *out, 100, NULL);
+ *         mpipool_close(pool);
+ *         return rc == MPIPOOL_OK ? 0 : 1;
+ *     }
+ *
+ * Conventions used in the comments below:
+ *   Collective   every rank of the pool's communicator must call it.
+ *   Master only  call it on rank 0 only; elsewhere it returns MPIPOOL_ENOTMASTER.
+ *   Worker only  call it on ranks other than 0.
+ *   Any rank     local, no communication.
+ * Every fallible call returns MPIPOOL_OK (0) or a negative MPIPOOL_E... code.
+ * The library never calls exit() or MPI_Abort().  It is not thread-safe: use
+ * one pool from one thread.
+ */
+#ifndef MPIPOOL_H
+#define MPIPOOL_H
+
+#include <stddef.h>
+#include <mpi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MPIPOOL_BUILDING) && (defined(__GNUC__) || defined(__clang__))
+#define MPIPOOL_EXTERN __attribute__((visibility("default")))
+#else
+#define MPIPOOL_EXTERN
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MPIPOOL__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MPIPOOL__PRINTF(f, a)
+#endif
+
+/* ---- version ----------------------------------------------------------- */
+
+#define MPIPOOL_VERSION_MAJOR 0
+#define MPIPOOL_VERSION_MINOR 1
+#define MPIPOOL_VERSION_PATCH 0
+#define MPIPOOL_VERSION_STRING "0.1.0"
+/* MAJOR << 16 | MINOR << 8 | PATCH, comparable with mpipool_version(). */
+#define MPIPOOL_VERSION_HEX \
+    ((MPIPOOL_VERSION_MAJOR << 16) | (MPIPOOL_VERSION_MINOR << 8) | MPIPOOL_VERSION_PATCH)
+
+/* The version of the library actually linked, as MPIPOOL_VERSION_HEX.  Any rank. */
+MPIPOOL_EXTERN unsigned mpipool_version(void);
+/* The same as a "MAJOR.MINOR.PATCH" string owned by the library.  Any rank. */
+MPIPOOL_EXTERN const char *mpipool_version_string(void);
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* XX(name, value, description).  One list generates the enum,
+ * mpipool_strerror() and mpipool_err_name(). */
+#define MPIPOOL_ERRNO_MAP(XX)                                                       \
+    XX(EINVAL, -1, "invalid argument")                                              \
+    XX(ENOMEM, -2, "out of memory")                                                 \
+    XX(EMPI, -3, "an MPI call failed")                                              \
+    XX(ETASK, -4, "a task failed")                                                  \
+    XX(ENOTREG, -5, "task function is not registered")                              \
+    XX(EMISMATCH, -6, "ranks registered different task functions")                  \
+    XX(ENOTMASTER, -7, "operation is for the master rank only")                     \
+    XX(ENOTWORKER, -8, "operation is for worker ranks only")                        \
+    XX(ECLOSED, -9, "pool is closed or was never opened")                           \
+    XX(EEXIST, -10, "task name already registered to another function")             \
+    XX(EBUSY, -11, "task registry is frozen while a pool is open")                  \
+    XX(EOVERFLOW, -12, "size too large")                                            \
+    XX(EPROTO, -13, "unexpected message from another rank")
+
+typedef enum {
+    MPIPOOL_OK = 0,
+#define MPIPOOL__ERR_ENUM(name, value, text) MPIPOOL_##name = (value),
+    MPIPOOL_ERRNO_MAP(MPIPOOL__ERR_ENUM)
+#undef MPIPOOL__ERR_ENUM
+} mpipool_status;
+
+/* A static description of `code` ("a task failed"); "unknown error" for an
+ * unknown code.  Never NULL.  Any rank. */
+MPIPOOL_EXTERN const char *mpipool_strerror(int code);
+/* The code's name ("MPIPOOL_ETASK"); "MPIPOOL_UNKNOWN" for an unknown code.
+ * Never NULL.  Any rank. */
+MPIPOOL_EXTERN const char *mpipool_err_name(int code);
+
+/* ---- tasks ------------------------------------------------------------- */
+
+/* What a task function sees for one item.  The library owns every pointer. */
+typedef struct mpipool_task {
+    const void *in;  /* this item: in_size bytes, read-only                       */
+    size_t in_size;
+    void *out;       /* room for this item's result: out_size bytes, zeroed       */
+    size_t out_size;
+    size_t index;    /* the item's position in its map (0-based)                 */
+    int rank;        /* the rank running it (0 only in a one-rank pool)          */
+    void *state;     /* reserved for per-worker state (init hooks); NULL for now */
+} mpipool_task;
+
+/* A task: 0 = success, anything else = the item failed.  A failed item does
+ * not stop the map: the other items still run and keep their results. */
+typedef int (*mpipool_fn)(mpipool_task *task);
+
+/* Attach a message to a failing item and return MPIPOOL_ETASK, so a task can
+ * `return mpipool_task_fail(t, "bad value %d", v);`.  The message (truncated
+ * to 511 bytes) reaches the master's mpipool_last_error().  Call it only on
+ * the task passed to your function, from inside that function. */
+MPIPOOL_EXTERN int mpipool_task_fail(mpipool_task *task, const char *fmt, ...)
+    MPIPOOL__PRINTF(2, 3);
+
+/* Register `fn` under `name` (copied) on this rank.  Task functions are known
+ * by name because addresses differ between ranks; every rank must register
+ * the same set before mpipool_open(), which checks that they did.
+ * Registering the same (name, fn) twice is harmless.
+ * Returns MPIPOOL_EINVAL (NULL or empty name, NULL fn), MPIPOOL_EEXIST (name
+ * taken by another function), MPIPOOL_EBUSY (a pool is open), MPIPOOL_ENOMEM.
+ * Any rank, before mpipool_open(). */
+MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
+
+/* Register `fn` under its own name on every rank before main() runs.
+ * Use at file scope: `MPIPOOL_TASK(square);`.  A registration error here has
+ * nobody to return to, so it is kept and reported by mpipool_open(). */
+#define MPIPOOL_TASK(fn)                                                           \
+    static void mpipool__register_##fn(void) __attribute__((constructor));        \
+    static void mpipool__register_##fn(void) { mpipool__register_deferred(#fn, fn); } \
+    typedef int mpipool__task_##fn##_registered
+
+/* Implementation detail of MPIPOOL_TASK; not for direct use. */
+MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
+
+/* ---- the pool ---------------------------------------------------------- */
+
+typedef struct mpipool mpipool;
+
+/* Open a pool over all ranks of MPI_COMM_WORLD.  Initialises MPI if the
+ * program has not (and then the pool finalises it when it closes), duplicates
+ * the communicator, and checks that every rank registered the same tasks.
+ * `argc`/`argv` are passed to MPI_Init and may be NULL.
+ * On success *pool is the new pool.  On failure *pool is NULL, every rank
+ * returns the same code, and mpipool_last_error(NULL) says why (for
+ * MPIPOOL_EMISMATCH: which functions differ, and on which ranks).
+ * Returns MPIPOOL_EINVAL, MPIPOOL_EMPI, MPIPOOL_EMISMATCH, MPIPOOL_EEXIST,
+ * MPIPOOL_ENOMEM.  Collective over MPI_COMM_WORLD. */
+MPIPOOL_EXTERN int mpipool_open(mpipool **pool, int *argc, char ***argv);
+
+/* Open a pool over `comm` in a program that already initialised MPI; rank 0
+ * of `comm` is the master.  The pool talks only on its own duplicate of
+ * `comm`, so it never sees the caller's messages.  MPI is not finalised by
+ * the pool.  Returns as mpipool_open(), plus MPIPOOL_EINVAL when MPI is not
+ * initialised or comm is MPI_COMM_NULL.  Collective over `comm`. */
+MPIPOOL_EXTERN int mpipool_open_comm(mpipool **pool, MPI_Comm comm);
+
+/* 1 on the master (rank 0), 0 on a worker or for a NULL pool.  Any rank. */
+MPIPOOL_EXTERN int mpipool_is_master(const mpipool *pool);
+
+/* This rank in the pool's communicator; -1 for a NULL pool.  Any rank. */
+MPIPOOL_EXTERN int mpipool_rank(const mpipool *pool);
+
+/* The number of ranks that run tasks: communicator size - 1, or 1 for a
+ * one-rank pool (where the master runs the tasks itself).  0 for NULL.
+ * Any rank. */
+MPIPOOL_EXTERN int mpipool_size(const mpipool *pool);
+
+/* Worker loop: run the master's tasks until the master closes the pool, then
+ * close this rank's side of it (freeing `pool`, and finalising MPI if
+ * mpipool_open initialised it).  `pool` must not be used afterwards.
+ * Returns MPIPOOL_OK when the master closed the pool normally;
+ * MPIPOOL_ENOTWORKER on the master (nothing is freed); MPIPOOL_ECLOSED for a
+ * pool that is not open; MPIPOOL_EMPI or MPIPOOL_EPROTO if the loop broke,
+ * after printing one line naming the rank on stderr.  Worker only. */
+MPIPOOL_EXTERN int mpipool_serve(mpipool *pool);
+
+/* Close the pool and free it.  On the master: stop the workers, free the
+ * communicator, finalise MPI if mpipool_open initialised it.  On a worker it
+ * behaves as mpipool_serve(): it serves until the master closes.
+ * NULL is a no-op returning MPIPOOL_OK; a pool already closed returns
+ * MPIPOOL_ECLOSED and touches nothing.  Collective (the master's call
+ * releases the workers). */
+MPIPOOL_EXTERN int mpipool_close(mpipool *pool);
+
+/* The detail of the last error on this pool, naming the function and, for a
+ * task failure, the task, item, rank and message, e.g.
+ * "mpipool_map: task 'square' failed on item 17 at rank 3: value out of range".
+ * "" when there was none.  With pool == NULL (or a pool that is not open):
+ * the reason the last mpipool_open/mpipool_open_comm on this process failed.
+ * The string belongs to the library and is valid until the next call on the
+ * pool.  Any rank. */
+MPIPOOL_EXTERN const char *mpipool_last_error(const mpipool *pool);
+
+/* ---- map --------------------------------------------------------------- */
+
+typedef enum {
+    /* Self-scheduling in chunks (the default): workers ask for more as they
+     * finish, chunk sizes shrink towards the end (guided), each worker keeps
+     * two chunks in flight while work remains. Best for uneven work. */
+    MPIPOOL_SCHEDULE_DYNAMIC = 0,
+    /* One MPI_Scatterv of equal shares, one MPI_Gatherv of the results.
+     * Fastest for uniform work; no load balancing. */
+    MPIPOOL_SCHEDULE_STATIC = 1
+} mpipool_schedule;
+
+typedef struct mpipool_map_options {
+    mpipool_schedule schedule; /* default MPIPOOL_SCHEDULE_DYNAMIC                 */
+    size_t chunk_size;         /* items per chunk in dynamic mode; 0 = automatic   */
+    unsigned flags;            /* must be 0 for now                                 */
+    void *reserved[6];         /* must be NULL: room to grow without an ABI break   */
+} mpipool_map_options;
+
+/* Initialise `opts` to the defaults (what passing NULL means). */
+#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, 0u, {0}}
+MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
+
+/* out[i] = fn(in[i]) for i in [0, n): items of in_size bytes each (any struct,
+ * which covers starmap), results of out_size bytes each, in input order.
+ * Blocks until every item has run.  Chunks are sent straight from `in` and
+ * results received straight into `out` (no copies on the master).
+ * `fn` must be registered.  `options` may be NULL for the defaults.  `in` and
+ * `out` may be NULL only when n == 0.  The caller keeps ownership of `in`
+ * and `out`.
+ * Returns MPIPOOL_OK; MPIPOOL_ETASK if any item failed (every item that
+ * succeeded still has its result; a failed item's slot holds what its task
+ * wrote, else zeros; mpipool_last_error() names the first failed item, its
+ * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
+ * zero sizes, bad options), MPIPOOL_EOVERFLOW (an item over 2 GiB, or
+ * n * size overflowing), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
+ * MPIPOOL_ECLOSED, MPIPOOL_EMPI.  Arguments are checked before anything is
+ * sent, so a refused call leaves the pool usable.  Master only. */
+MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
+                               const void *in, size_t in_size,
+                               void *out, size_t out_size,
+                               size_t n, const mpipool_map_options *options);
+
+/* fn(in) -> out for one item, run on one worker (on the master in a
+ * one-rank pool).  Returns as mpipool_map().  Master only. */
+MPIPOOL_EXTERN int mpipool_apply(mpipool *pool, mpipool_fn fn,
+                                 const void *in, size_t in_size,
+                                 void *out, size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPIPOOL_H */

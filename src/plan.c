@@ -1,0 +1,53 @@
+/*
+ * plan.c — how the master cuts a map into chunks.  Pure arithmetic, no MPI.
+ *
+ * Dynamic mode is guided self-scheduling: each chunk is a share of what is
+ * left, ceil(remaining / (2 * workers)), so early chunks are large (few
+ * messages) and the last ones small (good balance), bounded below by a
+ * minimum that keeps message cost a small fraction of the work and above by
+ * the largest message we are willing to build.
+ */
+#include "pure.h"
+
+size_t mpipool__plan_chunk(size_t remaining, size_t workers, size_t user_chunk,
+                           size_t min_chunk, size_t max_chunk) {
+    if (remaining == 0) return 0;
+    if (workers == 0) workers = 1;
+    if (max_chunk == 0) max_chunk = 1;
+    size_t c;
+    if (user_chunk > 0) {
+        c = user_chunk;
+    } else {
+        size_t div = 2 * workers;
+        c = remaining / div + (remaining % div != 0);
+        if (c < min_chunk) c = min_chunk;
+    }
+    if (c > max_chunk) c = max_chunk;
+    if (c > remaining) c = remaining;
+    if (c == 0) c = 1;
+    return c;
+}
+
+size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
+                               size_t max_bytes) {
+    size_t item = in_size > out_size ? in_size : out_size;
+    if (item == 0) item = 1;
+    if (max_bytes <= header || max_bytes - header < item) return 1;
+    return (max_bytes - header) / item;
+}
+
+int mpipool__plan_depth(size_t unassigned, size_t workers) {
+    return unassigned > 2 * workers ? 2 : 1;
+}
+
+void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
+                          size_t *count) {
+    if (workers == 0 || w >= workers) {
+        *first = n;
+        *count = 0;
+        return;
+    }
+    size_t base = n / workers, extra = n % workers;
+    *first = w * base + (w < extra ? w : extra);
+    *count = base + (w < extra ? 1 : 0);
+}

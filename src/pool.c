@@ -1,0 +1,215 @@
+/*
+ * pool.c — the pool's life: open (initialise MPI if needed, duplicate the
+ * communicator, check that every rank registered the same tasks), the small
+ * queries, and close.
+ *
+ * Invariant: open and close are collective and return the same status on
+ * every rank — every check whose outcome could differ between ranks is
+ * combined with one MPI_Allreduce before anyone decides.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "wire.h"
+
+/* How many open pools called MPI_Init; the last one to close finalises. */
+static int pools_owning_mpi;
+
+/* Every rank's registry, gathered only when the digests disagree. */
+static int describe_mismatch(MPI_Comm comm, int size, char *msg, size_t msgsz) {
+    size_t len = 0;
+    char *mine = mpipool__registry_serialize(&len);
+    int *lens = malloc((size_t)size * sizeof *lens);
+    int *displs = malloc((size_t)size * sizeof *displs);
+    const char **lists = malloc((size_t)size * sizeof *lists);
+    char *all = NULL;
+    int rc = MPIPOOL_ENOMEM, ilen = mine ? (int)len : 0;
+    /* Even on a local allocation failure we must take part in the
+     * collectives below, or the other ranks would hang. */
+    if (MPI_Allgather(&ilen, 1, MPI_INT, lens ? lens : &ilen, lens ? 1 : 0, MPI_INT, comm) != MPI_SUCCESS)
+        goto cleanup;
+    size_t total = 0;
+    for (int r = 0; lens && displs && r < size; r++) {
+        displs[r] = (int)total;
+        total += (size_t)lens[r];
+    }
+    all = malloc(total + 1);
+    int ok = mine && lens && displs && lists && all;
+    if (MPI_Allgatherv(mine ? mine : "", ilen, MPI_CHAR, all, lens, displs, MPI_CHAR, comm) != MPI_SUCCESS || !ok)
+        goto cleanup;
+    /* Split into NUL-terminated per-rank strings in place of a copy. */
+    char *copy = malloc(total + (size_t)size);
+    if (copy == NULL) goto cleanup;
+    size_t off = 0;
+    for (int r = 0; r < size; r++) {
+        memcpy(copy + off, all + displs[r], (size_t)lens[r]);
+        copy[off + (size_t)lens[r]] = '\0';
+        lists[r] = copy + off;
+        off += (size_t)lens[r] + 1;
+    }
+    int n = snprintf(msg, msgsz, "the ranks registered different task functions: ");
+    mpipool__registry_describe_diff(lists, size, msg + n, msgsz - (size_t)n);
+    free(copy);
+    rc = MPIPOOL_OK;
+cleanup:
+    free(mine);
+    free(lens);
+    free(displs);
+    free(lists);
+    free(all);
+    return rc;
+}
+
+static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func) {
+    MPI_Comm dup = MPI_COMM_NULL;
+    mpipool *pool = NULL;
+    int rc = MPIPOOL_OK, frozen = 0, rank = 0, size = 1, mpirc;
+
+    /* Errors on the caller's communicator follow the caller's handler. */
+    if ((mpirc = MPI_Comm_dup(comm, &dup)) != MPI_SUCCESS) {
+        rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Comm_dup");
+        goto cleanup;
+    }
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    MPI_Comm_set_name(dup, "mpipool");
+    MPI_Comm_rank(dup, &rank);
+    MPI_Comm_size(dup, &size);
+
+    int deferred = mpipool__registry_freeze();
+    frozen = 1;
+    pool = calloc(1, sizeof *pool);
+    int local_err = deferred != MPIPOOL_OK ? deferred : (pool == NULL ? MPIPOOL_ENOMEM : MPIPOOL_OK);
+    uint64_t digest = mpipool__registry_digest();
+    /* max(digest) == min(digest) on every rank <=> all registries agree;
+     * max(-code) > 0 <=> some rank failed locally. */
+    uint64_t v[3] = {digest, ~digest, (uint64_t)(-(int64_t)local_err)}, r[3];
+    if ((mpirc = MPI_Allreduce(v, r, 3, MPI_UINT64_T, MPI_MAX, dup)) != MPI_SUCCESS) {
+        rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Allreduce");
+        goto cleanup;
+    }
+    if (r[2] != 0) {
+        rc = -(int)r[2];
+        if (local_err != MPIPOOL_OK)
+            mpipool__error(NULL, rc, "%s: rank %d: %s", func, rank,
+                           deferred != MPIPOOL_OK ? mpipool__registry_deferred_message() : "out of memory");
+        else
+            mpipool__error(NULL, rc, "%s: another rank failed to set up (%s)", func, mpipool_strerror(rc));
+        goto cleanup;
+    }
+    if (r[0] != ~r[1]) {
+        rc = MPIPOOL_EMISMATCH;
+        char detail[MPIPOOL__ERR_MAX - 64];
+        if (describe_mismatch(dup, size, detail, sizeof detail) != MPIPOOL_OK)
+            snprintf(detail, sizeof detail, "the ranks registered different task functions");
+        mpipool__error(NULL, rc, "%s: %s", func, detail);
+        goto cleanup;
+    }
+
+    pool->comm = dup;
+    pool->rank = rank;
+    pool->size = size;
+    pool->owns_mpi = owns_mpi;
+    pool->next_job = 1;
+    if (mpipool__live_add(pool) != MPIPOOL_OK) {
+        /* Purely local and vanishingly unlikely; still must not diverge. */
+        rc = MPIPOOL_ENOMEM;
+    }
+    int all_ok = rc == MPIPOOL_OK, agreed = 0;
+    MPI_Allreduce(&all_ok, &agreed, 1, MPI_INT, MPI_LAND, dup);
+    if (!agreed) {
+        if (rc == MPIPOOL_OK) mpipool__live_remove(pool);
+        rc = mpipool__error(NULL, MPIPOOL_ENOMEM, "%s: out of memory on some rank", func);
+        goto cleanup;
+    }
+    if (owns_mpi) pools_owning_mpi++;
+    *out = pool;
+    mpipool__open_error[0] = '\0';
+    return MPIPOOL_OK;
+
+cleanup:
+    free(pool);
+    if (frozen) mpipool__registry_thaw();
+    if (dup != MPI_COMM_NULL) MPI_Comm_free(&dup);
+    return rc;
+}
+
+int mpipool_open(mpipool **pool, int *argc, char ***argv) {
+    int initialized = 0, finalized = 0, rc;
+    if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_open: pool is NULL");
+    *pool = NULL;
+    MPI_Finalized(&finalized);
+    if (finalized)
+        return mpipool__error(NULL, MPIPOOL_EMPI, "mpipool_open: MPI was already finalised; "
+                              "a process can open pools only until MPI_Finalize");
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+        int provided;
+        /* The library makes MPI calls from the thread that calls it. */
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+            return mpipool__error(NULL, MPIPOOL_EMPI, "mpipool_open: MPI_Init_thread failed");
+    }
+    rc = open_on(pool, MPI_COMM_WORLD, !initialized, "mpipool_open");
+    if (rc != MPIPOOL_OK && !initialized) MPI_Finalize();
+    return rc;
+}
+
+int mpipool_open_comm(mpipool **pool, MPI_Comm comm) {
+    int initialized = 0, finalized = 0;
+    if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_open_comm: pool is NULL");
+    *pool = NULL;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (!initialized || finalized)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_open_comm: MPI is %s; "
+                              "call MPI_Init first or use mpipool_open",
+                              finalized ? "already finalised" : "not initialised");
+    if (comm == MPI_COMM_NULL)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_open_comm: comm is MPI_COMM_NULL");
+    return open_on(pool, comm, 0, "mpipool_open_comm");
+}
+
+int mpipool_is_master(const mpipool *pool) { return pool != NULL && pool->rank == 0; }
+
+int mpipool_rank(const mpipool *pool) { return pool ? pool->rank : -1; }
+
+int mpipool_size(const mpipool *pool) {
+    if (pool == NULL) return 0;
+    return pool->size > 1 ? pool->size - 1 : 1;
+}
+
+const char *mpipool_last_error(const mpipool *pool) {
+    if (pool == NULL || !mpipool__live_has(pool)) return mpipool__open_error;
+    return pool->err;
+}
+
+int mpipool__teardown(mpipool *pool) {
+    int owns = pool->owns_mpi;
+    mpipool__live_remove(pool);
+    mpipool__registry_thaw();
+    MPI_Comm_free(&pool->comm);
+    free(pool);
+    if (owns && --pools_owning_mpi == 0) {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (!finalized) MPI_Finalize();
+    }
+    return MPIPOOL_OK;
+}
+
+int mpipool_close(mpipool *pool) {
+    int rc = MPIPOOL_OK;
+    if (pool == NULL) return MPIPOOL_OK;
+    if (!mpipool__live_has(pool))
+        return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_close: the pool is already closed (or was never opened)");
+    if (pool->rank != 0) return mpipool_serve(pool);
+    /* Zero-byte messages go eagerly; the workers see STOP after every chunk
+     * they were sent, because messages from one sender arrive in order. */
+    for (int w = 1; w < pool->size; w++)
+        MPIPOOL__MPI(pool, MPI_Send(NULL, 0, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
+cleanup:
+    /* The pool is freed below: its error moves to the process-wide slot. */
+    if (rc != MPIPOOL_OK) mpipool__error(NULL, rc, "%s", pool->err);
+    mpipool__teardown(pool);
+    return rc;
+}

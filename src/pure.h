@@ -1,0 +1,80 @@
+/*
+ * pure.h — the parts of mpipool that need no MPI: the task registry, chunk
+ * planning, argument checks and error names.  They are compiled into the
+ * library and, on their own, into the cmocka unit tests (tests/unit/).
+ * Nothing declared here may call MPI.
+ */
+#ifndef MPIPOOL_PURE_H
+#define MPIPOOL_PURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mpipool.h"
+
+/* Longest message kept for a task failure or an error, including the NUL. */
+#define MPIPOOL__MSG_MAX 512
+/* Largest single MPI message we build, in bytes: counts are C ints. */
+#define MPIPOOL__MAX_MSG_BYTES ((size_t)0x7fff0000)
+
+/* ---- registry (registry.c) -----------------------------------------------
+ * A process-wide table of (name, function).  Invariant: while frozen (one or
+ * more pools open) the table is sorted by name, so index i names the same
+ * task on every rank whose table has the same digest. */
+int mpipool__registry_add(const char *name, mpipool_fn fn);
+/* Sort and freeze; nested calls count.  Returns the deferred registration
+ * error (from MPIPOOL_TASK constructors), if any, else MPIPOOL_OK. */
+int mpipool__registry_freeze(void);
+void mpipool__registry_thaw(void);
+size_t mpipool__registry_count(void);
+const char *mpipool__registry_name(size_t i);
+mpipool_fn mpipool__registry_fn(size_t i);
+/* MPIPOOL_OK and *index, or MPIPOOL_ENOTREG. */
+int mpipool__registry_find_fn(mpipool_fn fn, size_t *index);
+int mpipool__registry_find_name(const char *name, size_t *index);
+/* FNV-1a 64 over the sorted names (each followed by '\n'). */
+uint64_t mpipool__registry_digest(void);
+/* The sorted names, each followed by '\n', in a malloc'd buffer (NUL
+ * terminated; *len excludes the NUL).  NULL when out of memory. */
+char *mpipool__registry_serialize(size_t *len);
+/* The text of the deferred registration error ("" if none). */
+const char *mpipool__registry_deferred_message(void);
+/* Forget everything (tests only). */
+void mpipool__registry_reset(void);
+/* Given every rank's serialised list, write into msg which names are not
+ * registered on every rank, e.g. "task 'cube' is registered on ranks 0,2
+ * but not on ranks 1".  Returns the number of differing names. */
+size_t mpipool__registry_describe_diff(const char *const *lists, int nranks,
+                                       char *msg, size_t msgsz);
+
+/* ---- chunk planning (plan.c) --------------------------------------------- */
+
+/* Items per chunk in dynamic mode for the next chunk.  `user_chunk` > 0 wins
+ * (capped by max_chunk).  Otherwise guided self-scheduling:
+ * ceil(remaining / (2 * workers)), never below min_chunk nor above
+ * max_chunk, and never more than `remaining`.  0 only when remaining == 0. */
+size_t mpipool__plan_chunk(size_t remaining, size_t workers, size_t user_chunk,
+                           size_t min_chunk, size_t max_chunk);
+/* The most items one chunk may hold so that neither its work message
+ * (header + items) nor its result message exceeds max_bytes.  >= 1. */
+size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
+                               size_t max_bytes);
+/* How many chunks a worker should have in flight: 2 while more than
+ * 2 * workers items remain unassigned, then 1, so the last items go to idle
+ * workers instead of queueing behind a long task. */
+int mpipool__plan_depth(size_t unassigned, size_t workers);
+/* Static mode: worker w (0-based, of `workers`) gets items
+ * [*first, *first + *count); shares differ by at most one item. */
+void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
+                          size_t *count);
+
+/* ---- argument checks (validate.c) ---------------------------------------- */
+
+/* Check the arguments of a fixed-size map.  MPIPOOL_OK, or a code with a
+ * message in msg that names the offending argument (without the function
+ * name, which the caller prefixes). */
+int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
+                            size_t out_size, size_t n,
+                            const mpipool_map_options *opts, char *msg,
+                            size_t msgsz);
+
+#endif

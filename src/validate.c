@@ -1,0 +1,70 @@
+/*
+ * validate.c — argument checks for the map calls, done before anything is
+ * sent so that a refused call leaves every rank where it was.  No MPI.
+ */
+#include <stdio.h>
+#include <stdint.h>
+#include "pure.h"
+
+int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
+                            size_t out_size, size_t n,
+                            const mpipool_map_options *opts, char *msg,
+                            size_t msgsz) {
+    if (opts != NULL) {
+        if (opts->schedule != MPIPOOL_SCHEDULE_DYNAMIC &&
+            opts->schedule != MPIPOOL_SCHEDULE_STATIC) {
+            snprintf(msg, msgsz, "options->schedule is %d, not a mpipool_schedule value",
+                     (int)opts->schedule);
+            return MPIPOOL_EINVAL;
+        }
+        if (opts->flags != 0) {
+            snprintf(msg, msgsz, "options->flags is 0x%x; it must be 0", opts->flags);
+            return MPIPOOL_EINVAL;
+        }
+        for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++) {
+            if (opts->reserved[i] != NULL) {
+                snprintf(msg, msgsz, "options->reserved[%zu] is not NULL "
+                         "(initialise options with mpipool_map_options_init)", i);
+                return MPIPOOL_EINVAL;
+            }
+        }
+    }
+    if (in_size == 0) {
+        snprintf(msg, msgsz, "in_size is 0; items must have a size");
+        return MPIPOOL_EINVAL;
+    }
+    if (out_size == 0) {
+        snprintf(msg, msgsz, "out_size is 0; results must have a size");
+        return MPIPOOL_EINVAL;
+    }
+    if (in_size > MPIPOOL__MAX_MSG_BYTES - 4096) {
+        snprintf(msg, msgsz, "in_size is %zu bytes; items over %zu bytes are not supported",
+                 in_size, MPIPOOL__MAX_MSG_BYTES - 4096);
+        return MPIPOOL_EOVERFLOW;
+    }
+    if (out_size > MPIPOOL__MAX_MSG_BYTES - 4096) {
+        snprintf(msg, msgsz, "out_size is %zu bytes; results over %zu bytes are not supported",
+                 out_size, MPIPOOL__MAX_MSG_BYTES - 4096);
+        return MPIPOOL_EOVERFLOW;
+    }
+    if (n == 0) return MPIPOOL_OK;
+    if (n > SIZE_MAX / in_size || n > SIZE_MAX / out_size) {
+        snprintf(msg, msgsz, "n = %zu items of %zu/%zu bytes overflows the address space",
+                 n, in_size, out_size);
+        return MPIPOOL_EOVERFLOW;
+    }
+    if (in == NULL) {
+        snprintf(msg, msgsz, "in is NULL with n = %zu", n);
+        return MPIPOOL_EINVAL;
+    }
+    if (out == NULL) {
+        snprintf(msg, msgsz, "out is NULL with n = %zu", n);
+        return MPIPOOL_EINVAL;
+    }
+    if ((const char *)in < (const char *)out + n * out_size &&
+        (const char *)out < (const char *)in + n * in_size) {
+        snprintf(msg, msgsz, "in and out overlap; results would overwrite items not yet sent");
+        return MPIPOOL_EINVAL;
+    }
+    return MPIPOOL_OK;
+}

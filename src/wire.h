@@ -1,0 +1,56 @@
+/*
+ * wire.h — the messages between master and workers, all on the pool's
+ * private communicator.
+ *
+ * Protocol rules:
+ *  - master -> worker: TAG_WORK (a chunk or a static share) or TAG_STOP.
+ *    A worker handles its messages strictly in arrival order, so the master
+ *    knows which result answers which chunk without looking.
+ *  - worker -> master: TAG_RESULT = result_hdr + count * out_size bytes of
+ *    results, one per chunk, in the order the chunks were sent.  If the
+ *    header says nfail > 0, one TAG_FAIL message with the first failure's
+ *    text (NUL terminated) follows it.
+ *  - static mode: after TAG_WORK(kind STATIC) every rank enters the same
+ *    MPI_Scatterv/MPI_Gatherv pair; each worker then sends TAG_STATUS
+ *    (a result_hdr with no payload), and TAG_FAIL if nfail > 0.
+ * Headers are fixed-size structs of 64-bit fields: every rank runs the same
+ * build of the library on the same architecture.
+ */
+#ifndef MPIPOOL_WIRE_H
+#define MPIPOOL_WIRE_H
+
+#include <stdint.h>
+
+enum mpipool__tag {
+    MPIPOOL__TAG_WORK = 0x6d70, /* 'mp' */
+    MPIPOOL__TAG_STOP,
+    MPIPOOL__TAG_RESULT,
+    MPIPOOL__TAG_FAIL,
+    MPIPOOL__TAG_STATUS
+};
+
+enum mpipool__kind {
+    MPIPOOL__KIND_CHUNK = 1,
+    MPIPOOL__KIND_STATIC = 2
+};
+
+typedef struct {
+    uint32_t kind;     /* enum mpipool__kind                          */
+    uint32_t fn;       /* index in the sorted registry                */
+    uint64_t job;      /* the master's job id                         */
+    uint64_t first;    /* CHUNK: first item index; STATIC: unused     */
+    uint64_t count;    /* CHUNK: items in this message; STATIC: n     */
+    uint64_t in_size;
+    uint64_t out_size;
+} mpipool__work_hdr;
+
+typedef struct {
+    uint64_t job;
+    uint64_t first;
+    uint64_t count;
+    uint64_t nfail;      /* failed items in this chunk                 */
+    uint64_t first_fail; /* index of the first of them                 */
+    double busy;         /* seconds the worker spent running the tasks */
+} mpipool__result_hdr;
+
+#endif

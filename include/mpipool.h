@@ -193,15 +193,21 @@ MPIPOOL_EXTERN int mpipool_serve(mpipool *pool);
  * communicator, finalise MPI if mpipool_open initialised it.  On a worker it
  * behaves as mpipool_serve(): it serves until the master closes.
  * NULL is a no-op returning MPIPOOL_OK; a pool already closed returns
- * MPIPOOL_ECLOSED and touches nothing.  Collective (the master's call
- * releases the workers). */
+ * MPIPOOL_ECLOSED and touches nothing.  If stopping the workers fails
+ * (MPIPOOL_EMPI) the pool is freed all the same and the detail is in
+ * mpipool_last_error(NULL).  Collective (the master's call releases the
+ * workers). */
 MPIPOOL_EXTERN int mpipool_close(mpipool *pool);
 
 /* The detail of the last error on this pool, naming the function and, for a
  * task failure, the task, item, rank and message, e.g.
- * "mpipool_map: task 'square' failed on item 17 at rank 3: value out of range".
+ * "mpipool_map: task 'square' failed on item 17 at rank 3: value out of range",
+ * followed by " (and more items failed)" when others failed too; a task that
+ * failed without mpipool_task_fail() shows "returned <its return value>".
  * "" when there was none.  With pool == NULL (or a pool that is not open):
- * the reason the last mpipool_open/mpipool_open_comm on this process failed.
+ * the reason the last call that had no open pool to report on failed: an
+ * mpipool_open/mpipool_open_comm, a call on a closed pool, or a close or
+ * serve that freed the pool as it failed.
  * The string belongs to the library and is valid until the next call on the
  * pool.  Any rank. */
 MPIPOOL_EXTERN const char *mpipool_last_error(const mpipool *pool);
@@ -240,7 +246,7 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * succeeded still has its result; a failed item's slot holds what its task
  * wrote, else zeros; mpipool_last_error() names the first failed item, its
  * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
- * zero sizes, bad options), MPIPOOL_EOVERFLOW (an item over 2 GiB, or
+ * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (an item over 2 GiB, or
  * n * size overflowing), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
  * MPIPOOL_ECLOSED, MPIPOOL_EMPI.  Arguments are checked before anything is
  * sent, so a refused call leaves the pool usable.  Master only. */

@@ -87,7 +87,9 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(EEXIST, -10, "task name already registered to another function")             \
     XX(EBUSY, -11, "task registry is frozen while a pool is open")                  \
     XX(EOVERFLOW, -12, "size too large")                                            \
-    XX(EPROTO, -13, "unexpected message from another rank")
+    XX(EPROTO, -13, "unexpected message from another rank")                        \
+    XX(ETIMEDOUT, -14, "timed out; the job goes on")                               \
+    XX(ECANCELED, -15, "job cancelled")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -189,7 +191,8 @@ MPIPOOL_EXTERN int mpipool_size(const mpipool *pool);
  * after printing one line naming the rank on stderr.  Worker only. */
 MPIPOOL_EXTERN int mpipool_serve(mpipool *pool);
 
-/* Close the pool and free it.  On the master: stop the workers, free the
+/* Close the pool and free it.  On the master: wait for every job in flight
+ * to finish (Pool.close() + join()), stop the workers, free the
  * communicator, finalise MPI if mpipool_open initialised it.  On a worker it
  * behaves as mpipool_serve(): it serves until the master closes.
  * NULL is a no-op returning MPIPOOL_OK; a pool already closed returns
@@ -224,15 +227,36 @@ typedef enum {
     MPIPOOL_SCHEDULE_STATIC = 1
 } mpipool_schedule;
 
+/* What a failing item does to the rest of its map. */
+typedef enum {
+    /* Every item runs; the map returns MPIPOOL_ETASK at the end if any
+     * failed (the default, like Pool.map running every item). */
+    MPIPOOL_ON_ERROR_CONTINUE = 0,
+    /* After the first failure no new chunk of the map is started; chunks
+     * already sent still finish and keep their results; items never run are
+     * reported as MPIPOOL_ECANCELED in `status`. */
+    MPIPOOL_ON_ERROR_STOP = 1
+} mpipool_on_error;
+
 typedef struct mpipool_map_options {
-    mpipool_schedule schedule; /* default MPIPOOL_SCHEDULE_DYNAMIC                 */
-    size_t chunk_size;         /* items per chunk in dynamic mode; 0 = automatic   */
-    unsigned flags;            /* must be 0 for now                                 */
-    void *reserved[6];         /* must be NULL: room to grow without an ABI break   */
+    mpipool_schedule schedule; /* default MPIPOOL_SCHEDULE_DYNAMIC                  */
+    size_t chunk_size;         /* items per chunk in dynamic mode; 0 = automatic    */
+    mpipool_on_error on_error; /* default MPIPOOL_ON_ERROR_CONTINUE                  */
+    size_t max_failures;       /* stop (as ON_ERROR_STOP) once this many items have
+                                  failed; 0 = no limit                               */
+    int *status;               /* NULL, or n entries the map fills: MPIPOOL_OK,
+                                  MPIPOOL_ETASK (failed) or MPIPOOL_ECANCELED
+                                  (never ran).  Caller-owned; must live until the
+                                  job is finished.                                   */
+    char **messages;           /* NULL, or n entries the map fills: NULL for items
+                                  that did not fail, else the failure message in a
+                                  malloc'd string the caller frees with free().     */
+    unsigned flags;            /* must be 0 for now                                  */
+    void *reserved[4];         /* must be NULL: room to grow without an ABI break   */
 } mpipool_map_options;
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
-#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, 0u, {0}}
+#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, {0}}
 MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
 
 /* out[i] = fn(in[i]) for i in [0, n): items of in_size bytes each (any struct,
@@ -260,6 +284,67 @@ MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
 MPIPOOL_EXTERN int mpipool_apply(mpipool *pool, mpipool_fn fn,
                                  const void *in, size_t in_size,
                                  void *out, size_t out_size);
+
+/* ---- asynchronous jobs --------------------------------------------------
+ * A job is a map (or one apply) running in the background, like
+ * Pool.map_async / Pool.apply_async.  Several jobs may be in flight; the
+ * workers serve them in submission order and each keeps its own results.
+ *
+ * Background progress: when MPI provides MPI_THREAD_MULTIPLE (mpipool_open
+ * asks for it) the master runs a progress thread, so jobs advance while the
+ * caller computes without calling mpipool.  Otherwise (a program that
+ * initialised MPI itself with a lower thread level) jobs advance only inside
+ * mpipool_wait(), mpipool_ready() and the blocking calls.  In a one-rank
+ * pool the master runs a job's tasks inside the submitting call. */
+
+typedef struct mpipool_job mpipool_job;
+
+/* Start mpipool_map(pool, fn, in, ..., options) in the background and return
+ * at once with *job.  `in`, `out` and the options' status/messages arrays
+ * must stay valid and untouched until the job is finished (mpipool_wait
+ * returned something other than MPIPOOL_ETIMEDOUT, mpipool_ready returned 1,
+ * or mpipool_job_free returned).  On failure *job is NULL and the call
+ * returns as mpipool_map's argument checks do; nothing was sent.
+ * Master only. */
+MPIPOOL_EXTERN int mpipool_map_async(mpipool *pool, mpipool_fn fn,
+                                     const void *in, size_t in_size,
+                                     void *out, size_t out_size, size_t n,
+                                     const mpipool_map_options *options,
+                                     mpipool_job **job);
+
+/* mpipool_apply in the background: fn(in) -> out on one worker — the
+ * Process(target=f, args=...).start() of this library; mpipool_wait() is
+ * its join().  Master only. */
+MPIPOOL_EXTERN int mpipool_apply_async(mpipool *pool, mpipool_fn fn,
+                                       const void *in, size_t in_size,
+                                       void *out, size_t out_size,
+                                       mpipool_job **job);
+
+/* Wait up to `timeout_seconds` (< 0: forever, 0: just look) for `job`.
+ * Returns the job's result (as mpipool_map would: MPIPOOL_OK, MPIPOOL_ETASK,
+ * MPIPOOL_ECANCELED, MPIPOOL_EMPI...) once it is finished, and then keeps
+ * returning it; MPIPOOL_ETIMEDOUT if the time passed first — the job goes on
+ * and loses nothing.  The job's error detail is copied to
+ * mpipool_last_error(pool).  MPIPOOL_EINVAL for a NULL job.  Master only. */
+MPIPOOL_EXTERN int mpipool_wait(mpipool_job *job, double timeout_seconds);
+
+/* 1 if `job` is finished, 0 if not (and moves it along when there is no
+ * progress thread), MPIPOOL_EINVAL for NULL.  Master only. */
+MPIPOOL_EXTERN int mpipool_ready(mpipool_job *job);
+
+/* Free a job.  A job still running is cancelled first: no new chunk of it
+ * starts, chunks already on workers finish (their results still land in
+ * `out`), and the call returns when none is left.  NULL is a no-op.
+ * Returns MPIPOOL_OK.  Master only. */
+MPIPOOL_EXTERN int mpipool_job_free(mpipool_job *job);
+
+/* Cancel every job in flight (each finishes with MPIPOOL_ECANCELED unless
+ * it had already finished), wait only for the chunks already on workers —
+ * a task that is running is not interrupted — then stop the workers and
+ * close the pool as mpipool_close() does.  Job handles stay valid for
+ * mpipool_wait/ready/job_free.  On a worker it behaves as mpipool_close().
+ * Collective, like mpipool_close(). */
+MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);
 
 #ifdef __cplusplus
 }

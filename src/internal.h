@@ -17,13 +17,23 @@
 
 #define MPIPOOL__ERR_MAX 1024
 
+typedef struct mpipool__engine mpipool__engine;
+
 struct mpipool {
     MPI_Comm comm;       /* our private duplicate, named "mpipool"      */
     int rank, size;      /* in comm                                      */
     int owns_mpi;        /* mpipool_open called MPI_Init: finalise at close */
+    int threaded;        /* MPI_THREAD_MULTIPLE: the master may run a progress thread */
     uint64_t next_job;   /* master: id of the next job                   */
+    mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */
     char err[MPIPOOL__ERR_MAX];
 };
+
+/* The master's engine (engine.c). */
+int mpipool__engine_create(mpipool *pool);
+/* Finish every job (cancelling them first if `cancel`), stop the progress
+ * thread, free the engine. */
+void mpipool__engine_destroy(mpipool *pool, int cancel);
 
 /* Record an error on the pool (or, for pool == NULL, as the process's
  * last-open error) and return `code`. */
@@ -53,14 +63,29 @@ void mpipool__backoff_wait(mpipool__backoff *b);
  * registry, finalise MPI if we initialised it.  Frees `pool`. */
 int mpipool__teardown(mpipool *pool);
 
+/* The failures of one chunk: records of (u64 item index, u32 length,
+ * message bytes), the payload of a TAG_FAIL message.  Bounded: past
+ * MPIPOOL__FAILS_MAX bytes further failures are recorded without text. */
+#define MPIPOOL__FAILS_MAX ((size_t)1 << 20)
+typedef struct {
+    char *p;
+    size_t len, cap;
+    uint64_t nfail, first_fail;
+} mpipool__fails;
+void mpipool__fails_reset(mpipool__fails *f);
+void mpipool__fails_free(mpipool__fails *f);
+/* Walk the records of a fail message: 1 and the next record, or 0 at the
+ * end (or at a malformed record). */
+int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
+                        const char **msg, uint32_t *mlen);
+
 /* Run items [first, first+count) of a fixed-size chunk with `fn`, writing
- * results into `out` (count * out_size bytes, zeroed here first).  Returns
- * the number of failed items; the first failure's index and message go to
- * *first_fail and msg. (worker.c) */
+ * results into `out` (count * out_size bytes, zeroed here first) and the
+ * failures into `f` (reset first).  Returns the number of failed items.
+ * (worker.c) */
 uint64_t mpipool__run_items(mpipool_fn fn, const char *in, size_t in_size,
                             char *out, size_t out_size, uint64_t first,
-                            uint64_t count, int rank, uint64_t *first_fail,
-                            char *msg, size_t msgsz);
+                            uint64_t count, int rank, mpipool__fails *f);
 
 /* Usage: int rc = MPIPOOL_OK; ... MPIPOOL__MPI(pool, MPI_Send(...)); ...
  * cleanup: ... return rc; */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "engine.h"
 #include "wire.h"
 
 /* How many open pools called MPI_Init; the last one to close finalises. */
@@ -111,14 +112,18 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     pool->size = size;
     pool->owns_mpi = owns_mpi;
     pool->next_job = 1;
-    if (mpipool__live_add(pool) != MPIPOOL_OK) {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    pool->threaded = provided == MPI_THREAD_MULTIPLE;
+    if ((rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) || mpipool__live_add(pool) != MPIPOOL_OK) {
         /* Purely local and vanishingly unlikely; still must not diverge. */
         rc = MPIPOOL_ENOMEM;
     }
     int all_ok = rc == MPIPOOL_OK, agreed = 0;
     MPI_Allreduce(&all_ok, &agreed, 1, MPI_INT, MPI_LAND, dup);
     if (!agreed) {
-        if (rc == MPIPOOL_OK) mpipool__live_remove(pool);
+        mpipool__live_remove(pool);
+        mpipool__engine_destroy(pool, 1);
         rc = mpipool__error(NULL, MPIPOOL_ENOMEM, "%s: out of memory on some rank", func);
         goto cleanup;
     }
@@ -145,8 +150,10 @@ int mpipool_open(mpipool **pool, int *argc, char ***argv) {
     MPI_Initialized(&initialized);
     if (!initialized) {
         int provided;
-        /* The library makes MPI calls from the thread that calls it. */
-        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        /* MPI_THREAD_MULTIPLE lets the master's progress thread move jobs
+         * along while the caller's thread computes (or uses MPI itself).
+         * With less, jobs progress inside mpipool calls only. */
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
             return mpipool__error(NULL, MPIPOOL_EMPI, "mpipool_open: MPI_Init_thread failed");
     }
     rc = open_on(pool, MPI_COMM_WORLD, !initialized, "mpipool_open");
@@ -185,6 +192,7 @@ const char *mpipool_last_error(const mpipool *pool) {
 
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
+    mpipool__engine_destroy(pool, 1);
     mpipool__live_remove(pool);
     mpipool__registry_thaw();
     MPI_Comm_free(&pool->comm);
@@ -197,12 +205,15 @@ int mpipool__teardown(mpipool *pool) {
     return MPIPOOL_OK;
 }
 
-int mpipool_close(mpipool *pool) {
+static int close_master(mpipool *pool, int cancel, const char *func) {
     int rc = MPIPOOL_OK;
     if (pool == NULL) return MPIPOOL_OK;
     if (!mpipool__live_has(pool))
-        return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_close: the pool is already closed (or was never opened)");
+        return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is already closed (or was never opened)", func);
     if (pool->rank != 0) return mpipool_serve(pool);
+    /* Finish (or cancel) every job first: no chunk may be on a worker
+     * when it is told to stop.  This stops the progress thread too. */
+    mpipool__engine_destroy(pool, cancel);
     /* Zero-byte messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */
     for (int w = 1; w < pool->size; w++)
@@ -213,3 +224,7 @@ cleanup:
     mpipool__teardown(pool);
     return rc;
 }
+
+int mpipool_close(mpipool *pool) { return close_master(pool, 0, "mpipool_close"); }
+
+int mpipool_terminate(mpipool *pool) { return close_master(pool, 1, "mpipool_terminate"); }

@@ -17,6 +17,11 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
                      (int)opts->schedule);
             return MPIPOOL_EINVAL;
         }
+        if (opts->on_error != MPIPOOL_ON_ERROR_CONTINUE && opts->on_error != MPIPOOL_ON_ERROR_STOP) {
+            snprintf(msg, msgsz, "options->on_error is %d, not a mpipool_on_error value",
+                     (int)opts->on_error);
+            return MPIPOOL_EINVAL;
+        }
         if (opts->flags != 0) {
             snprintf(msg, msgsz, "options->flags is 0x%x; it must be 0", opts->flags);
             return MPIPOOL_EINVAL;

@@ -35,12 +35,52 @@ int mpipool_task_fail(mpipool_task *task, const char *fmt, ...) {
     return MPIPOOL_ETASK;
 }
 
+void mpipool__fails_reset(mpipool__fails *f) {
+    f->len = 0;
+    f->nfail = 0;
+    f->first_fail = 0;
+}
+
+void mpipool__fails_free(mpipool__fails *f) {
+    free(f->p);
+    memset(f, 0, sizeof *f);
+}
+
+static void fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
+    uint32_t mlen = (uint32_t)strlen(msg);
+    if (f->nfail++ == 0) f->first_fail = index;
+    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) mlen = 0;
+    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) return; /* counted, not described */
+    if (f->len + 12 + mlen > f->cap) {
+        size_t ncap = f->cap ? f->cap : 1024;
+        while (ncap < f->len + 12 + mlen) ncap *= 2;
+        char *p = realloc(f->p, ncap);
+        if (p == NULL) return;
+        f->p = p;
+        f->cap = ncap;
+    }
+    memcpy(f->p + f->len, &index, 8);
+    memcpy(f->p + f->len + 8, &mlen, 4);
+    memcpy(f->p + f->len + 12, msg, mlen);
+    f->len += 12 + mlen;
+}
+
+int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
+                        const char **msg, uint32_t *mlen) {
+    if (*off + 12 > len) return 0;
+    memcpy(index, p + *off, 8);
+    memcpy(mlen, p + *off + 8, 4);
+    if (*mlen > len - *off - 12) return 0;
+    *msg = p + *off + 12;
+    *off += 12 + *mlen;
+    return 1;
+}
+
 uint64_t mpipool__run_items(mpipool_fn fn, const char *in, size_t in_size,
                             char *out, size_t out_size, uint64_t first,
-                            uint64_t count, int rank, uint64_t *first_fail,
-                            char *msg, size_t msgsz) {
-    uint64_t nfail = 0;
+                            uint64_t count, int rank, mpipool__fails *f) {
     exec_ctx ctx;
+    mpipool__fails_reset(f);
     if (count) memset(out, 0, (size_t)count * out_size);
     for (uint64_t i = 0; i < count; i++) {
         ctx.task.in = in + i * in_size;
@@ -53,16 +93,11 @@ uint64_t mpipool__run_items(mpipool_fn fn, const char *in, size_t in_size,
         ctx.has_msg = 0;
         int trc = fn(&ctx.task);
         if (trc != 0) {
-            if (nfail++ == 0) {
-                *first_fail = first + i;
-                if (ctx.has_msg)
-                    snprintf(msg, msgsz, "%s", ctx.msg);
-                else
-                    snprintf(msg, msgsz, "returned %d", trc);
-            }
+            if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
+            fails_add(f, first + i, ctx.msg);
         }
     }
-    return nfail;
+    return f->nfail;
 }
 
 /* A growable byte buffer. */
@@ -88,7 +123,7 @@ typedef struct {
     buf out[2];             /* results being sent, alternately        */
     MPI_Request sreq[2];
     int next;               /* which out buffer the next chunk uses   */
-    char fail[MPIPOOL__MSG_MAX];
+    mpipool__fails fails;
 } worker;
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
@@ -121,12 +156,13 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     double t0 = MPI_Wtime();
     rh.nfail = mpipool__run_items(fn, wk->in.p + sizeof *h, h->in_size,
                                   wk->out[k].p + sizeof rh, h->out_size, h->first,
-                                  h->count, pool->rank, &rh.first_fail, wk->fail, sizeof wk->fail);
+                                  h->count, pool->rank, &wk->fails);
+    rh.first_fail = wk->fails.first_fail;
     rh.busy = MPI_Wtime() - t0;
     memcpy(wk->out[k].p, &rh, sizeof rh);
     MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm, &wk->sreq[k]));
     if (rh.nfail)
-        MPIPOOL__MPI(pool, MPI_Send(wk->fail, (int)strlen(wk->fail) + 1, MPI_CHAR, 0, MPIPOOL__TAG_FAIL, pool->comm));
+        MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
     return rc;
 }
@@ -158,18 +194,20 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     if (!bad) {
         double t0 = MPI_Wtime();
         rh.nfail = mpipool__run_items(fn, data.p, h->in_size, res.p, h->out_size, first, count,
-                                      pool->rank, &rh.first_fail, wk->fail, sizeof wk->fail);
+                                      pool->rank, &wk->fails);
+        rh.first_fail = wk->fails.first_fail;
         rh.busy = MPI_Wtime() - t0;
     } else {
         memset(res.p, 0, count * h->out_size);
-        rh.nfail = count;
-        rh.first_fail = first;
-        snprintf(wk->fail, sizeof wk->fail, "%.500s", pool->err);
+        mpipool__fails_reset(&wk->fails);
+        for (size_t i = 0; i < count; i++) fails_add(&wk->fails, first + i, pool->err);
+        rh.nfail = wk->fails.nfail;
+        rh.first_fail = wk->fails.first_fail;
     }
     MPIPOOL__MPI(pool, MPI_Gatherv(res.p, (int)count, tout, NULL, NULL, NULL, tout, 0, pool->comm));
     MPIPOOL__MPI(pool, MPI_Send(&rh, (int)sizeof rh, MPI_BYTE, 0, MPIPOOL__TAG_STATUS, pool->comm));
     if (rh.nfail)
-        MPIPOOL__MPI(pool, MPI_Send(wk->fail, (int)strlen(wk->fail) + 1, MPI_CHAR, 0, MPIPOOL__TAG_FAIL, pool->comm));
+        MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
     if (tin != MPI_DATATYPE_NULL) MPI_Type_free(&tin);
     if (tout != MPI_DATATYPE_NULL) MPI_Type_free(&tout);
@@ -241,6 +279,7 @@ int mpipool_serve(mpipool *pool) {
     free(wk.in.p);
     free(wk.out[0].p);
     free(wk.out[1].p);
+    mpipool__fails_free(&wk.fails);
     if (rc != MPIPOOL_OK) {
         /* Nobody else will hear of it: the pool is freed below. */
         fprintf(stderr, "mpipool [rank %d]: %s (%s)\n", pool->rank, pool->err, mpipool_err_name(rc));

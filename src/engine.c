@@ -1,0 +1,639 @@
+/*
+ * engine.c — the master's scheduler: every job in flight, every chunk on a
+ * worker, and the progress thread that moves them along.
+ *
+ * Invariants:
+ *  - jobs are served in submission order: chunks come from the oldest job
+ *    that still has unassigned items; a static job waits until no chunk is
+ *    in flight, then runs its Scatterv/Gatherv alone;
+ *  - a worker never has more than two chunks in flight (one once the
+ *    unassigned items are few), so the end of a map is balanced;
+ *  - chunks are sent straight from the caller's `in` and results received
+ *    straight into the caller's `out` (an hindexed datatype of header +
+ *    slice at MPI_BOTTOM), and the result receive is posted before the chunk
+ *    is sent: no copies of item data on the master;
+ *  - only one thread at a time makes MPI calls on the pool's communicator:
+ *    whoever holds eng->lock (the progress thread, or, without one, the
+ *    caller inside mpipool_wait/ready).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "engine.h"
+#include "wire.h"
+
+/* No chunk message grows beyond this: big enough that per-message cost
+ * vanishes, small enough that sending one chunk overlaps computing another. */
+#define CHUNK_BYTES_CAP ((size_t)16 << 20)
+/* Aim for chunks that take at least this long once task times are known,
+ * so that message cost stays a small fraction of the work. */
+#define MIN_CHUNK_SECONDS 200e-6
+
+typedef struct {
+    int worker;               /* rank; 0 = slot free              */
+    int completed;            /* result in, not yet collected     */
+    uint64_t seq;             /* send order                       */
+    mpipool_job *job;
+    uint64_t first, count;
+    MPI_Request sreq, rreq;
+    mpipool__work_hdr whdr;   /* must live until sreq completes   */
+    mpipool__result_hdr rhdr; /* receive target                   */
+} slot;
+
+struct mpipool__engine {
+    mpipool *pool;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;      /* to the thread: a job arrived, or stop */
+    pthread_cond_t done;      /* to waiters: some job finished         */
+    pthread_t thread;
+    int thread_started, stop;
+    int workers, nslots, busy;
+    uint64_t seq;             /* chunks sent                           */
+    slot *slots;
+    int *inflight;            /* per rank                              */
+    MPI_Request *rreqs;
+    int *idx;
+    mpipool_job *head, *tail; /* jobs not yet finished, oldest first   */
+    int broken;               /* an MPI error: every job fails with it */
+    char broken_msg[MPIPOOL__ERR_MAX];
+};
+
+/* ---- job bookkeeping ---------------------------------------------------- */
+
+static void job_error(mpipool_job *j, int code, const char *fmt, ...) MPIPOOL__PRINTF(3, 4);
+static void job_error(mpipool_job *j, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->err, sizeof j->err, fmt, ap);
+    va_end(ap);
+    j->rc = code;
+}
+
+/* An MPI failure breaks the engine: the protocol state is unknown, so every
+ * job still running fails with the same message. */
+static void engine_break(mpipool__engine *e, int mpirc, const char *call) {
+    char text[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(mpirc, text, &len);
+    if (!e->broken)
+        snprintf(e->broken_msg, sizeof e->broken_msg, "%s failed on the master: %s", call, text);
+    e->broken = 1;
+}
+
+#define ENGINE_MPI(e, call)                                    \
+    do {                                                       \
+        int engine_mpirc_ = (call);                            \
+        if (engine_mpirc_ != MPI_SUCCESS) {                    \
+            engine_break((e), engine_mpirc_, #call);           \
+            return -1;                                         \
+        }                                                      \
+    } while (0)
+
+static void note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_fail, int rank,
+                          const char *recs, size_t len) {
+    size_t off = 0;
+    uint64_t index;
+    const char *msg;
+    uint32_t mlen;
+    if (nfail == 0) return;
+    while (mpipool__fails_next(recs, len, &off, &index, &msg, &mlen)) {
+        if (index >= j->n) continue;
+        if (j->status) j->status[index] = MPIPOOL_ETASK;
+        if (j->messages && j->messages[index] == NULL) {
+            char *m = malloc((size_t)mlen + 1);
+            if (m) {
+                memcpy(m, msg, mlen);
+                m[mlen] = '\0';
+                j->messages[index] = m;
+            }
+        }
+        if (j->nfail_seen == 0 || index < j->first_fail) {
+            j->first_fail = index;
+            j->first_fail_rank = rank;
+            snprintf(j->fail_msg, sizeof j->fail_msg, "%.*s", (int)mlen, msg);
+        }
+        j->nfail_seen = 1;
+    }
+    if (j->nfail_seen == 0 || first_fail < j->first_fail) {
+        /* Failures whose text did not fit still count. */
+        j->first_fail = first_fail;
+        j->first_fail_rank = rank;
+        snprintf(j->fail_msg, sizeof j->fail_msg, "(no message)");
+        j->nfail_seen = 1;
+    }
+    j->nfail += nfail;
+    if (j->on_error == MPIPOOL_ON_ERROR_STOP || (j->max_failures && j->nfail >= j->max_failures))
+        j->cancelled = 1;
+}
+
+static void mark_ok(mpipool_job *j, uint64_t first, uint64_t count) {
+    for (uint64_t i = 0; j->status && i < count; i++) j->status[first + i] = MPIPOOL_OK;
+}
+
+/* All its chunks are back and no more will be sent: settle the result. */
+static void job_finish(mpipool__engine *e, mpipool_job *j) {
+    if (e && e->broken) {
+        job_error(j, MPIPOOL_EMPI, "%s: %s", j->func, e->broken_msg);
+    } else if (j->nfail) {
+        size_t notrun = j->n - j->next;
+        char tail[96] = "";
+        if (notrun)
+            snprintf(tail, sizeof tail, "; %zu items not run", notrun);
+        job_error(j, MPIPOOL_ETASK, "%s: task '%s' failed on item %llu at rank %d: %s%s%s", j->func,
+                  mpipool__registry_name(j->fn_index), (unsigned long long)j->first_fail,
+                  j->first_fail_rank, j->fail_msg,
+                  j->nfail > 1 ? " (and more items failed)" : "", tail);
+    } else if (j->next < j->n) {
+        job_error(j, MPIPOOL_ECANCELED, "%s: job cancelled with %zu of %zu items not run", j->func,
+                  j->n - j->next, j->n);
+    } else {
+        j->rc = MPIPOOL_OK;
+        j->err[0] = '\0';
+    }
+    j->finished = 1;
+    if (e) {
+        /* unlink */
+        mpipool_job **pp = &e->head;
+        mpipool_job *prev = NULL;
+        while (*pp && *pp != j) {
+            prev = *pp;
+            pp = &(*pp)->next_job;
+        }
+        if (*pp) {
+            *pp = j->next_job;
+            if (e->tail == j) e->tail = prev;
+        }
+        j->next_job = NULL;
+        pthread_cond_broadcast(&e->done);
+    }
+}
+
+/* ---- one-rank pools ----------------------------------------------------- */
+
+void mpipool__job_run_inline(mpipool_job *j) {
+    mpipool__fails f = {0};
+    /* In pieces, so that on_error/max_failures can stop between them. */
+    size_t step = j->n < 1024 ? j->n : 1024;
+    while (j->next < j->n && !j->cancelled) {
+        size_t count = j->n - j->next < step ? j->n - j->next : step;
+        uint64_t nfail = mpipool__run_items(mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size,
+                                            j->in_size, j->out + j->next * j->out_size, j->out_size,
+                                            j->next, count, 0, &f);
+        mark_ok(j, j->next, count);
+        j->next += count;
+        j->done += count;
+        note_failures(j, nfail, f.first_fail, 0, f.p, f.len);
+    }
+    mpipool__fails_free(&f);
+    job_finish(NULL, j);
+}
+
+/* ---- dynamic chunks ----------------------------------------------------- */
+
+static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t first, size_t count) {
+    MPI_Comm comm = e->pool->comm;
+    MPI_Datatype st = MPI_DATATYPE_NULL, rt = MPI_DATATYPE_NULL;
+    MPI_Aint disp[2];
+    int len[2];
+
+    s->worker = w;
+    s->completed = 0;
+    s->seq = e->seq++;
+    s->job = j;
+    s->first = first;
+    s->count = count;
+    s->whdr = (mpipool__work_hdr){MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index, j->id, first, count,
+                                  j->in_size, j->out_size};
+    MPI_Get_address(&s->rhdr, &disp[0]);
+    MPI_Get_address(j->out + first * j->out_size, &disp[1]);
+    len[0] = (int)sizeof s->rhdr;
+    len[1] = (int)(count * j->out_size);
+    ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &rt));
+    ENGINE_MPI(e, MPI_Type_commit(&rt));
+    int rc = MPI_Irecv(MPI_BOTTOM, 1, rt, w, MPIPOOL__TAG_RESULT, comm, &s->rreq);
+    MPI_Type_free(&rt); /* does not affect the receive already posted */
+    ENGINE_MPI(e, rc);
+
+    MPI_Get_address(&s->whdr, &disp[0]);
+    MPI_Get_address(j->in + first * j->in_size, &disp[1]);
+    len[0] = (int)sizeof s->whdr;
+    len[1] = (int)(count * j->in_size);
+    ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
+    ENGINE_MPI(e, MPI_Type_commit(&st));
+    rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
+    MPI_Type_free(&st);
+    ENGINE_MPI(e, rc);
+
+    j->next += count;
+    j->chunks_out++;
+    e->inflight[w]++;
+    e->busy++;
+    return 0;
+}
+
+static size_t next_chunk(mpipool_job *j, size_t workers) {
+    size_t min_chunk = 1;
+    if (j->per_item > 0) {
+        double want = MIN_CHUNK_SECONDS / j->per_item;
+        min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
+    }
+    return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk, j->max_chunk);
+}
+
+/* The oldest job that can take a chunk now, or NULL.  A static job is a
+ * barrier: nothing behind it starts before it has run. */
+static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
+    mpipool_job *first = NULL;
+    *unassigned = 0;
+    for (mpipool_job *j = e->head; j; j = j->next_job) {
+        if (j->cancelled || j->next >= j->n) continue;
+        if (first == NULL) first = j;
+        if (j->schedule == MPIPOOL_SCHEDULE_STATIC) break;
+        *unassigned += j->n - j->next;
+    }
+    return first;
+}
+
+static int run_static(mpipool__engine *e, mpipool_job *j);
+
+/* Hand out chunks: first one to every worker, then a second to each. */
+static int fill(mpipool__engine *e) {
+    int any = 0;
+    for (int round = 1; round <= 2; round++) {
+        for (int w = 1; w <= e->workers; w++) {
+            size_t unassigned;
+            mpipool_job *j = current_job(e, &unassigned);
+            if (j == NULL) return any;
+            if (j->schedule == MPIPOOL_SCHEDULE_STATIC) {
+                if (e->busy > 0) return any; /* wait for the workers to drain */
+                if (run_static(e, j) != 0) return -1;
+                any = 1;
+                w = 0; /* start over: the next job may be dynamic */
+                continue;
+            }
+            if (e->inflight[w] >= round ||
+                e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
+                continue;
+            slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
+            if (send_chunk(e, j, s, w, j->next, next_chunk(j, (size_t)e->workers)) != 0) return -1;
+            any = 1;
+        }
+    }
+    return any;
+}
+
+static int recv_fails(mpipool__engine *e, int w, char **buf, int *len) {
+    MPI_Status st;
+    MPI_Message m;
+    ENGINE_MPI(e, MPI_Mprobe(w, MPIPOOL__TAG_FAIL, e->pool->comm, &m, &st));
+    MPI_Get_count(&st, MPI_BYTE, len);
+    *buf = malloc((size_t)*len + 1);
+    if (*buf == NULL) {
+        char dummy;
+        /* Still take the message off the wire. */
+        MPI_Mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+        *len = 0;
+        return 0;
+    }
+    ENGINE_MPI(e, MPI_Mrecv(*buf, *len, MPI_BYTE, &m, MPI_STATUS_IGNORE));
+    return 0;
+}
+
+static int collect(mpipool__engine *e, slot *s) {
+    mpipool_job *j = s->job;
+    const mpipool__result_hdr *h = &s->rhdr;
+    ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    if (h->job != j->id || h->first != s->first || h->count != s->count) {
+        engine_break(e, MPI_SUCCESS, "a result check");
+        snprintf(e->broken_msg, sizeof e->broken_msg,
+                 "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
+                 s->worker, (unsigned long long)h->first, (unsigned long long)h->count,
+                 (unsigned long long)h->job, (unsigned long long)s->first,
+                 (unsigned long long)s->count, (unsigned long long)j->id);
+        return -1;
+    }
+    mark_ok(j, s->first, s->count);
+    if (h->nfail) {
+        char *recs = NULL;
+        int len = 0;
+        if (recv_fails(e, s->worker, &recs, &len) != 0) return -1;
+        note_failures(j, h->nfail, h->first_fail, s->worker, recs, (size_t)len);
+        free(recs);
+    }
+    if (h->count > 0 && h->busy > 0) {
+        double per = h->busy / (double)h->count;
+        j->per_item = j->per_item < 0 ? per : 0.7 * j->per_item + 0.3 * per;
+    }
+    j->done += s->count;
+    j->chunks_out--;
+    e->inflight[s->worker]--;
+    e->busy--;
+    s->worker = 0;
+    s->job = NULL;
+    s->rreq = MPI_REQUEST_NULL;
+    return 0;
+}
+
+/* ---- static scatter/gather ---------------------------------------------- */
+
+static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int *displs) {
+    mpipool *pool = e->pool;
+    MPI_Datatype tin = MPI_DATATYPE_NULL, tout = MPI_DATATYPE_NULL;
+    mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size};
+    for (int w = 1; w <= e->workers; w++) {
+        size_t first, count;
+        mpipool__plan_static(j->n, (size_t)e->workers, (size_t)w - 1, &first, &count);
+        counts[w] = (int)count;
+        displs[w] = (int)first;
+    }
+    for (int w = 1; w <= e->workers; w++)
+        ENGINE_MPI(e, MPI_Send(&h, (int)sizeof h, MPI_BYTE, w, MPIPOOL__TAG_WORK, pool->comm));
+    ENGINE_MPI(e, MPI_Type_contiguous((int)j->in_size, MPI_BYTE, &tin));
+    ENGINE_MPI(e, MPI_Type_commit(&tin));
+    ENGINE_MPI(e, MPI_Type_contiguous((int)j->out_size, MPI_BYTE, &tout));
+    ENGINE_MPI(e, MPI_Type_commit(&tout));
+    int rc = MPI_Scatterv(j->in, counts, displs, tin, NULL, 0, tin, 0, pool->comm);
+    if (rc == MPI_SUCCESS) rc = MPI_Gatherv(NULL, 0, tout, j->out, counts, displs, tout, 0, pool->comm);
+    MPI_Type_free(&tin);
+    MPI_Type_free(&tout);
+    ENGINE_MPI(e, rc);
+    j->next = j->n;
+    for (int w = 1; w <= e->workers; w++) {
+        mpipool__result_hdr rh;
+        ENGINE_MPI(e, MPI_Recv(&rh, (int)sizeof rh, MPI_BYTE, w, MPIPOOL__TAG_STATUS, pool->comm,
+                               MPI_STATUS_IGNORE));
+        mark_ok(j, (uint64_t)displs[w], (uint64_t)counts[w]);
+        if (rh.nfail) {
+            char *recs = NULL;
+            int len = 0;
+            if (recv_fails(e, w, &recs, &len) != 0) return -1;
+            note_failures(j, rh.nfail, rh.first_fail, w, recs, (size_t)len);
+            free(recs);
+        }
+        j->done += (size_t)counts[w];
+    }
+    return 0;
+}
+
+static int run_static(mpipool__engine *e, mpipool_job *j) {
+    int *counts = calloc((size_t)e->workers + 1, sizeof *counts);
+    int *displs = calloc((size_t)e->workers + 1, sizeof *displs);
+    int rc = 0;
+    if (!counts || !displs) {
+        /* Nothing was sent: fail just this job. */
+        job_error(j, MPIPOOL_ENOMEM, "%s: out of memory for %d workers", j->func, e->workers);
+        j->next = j->n;
+        j->cancelled = 1;
+    } else {
+        rc = static_exchange(e, j, counts, displs);
+    }
+    free(counts);
+    free(displs);
+    return rc;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+/* One pass: collect finished chunks, hand out new ones, settle finished
+ * jobs.  Returns 1 if anything happened.  Called with e->lock held. */
+static int progress_once(mpipool__engine *e) {
+    int any = 0;
+    if (!e->broken && e->busy > 0) {
+        int ndone = 0;
+        for (int i = 0; i < e->nslots; i++) e->rreqs[i] = e->slots[i].worker ? e->slots[i].rreq : MPI_REQUEST_NULL;
+        int rc = MPI_Testsome(e->nslots, e->rreqs, &ndone, e->idx, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS) {
+            engine_break(e, rc, "MPI_Testsome");
+        } else {
+            for (int k = 0; k < ndone && ndone != MPI_UNDEFINED; k++) {
+                e->slots[e->idx[k]].rreq = MPI_REQUEST_NULL;
+                e->slots[e->idx[k]].completed = 1;
+                any = 1;
+            }
+            /* Collect each worker's chunks in the order they were sent:
+             * its TAG_FAIL messages follow its results in that order, so
+             * any other order would pair a failure with the wrong chunk. */
+            for (int w = 1; any && w <= e->workers && !e->broken; w++) {
+                for (;;) {
+                    slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
+                    if (a->worker) oldest = a;
+                    if (b->worker && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+                    if (oldest == NULL || !oldest->completed || collect(e, oldest) != 0) break;
+                }
+            }
+        }
+    }
+    if (!e->broken && fill(e) != 0) any = 1;
+    for (mpipool_job *j = e->head, *next; j; j = next) {
+        next = j->next_job;
+        if (e->broken || (j->chunks_out == 0 && (j->cancelled || j->next >= j->n))) {
+            if (e->broken && j->chunks_out) continue; /* cannot drain a broken engine: finish below */
+            job_finish(e, j);
+            any = 1;
+        }
+    }
+    if (e->broken) {
+        /* Chunks still out will never be collected: fail their jobs now. */
+        for (mpipool_job *j = e->head, *next; j; j = next) {
+            next = j->next_job;
+            job_finish(e, j);
+        }
+    }
+    return any;
+}
+
+static void *progress_thread(void *arg) {
+    mpipool__engine *e = arg;
+    mpipool__backoff bo;
+    mpipool__backoff_reset(&bo);
+    pthread_mutex_lock(&e->lock);
+    while (!e->stop) {
+        if (e->head == NULL) {
+            pthread_cond_wait(&e->wake, &e->lock);
+            mpipool__backoff_reset(&bo);
+            continue;
+        }
+        if (progress_once(e)) {
+            mpipool__backoff_reset(&bo);
+            continue;
+        }
+        pthread_mutex_unlock(&e->lock);
+        mpipool__backoff_wait(&bo);
+        pthread_mutex_lock(&e->lock);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* ---- the engine's public face (engine.h) -------------------------------- */
+
+int mpipool__engine_create(mpipool *pool) {
+    mpipool__engine *e = calloc(1, sizeof *e);
+    if (e == NULL) return MPIPOOL_ENOMEM;
+    e->pool = pool;
+    e->workers = pool->size - 1;
+    e->nslots = 2 * e->workers;
+    if (e->nslots > 0) {
+        e->slots = calloc((size_t)e->nslots, sizeof *e->slots);
+        e->rreqs = calloc((size_t)e->nslots, sizeof *e->rreqs);
+        e->idx = calloc((size_t)e->nslots, sizeof *e->idx);
+    }
+    e->inflight = calloc((size_t)pool->size, sizeof *e->inflight);
+    if ((e->nslots > 0 && (!e->slots || !e->rreqs || !e->idx)) || !e->inflight) {
+        free(e->slots);
+        free(e->rreqs);
+        free(e->idx);
+        free(e->inflight);
+        free(e);
+        return MPIPOOL_ENOMEM;
+    }
+    for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = MPI_REQUEST_NULL;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    pthread_cond_init(&e->done, NULL);
+    pool->eng = e;
+    return MPIPOOL_OK;
+}
+
+int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
+    mpipool__engine *e = pool->eng;
+    j->max_chunk = mpipool__plan_max_items(j->in_size, j->out_size, sizeof(mpipool__work_hdr), CHUNK_BYTES_CAP);
+    j->per_item = -1.0;
+    j->id = pool->next_job++;
+    if (j->status)
+        for (size_t i = 0; i < j->n; i++) j->status[i] = MPIPOOL_ECANCELED;
+    if (j->messages)
+        for (size_t i = 0; i < j->n; i++) j->messages[i] = NULL;
+    /* Scatterv counts and displacements are ints (in items). */
+    if (j->schedule == MPIPOOL_SCHEDULE_STATIC && j->n > (size_t)0x7fffffff)
+        j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    if (pool->size == 1 || j->n == 0) {
+        mpipool__job_run_inline(j);
+        return MPIPOOL_OK;
+    }
+    pthread_mutex_lock(&e->lock);
+    if (e->broken) {
+        job_error(j, MPIPOOL_EMPI, "%s: %s", j->func, e->broken_msg);
+        j->finished = 1;
+        pthread_mutex_unlock(&e->lock);
+        return MPIPOOL_OK;
+    }
+    if (e->tail) e->tail->next_job = j;
+    else e->head = j;
+    e->tail = j;
+    int rc = MPIPOOL_OK;
+    if (pool->threaded && !e->thread_started) {
+        if (pthread_create(&e->thread, NULL, progress_thread, e) == 0)
+            e->thread_started = 1;
+        /* else: progress happens in mpipool_wait/ready, as without threads */
+    }
+    if (e->thread_started) {
+        pthread_cond_signal(&e->wake);
+    } else {
+        /* Start the job now, so the workers are busy before anyone waits. */
+        progress_once(e);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int mpipool__engine_wait(mpipool_job *j, double timeout) {
+    mpipool__engine *e = j->pool->eng;
+    struct timespec deadline;
+    double t0 = MPI_Wtime();
+    if (e == NULL || j->finished) return j->finished ? j->rc : MPIPOOL_EINVAL;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    if (timeout > 0) {
+        double whole = (double)(time_t)timeout;
+        deadline.tv_sec += (time_t)timeout;
+        deadline.tv_nsec += (long)((timeout - whole) * 1e9);
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&e->lock);
+    if (e->thread_started) {
+        while (!j->finished) {
+            if (timeout < 0) {
+                pthread_cond_wait(&e->done, &e->lock);
+            } else if (timeout == 0 ||
+                       pthread_cond_timedwait(&e->done, &e->lock, &deadline) == ETIMEDOUT) {
+                break;
+            }
+        }
+    } else {
+        mpipool__backoff bo;
+        mpipool__backoff_reset(&bo);
+        while (!j->finished) {
+            if (progress_once(e)) {
+                mpipool__backoff_reset(&bo);
+                continue;
+            }
+            if (timeout >= 0 && MPI_Wtime() - t0 >= timeout) break;
+            pthread_mutex_unlock(&e->lock);
+            mpipool__backoff_wait(&bo);
+            pthread_mutex_lock(&e->lock);
+        }
+    }
+    int rc = j->finished ? j->rc : MPIPOOL_ETIMEDOUT;
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+void mpipool__engine_cancel(mpipool_job *j) {
+    mpipool__engine *e = j->pool->eng;
+    if (e == NULL) {
+        j->cancelled = 1;
+        return;
+    }
+    pthread_mutex_lock(&e->lock);
+    j->cancelled = 1;
+    if (e->thread_started) pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+int mpipool__engine_finished(mpipool_job *j) {
+    mpipool__engine *e = j->pool->eng;
+    if (e == NULL) return j->finished;
+    pthread_mutex_lock(&e->lock);
+    if (!e->thread_started && !j->finished) progress_once(e);
+    int f = j->finished;
+    pthread_mutex_unlock(&e->lock);
+    return f;
+}
+
+void mpipool__engine_destroy(mpipool *pool, int cancel) {
+    mpipool__engine *e = pool->eng;
+    if (e == NULL) return;
+    pthread_mutex_lock(&e->lock);
+    for (mpipool_job *j = e->head; cancel && j; j = j->next_job) j->cancelled = 1;
+    pthread_mutex_unlock(&e->lock);
+    /* Drain: every job finishes (cancelled ones as soon as their chunks
+     * on the workers are back). */
+    for (;;) {
+        pthread_mutex_lock(&e->lock);
+        mpipool_job *j = e->head;
+        pthread_mutex_unlock(&e->lock);
+        if (j == NULL) break;
+        mpipool__engine_wait(j, -1.0);
+    }
+    pthread_mutex_lock(&e->lock);
+    e->stop = 1;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    if (e->thread_started) pthread_join(e->thread, NULL);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->wake);
+    pthread_cond_destroy(&e->done);
+    free(e->slots);
+    free(e->rreqs);
+    free(e->idx);
+    free(e->inflight);
+    free(e);
+    pool->eng = NULL;
+}

@@ -1,0 +1,50 @@
+/*
+ * engine.h — a job as the master's engine sees it, and the calls between
+ * the public map API (map.c) and the engine (engine.c).  Private.
+ */
+#ifndef MPIPOOL_ENGINE_H
+#define MPIPOOL_ENGINE_H
+
+#include "internal.h"
+
+struct mpipool_job {
+    mpipool *pool;
+    const char *func;         /* "mpipool_map", ... for messages          */
+    size_t fn_index;          /* in the sorted registry                   */
+    const char *in;
+    char *out;
+    size_t in_size, out_size, n;
+    mpipool_schedule schedule;
+    size_t user_chunk, max_chunk;
+    mpipool_on_error on_error;
+    size_t max_failures;
+    int *status;              /* caller's, or NULL                        */
+    char **messages;          /* caller's, or NULL                        */
+    double per_item;          /* seconds per item, running estimate; < 0 unknown */
+    size_t next;              /* first item not yet sent                  */
+    size_t done;              /* items whose results are back             */
+    int chunks_out;           /* chunks on workers                        */
+    int cancelled;            /* send no more chunks                      */
+    int finished;             /* everything settled; rc and err are final */
+    int rc;
+    uint64_t id;
+    uint64_t nfail, first_fail;
+    int first_fail_rank, nfail_seen;
+    char fail_msg[MPIPOOL__MSG_MAX];
+    char err[MPIPOOL__ERR_MAX];
+    mpipool_job *next_job;    /* the engine's queue                       */
+};
+
+/* Queue a checked job (or run it at once in a one-rank pool or for n == 0).
+ * The job is finished or queued on return.  MPIPOOL_OK. */
+int mpipool__engine_submit(mpipool *pool, mpipool_job *job);
+/* Wait as mpipool_wait() does: the job's rc, or MPIPOOL_ETIMEDOUT. */
+int mpipool__engine_wait(mpipool_job *job, double timeout);
+/* Send no more chunks of the job. */
+void mpipool__engine_cancel(mpipool_job *job);
+/* 1 if finished (moving things along when there is no progress thread). */
+int mpipool__engine_finished(mpipool_job *job);
+/* Run a job's items on the master itself (one-rank pools). */
+void mpipool__job_run_inline(mpipool_job *job);
+
+#endif

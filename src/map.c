@@ -1,0 +1,128 @@
+/*
+ * map.c — the public map calls: argument checks, then a job for the engine.
+ * mpipool_map is mpipool_map_async + mpipool_wait; everything is checked
+ * here, before the engine sends anything, so a refused call leaves the pool
+ * as it was.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+
+static int check_pool(const char *func, mpipool *pool) {
+    if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
+    if (!mpipool__live_has(pool))
+        return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
+    pool->err[0] = '\0';
+    if (pool->rank != 0)
+        return mpipool__error(pool, MPIPOOL_ENOTMASTER, "%s: called on rank %d; only the master (rank 0) may",
+                              func, pool->rank);
+    return MPIPOOL_OK;
+}
+
+static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size,
+                    void *out, size_t out_size, size_t n, const mpipool_map_options *options,
+                    mpipool_job **out_job) {
+    char msg[MPIPOOL__MSG_MAX];
+    int rc = check_pool(func, pool);
+    if (rc != MPIPOOL_OK) return rc;
+    if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
+    rc = mpipool__check_map_args(in, in_size, out, out_size, n, options, msg, sizeof msg);
+    if (rc != MPIPOOL_OK) return mpipool__error(pool, rc, "%s: %s", func, msg);
+    size_t index;
+    if (mpipool__registry_find_fn(fn, &index) != MPIPOOL_OK)
+        return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered "
+                              "(add MPIPOOL_TASK(fn) at file scope, or mpipool_register(\"fn\", fn) "
+                              "on every rank before mpipool_open)", func, (void *)(size_t)fn);
+    mpipool_job *j = calloc(1, sizeof *j);
+    if (j == NULL) return mpipool__error(pool, MPIPOOL_ENOMEM, "%s: out of memory", func);
+    mpipool_map_options defaults = MPIPOOL_MAP_OPTIONS_INIT;
+    if (options == NULL) options = &defaults;
+    j->pool = pool;
+    j->func = func;
+    j->fn_index = index;
+    j->in = in;
+    j->out = out;
+    j->in_size = in_size;
+    j->out_size = out_size;
+    j->n = n;
+    j->schedule = options->schedule;
+    j->user_chunk = options->chunk_size;
+    j->on_error = options->on_error;
+    j->max_failures = options->max_failures;
+    j->status = options->status;
+    j->messages = options->messages;
+    mpipool__engine_submit(pool, j);
+    *out_job = j;
+    return MPIPOOL_OK;
+}
+
+/* The job's verdict becomes the pool's last error (when the pool is open). */
+static int settle(mpipool_job *j, int rc) {
+    if (rc != MPIPOOL_ETIMEDOUT && mpipool__live_has(j->pool) && j->pool->rank == 0)
+        snprintf(j->pool->err, sizeof j->pool->err, "%s", j->err);
+    return rc;
+}
+
+int mpipool_map_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                      size_t out_size, size_t n, const mpipool_map_options *options,
+                      mpipool_job **job) {
+    if (job == NULL) {
+        int rc = check_pool("mpipool_map_async", pool);
+        return rc != MPIPOOL_OK ? rc : mpipool__error(pool, MPIPOOL_EINVAL, "mpipool_map_async: job is NULL");
+    }
+    *job = NULL;
+    return make_job("mpipool_map_async", pool, fn, in, in_size, out, out_size, n, options, job);
+}
+
+int mpipool_apply_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                        size_t out_size, mpipool_job **job) {
+    if (job == NULL) {
+        int rc = check_pool("mpipool_apply_async", pool);
+        return rc != MPIPOOL_OK ? rc : mpipool__error(pool, MPIPOOL_EINVAL, "mpipool_apply_async: job is NULL");
+    }
+    *job = NULL;
+    return make_job("mpipool_apply_async", pool, fn, in, in_size, out, out_size, 1, NULL, job);
+}
+
+int mpipool_wait(mpipool_job *job, double timeout_seconds) {
+    if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: job is NULL");
+    if (job->finished) return settle(job, job->rc);
+    return settle(job, mpipool__engine_wait(job, timeout_seconds));
+}
+
+int mpipool_ready(mpipool_job *job) {
+    if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_ready: job is NULL");
+    if (job->finished) return 1;
+    return mpipool__engine_finished(job);
+}
+
+int mpipool_job_free(mpipool_job *job) {
+    if (job == NULL) return MPIPOOL_OK;
+    if (!job->finished) {
+        mpipool__engine_cancel(job);
+        mpipool__engine_wait(job, -1.0);
+    }
+    free(job);
+    return MPIPOOL_OK;
+}
+
+static int map_blocking(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size,
+                        void *out, size_t out_size, size_t n, const mpipool_map_options *options) {
+    mpipool_job *j = NULL;
+    int rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, &j);
+    if (rc != MPIPOOL_OK) return rc;
+    rc = mpipool_wait(j, -1.0);
+    free(j);
+    return rc;
+}
+
+int mpipool_map(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                size_t out_size, size_t n, const mpipool_map_options *options) {
+    return map_blocking("mpipool_map", pool, fn, in, in_size, out, out_size, n, options);
+}
+
+int mpipool_apply(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                  size_t out_size) {
+    return map_blocking("mpipool_apply", pool, fn, in, in_size, out, out_size, 1, NULL);
+}

@@ -28,6 +28,8 @@
 
 typedef struct {
     int worker;            /* rank, 0 = slot free          */
+    int completed;         /* result is in, not yet collected */
+    uint64_t seq;          /* send order, per pool         */
     uint64_t first, count;
     MPI_Request sreq, rreq;
     mpipool__work_hdr whdr;   /* must live until sreq completes */
@@ -46,6 +48,7 @@ typedef struct {
     size_t done;            /* items whose results are back */
     uint64_t job;
     double per_item;        /* running estimate of seconds per item, <0 unknown */
+    uint64_t seq;           /* chunks sent so far                           */
     uint64_t nfail, first_fail;
     int first_fail_rank;
     char fail_msg[MPIPOOL__MSG_MAX];
@@ -87,6 +90,8 @@ static int send_chunk(job *j, slot *s, int w, size_t first, size_t count) {
     int len[2];
 
     s->worker = w;
+    s->completed = 0;
+    s->seq = j->seq++;
     s->first = first;
     s->count = count;
     s->whdr = (mpipool__work_hdr){MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index, j->job, first, count,
@@ -205,11 +210,22 @@ static int run_dynamic(job *j) {
         }
         mpipool__backoff_reset(&bo);
         for (int k = 0; k < ndone; k++) {
-            slot *s = &slots[done_idx[k]];
-            s->rreq = MPI_REQUEST_NULL;
-            int w = s->worker;
-            if ((rc = collect(j, s, rreqs, done_idx[k])) != MPIPOOL_OK) goto cleanup;
-            inflight[w]--;
+            slots[done_idx[k]].rreq = MPI_REQUEST_NULL;
+            slots[done_idx[k]].completed = 1;
+        }
+        /* Collect each worker's chunks in the order they were sent: its
+         * TAG_FAIL messages follow its results in that order, so taking
+         * them in any other order would pair a failure with the wrong
+         * chunk. */
+        for (int w = 1; w <= workers; w++) {
+            for (;;) {
+                slot *a = &slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
+                if (a->worker) oldest = a;
+                if (b->worker && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+                if (oldest == NULL || !oldest->completed) break;
+                if ((rc = collect(j, oldest, rreqs, (int)(oldest - slots))) != MPIPOOL_OK) goto cleanup;
+                inflight[w]--;
+            }
         }
         if ((rc = fill(j, slots, inflight)) != MPIPOOL_OK) goto cleanup;
     }

@@ -12,10 +12,10 @@ run_suite() { # name dir mpicc mpiexec
   local name=$1 dir=$2 cc=$3 exe=$4
   echo "==== $name: configure and build ($dir)"
   cmake -S . -B "$dir" -DMPI_C_COMPILER="$cc" -DMPIEXEC_EXECUTABLE="$exe" \
-        -DMPIPOOL_BUILD_TESTS=ON -DMPIPOOL_WERROR=ON >"$dir.configure.log" 2>&1 \
-    || { cat "$dir.configure.log"; return 1; }
-  if ! cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1; then
-    grep -E -B2 -A6 "error|Error" "$dir.build.log" | head -n 80; return 1
+        -DMPIPOOL_BUILD_TESTS=ON -DMPIPOOL_WERROR=ON >"$dir/configure.log" 2>&1 \
+    || { cat "$dir/configure.log"; return 1; }
+  if ! cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1; then
+    grep -E -B2 -A6 "error|Error" "$dir/build.log" | head -n 80; return 1
   fi
   echo "==== $name: ctest"
   (cd "$dir" && ctest --output-on-failure --timeout 300)

@@ -1,0 +1,259 @@
+/*
+ * test_plan.c — chunk planning (src/plan.c): guided chunk sizes in dynamic
+ * mode, the message-size cap, the in-flight depth, and static shares.
+ * Pure arithmetic; the property tests walk whole simulated maps.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pure.h"
+
+#define BIG SIZE_MAX
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+static void test_chunk_remaining_zero(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__plan_chunk(0, 4, 0, 1, BIG), 0);
+    assert_int_equal(mpipool__plan_chunk(0, 4, 7, 1, BIG), 0);
+    assert_int_equal(mpipool__plan_chunk(0, 0, 0, 0, 0), 0);
+}
+
+static void test_chunk_guided(void **state) {
+    (void)state;
+    /* ceil(remaining / (2 * workers)) */
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 0, 1, BIG), 125);
+    assert_int_equal(mpipool__plan_chunk(1001, 4, 0, 1, BIG), 126);
+    assert_int_equal(mpipool__plan_chunk(1000, 1, 0, 1, BIG), 500);
+    assert_int_equal(mpipool__plan_chunk(9, 4, 0, 1, BIG), 2);
+    assert_int_equal(mpipool__plan_chunk(8, 4, 0, 1, BIG), 1);
+    assert_int_equal(mpipool__plan_chunk(1, 4, 0, 1, BIG), 1);
+    /* Shrinks as the map drains. */
+    assert_true(mpipool__plan_chunk(100, 3, 0, 1, BIG) < mpipool__plan_chunk(1000, 3, 0, 1, BIG));
+}
+
+static void test_chunk_min(void **state) {
+    (void)state;
+    /* Never below min_chunk ... */
+    assert_int_equal(mpipool__plan_chunk(100, 50, 0, 8, BIG), 8);
+    /* ... unless fewer items remain. */
+    assert_int_equal(mpipool__plan_chunk(3, 1, 0, 8, BIG), 3);
+    /* A large min_chunk still gives at most max_chunk. */
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 0, 500, 100), 100);
+}
+
+static void test_chunk_user_wins(void **state) {
+    (void)state;
+    /* A user chunk size beats both the guided size and min_chunk. */
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 7, 50, BIG), 7);
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 1, 50, BIG), 1);
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 600, 1, BIG), 600);
+    /* Capped by max_chunk and by what remains. */
+    assert_int_equal(mpipool__plan_chunk(1000, 4, 600, 1, 64), 64);
+    assert_int_equal(mpipool__plan_chunk(5, 4, 600, 1, BIG), 5);
+}
+
+static void test_chunk_max(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__plan_chunk(1000, 1, 0, 1, 10), 10);
+    assert_int_equal(mpipool__plan_chunk(BIG, 1, 0, 1, 1000), 1000);
+    /* Never 0 while items remain, whatever the arguments. */
+    assert_int_equal(mpipool__plan_chunk(10, 4, 0, 1, 0), 1);
+    assert_int_equal(mpipool__plan_chunk(10, 0, 0, 0, 0), 1);
+    assert_int_equal(mpipool__plan_chunk(10, 0, 0, 0, BIG), 5);
+    assert_int_equal(mpipool__plan_chunk(1, 1000000, 0, 0, BIG), 1);
+}
+
+/* Simulate the master handing out chunks until nothing remains. */
+static void simulate(size_t n, size_t workers, size_t user, size_t minc, size_t maxc) {
+    size_t remaining = n, sum = 0, chunks = 0, prev = BIG;
+    while (remaining > 0) {
+        size_t c = mpipool__plan_chunk(remaining, workers, user, minc, maxc);
+        if (c == 0 || c > remaining) {
+            fail_msg("plan_chunk(%zu, %zu, %zu, %zu, %zu) = %zu", remaining, workers,
+                     user, minc, maxc, c);
+        }
+        size_t cap = maxc ? maxc : 1;
+        assert_true(c <= cap);
+        if (user > 0) {
+            assert_int_equal(c, min_sz(min_sz(user, cap), remaining));
+        } else {
+            /* Guided: at least min(min_chunk, cap, remaining), and the sizes
+             * never grow as the map drains. */
+            assert_true(c >= min_sz(min_sz(minc, cap), remaining));
+            assert_true(c <= prev);
+        }
+        prev = c;
+        sum += c;
+        remaining -= c;
+        chunks++;
+        assert_true(chunks <= n);
+    }
+    assert_int_equal(sum, n);
+    assert_int_equal(mpipool__plan_chunk(remaining, workers, user, minc, maxc), 0);
+}
+
+static void test_chunk_simulated_runs(void **state) {
+    (void)state;
+    const size_t ns[] = {1, 2, 3, 7, 10, 99, 1000, 4097, 100003};
+    const size_t ws[] = {1, 2, 3, 4, 16, 1000};
+    const size_t mins[] = {0, 1, 4, 64};
+    const size_t maxs[] = {1, 3, 64, 100000, BIG};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+        size_t n = ns[a];
+        const size_t users[] = {0, 1, 7, 1000, n + 5};
+        for (size_t b = 0; b < sizeof ws / sizeof *ws; b++)
+            for (size_t c = 0; c < sizeof users / sizeof *users; c++)
+                for (size_t d = 0; d < sizeof mins / sizeof *mins; d++)
+                    for (size_t e = 0; e < sizeof maxs / sizeof *maxs; e++)
+                        simulate(n, ws[b], users[c], mins[d], maxs[e]);
+    }
+}
+
+static void test_chunk_guided_count(void **state) {
+    (void)state;
+    /* Guided scheduling needs far fewer chunks than items, and more chunks
+     * than workers (so the tail balances). */
+    size_t remaining = 100000, chunks = 0;
+    while (remaining > 0) {
+        remaining -= mpipool__plan_chunk(remaining, 4, 0, 1, BIG);
+        chunks++;
+    }
+    assert_true(chunks > 8);
+    assert_true(chunks < 1000);
+}
+
+static void test_max_items(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__plan_max_items(4, 4, 64, 1024), 240);
+    /* The larger of in and out decides. */
+    assert_int_equal(mpipool__plan_max_items(8, 16, 0, 160), 10);
+    assert_int_equal(mpipool__plan_max_items(16, 8, 0, 160), 10);
+    /* At least 1, even when one item does not fit. */
+    assert_int_equal(mpipool__plan_max_items(100, 100, 64, 100), 1);
+    assert_int_equal(mpipool__plan_max_items(1, 1, 64, 64), 1);
+    assert_int_equal(mpipool__plan_max_items(1, 1, 64, 10), 1);
+    assert_int_equal(mpipool__plan_max_items(4, 4, 0, 0), 1);
+    /* Zero-sized items count as one byte. */
+    assert_int_equal(mpipool__plan_max_items(0, 0, 0, 10), 10);
+    assert_int_equal(mpipool__plan_max_items(4, 4, 16, MPIPOOL__MAX_MSG_BYTES),
+                     (MPIPOOL__MAX_MSG_BYTES - 16) / 4);
+}
+
+static void test_max_items_property(void **state) {
+    (void)state;
+    const size_t sizes[] = {1, 3, 4, 8, 100, 4096, 1u << 20};
+    const size_t headers[] = {0, 16, 64};
+    const size_t maxes[] = {1, 64, 1000, 1u << 20, MPIPOOL__MAX_MSG_BYTES};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof sizes / sizeof *sizes; b++)
+            for (size_t h = 0; h < sizeof headers / sizeof *headers; h++)
+                for (size_t m = 0; m < sizeof maxes / sizeof *maxes; m++) {
+                    size_t in = sizes[a], out = sizes[b], hd = headers[h], mx = maxes[m];
+                    size_t item = in > out ? in : out;
+                    size_t k = mpipool__plan_max_items(in, out, hd, mx);
+                    assert_true(k >= 1);
+                    if (hd + item <= mx) {
+                        /* Fits, and is the largest count that fits. */
+                        assert_true(hd + k * item <= mx);
+                        assert_true(hd + (k + 1) * item > mx);
+                    } else {
+                        assert_int_equal(k, 1);
+                    }
+                }
+}
+
+static void test_depth(void **state) {
+    (void)state;
+    /* Two chunks in flight while more than 2 * workers items are unassigned. */
+    assert_int_equal(mpipool__plan_depth(1000, 4), 2);
+    assert_int_equal(mpipool__plan_depth(9, 4), 2);
+    assert_int_equal(mpipool__plan_depth(8, 4), 1);
+    assert_int_equal(mpipool__plan_depth(1, 4), 1);
+    assert_int_equal(mpipool__plan_depth(0, 4), 1);
+    assert_int_equal(mpipool__plan_depth(3, 1), 2);
+    assert_int_equal(mpipool__plan_depth(2, 1), 1);
+    for (size_t w = 1; w < 50; w++) {
+        assert_int_equal(mpipool__plan_depth(2 * w + 1, w), 2);
+        assert_int_equal(mpipool__plan_depth(2 * w, w), 1);
+    }
+}
+
+static void check_static(size_t n, size_t workers) {
+    size_t next = 0, lo = BIG, hi = 0;
+    for (size_t w = 0; w < workers; w++) {
+        size_t first = 12345, count = 12345;
+        mpipool__plan_static(n, workers, w, &first, &count);
+        /* Contiguous, in worker order: together they cover [0, n) once. */
+        assert_int_equal(first, next);
+        next += count;
+        assert_true(next <= n);
+        if (count < lo) lo = count;
+        if (count > hi) hi = count;
+    }
+    assert_int_equal(next, n);
+    assert_true(hi - lo <= 1);
+    if (n >= workers) assert_true(lo >= 1);
+    if (n < workers) {
+        assert_int_equal(lo, 0);
+        assert_true(hi <= 1);
+    }
+    /* A worker index out of range gets nothing. */
+    size_t first, count = 12345;
+    mpipool__plan_static(n, workers, workers, &first, &count);
+    assert_int_equal(count, 0);
+}
+
+static void test_static(void **state) {
+    (void)state;
+    const size_t ns[] = {0, 1, 2, 3, 4, 5, 7, 100, 1001, 100003};
+    const size_t ws[] = {1, 2, 3, 4, 7, 100, 1000};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof ws / sizeof *ws; b++)
+            check_static(ns[a], ws[b]);
+}
+
+static void test_static_examples(void **state) {
+    (void)state;
+    size_t first, count;
+    /* 10 over 3: 4, 3, 3. */
+    mpipool__plan_static(10, 3, 0, &first, &count);
+    assert_int_equal(first, 0);
+    assert_int_equal(count, 4);
+    mpipool__plan_static(10, 3, 1, &first, &count);
+    assert_int_equal(first, 4);
+    assert_int_equal(count, 3);
+    mpipool__plan_static(10, 3, 2, &first, &count);
+    assert_int_equal(first, 7);
+    assert_int_equal(count, 3);
+    /* n = 0: everyone gets nothing. */
+    mpipool__plan_static(0, 3, 1, &first, &count);
+    assert_int_equal(count, 0);
+    /* No workers: nothing, no division by zero. */
+    count = 12345;
+    mpipool__plan_static(10, 0, 0, &first, &count);
+    assert_int_equal(count, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chunk_remaining_zero),
+        cmocka_unit_test(test_chunk_guided),
+        cmocka_unit_test(test_chunk_min),
+        cmocka_unit_test(test_chunk_user_wins),
+        cmocka_unit_test(test_chunk_max),
+        cmocka_unit_test(test_chunk_simulated_runs),
+        cmocka_unit_test(test_chunk_guided_count),
+        cmocka_unit_test(test_max_items),
+        cmocka_unit_test(test_max_items_property),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_static),
+        cmocka_unit_test(test_static_examples),
+    };
+    return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}

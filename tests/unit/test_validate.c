@@ -1,0 +1,192 @@
+/*
+ * test_validate.c — mpipool__check_map_args (src/validate.c): every refusal
+ * of a fixed-size map's arguments, with its code and a message naming the
+ * offending argument, and the boundary cases that must pass.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "pure.h"
+
+static int in_buf[64];
+static long out_buf[64];
+static char msg[MPIPOOL__MSG_MAX];
+
+/* Run the check with a fresh message buffer. */
+static int check(const void *in, size_t in_size, const void *out, size_t out_size,
+                 size_t n, const mpipool_map_options *opts) {
+    memset(msg, 0, sizeof msg);
+    return mpipool__check_map_args(in, in_size, out, out_size, n, opts, msg, sizeof msg);
+}
+
+/* The refusal names `what`, without the "mpipool_map: " prefix the caller adds. */
+static void expect(int rc, int code, const char *what) {
+    if (rc != code)
+        fail_msg("got %s, want %s (msg: %s)", mpipool_err_name(rc), mpipool_err_name(code), msg);
+    if (strstr(msg, what) == NULL) fail_msg("message \"%s\" does not name \"%s\"", msg, what);
+    assert_null(strstr(msg, "mpipool_map:"));
+}
+
+static void test_ok(void **state) {
+    (void)state;
+    mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+    assert_int_equal(check(in_buf, sizeof *in_buf, out_buf, sizeof *out_buf, 64, NULL), MPIPOOL_OK);
+    assert_int_equal(check(in_buf, sizeof *in_buf, out_buf, sizeof *out_buf, 64, &o), MPIPOOL_OK);
+    o.schedule = MPIPOOL_SCHEDULE_STATIC;
+    o.chunk_size = 1000000; /* larger than n is fine: it is capped */
+    assert_int_equal(check(in_buf, sizeof *in_buf, out_buf, sizeof *out_buf, 64, &o), MPIPOOL_OK);
+    assert_int_equal(check(in_buf, 1, out_buf, 1, 1, NULL), MPIPOOL_OK);
+}
+
+static void test_null_with_zero_n(void **state) {
+    (void)state;
+    assert_int_equal(check(NULL, 4, NULL, 4, 0, NULL), MPIPOOL_OK);
+    assert_int_equal(check(in_buf, 4, NULL, 4, 0, NULL), MPIPOOL_OK);
+    assert_int_equal(check(NULL, 4, out_buf, 4, 0, NULL), MPIPOOL_OK);
+    /* n == 0 with the same pointer for both: nothing is written, so no overlap. */
+    assert_int_equal(check(in_buf, 4, in_buf, 4, 0, NULL), MPIPOOL_OK);
+}
+
+static void test_null_pointers(void **state) {
+    (void)state;
+    expect(check(NULL, 4, out_buf, 8, 5, NULL), MPIPOOL_EINVAL, "in is NULL");
+    expect(check(in_buf, 4, NULL, 8, 5, NULL), MPIPOOL_EINVAL, "out is NULL");
+    expect(check(NULL, 4, NULL, 8, 1, NULL), MPIPOOL_EINVAL, "is NULL");
+}
+
+static void test_zero_sizes(void **state) {
+    (void)state;
+    expect(check(in_buf, 0, out_buf, 8, 5, NULL), MPIPOOL_EINVAL, "in_size");
+    expect(check(in_buf, 4, out_buf, 0, 5, NULL), MPIPOOL_EINVAL, "out_size");
+    /* Sizes are checked even when there are no items. */
+    expect(check(NULL, 0, NULL, 4, 0, NULL), MPIPOOL_EINVAL, "in_size");
+    expect(check(NULL, 4, NULL, 0, 0, NULL), MPIPOOL_EINVAL, "out_size");
+}
+
+static void test_bad_schedule(void **state) {
+    (void)state;
+    mpipool_map_options o;
+    mpipool_map_options_init(&o);
+    o.schedule = (mpipool_schedule)7;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "schedule");
+    o.schedule = (mpipool_schedule)-1;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "schedule");
+    /* Options are checked even with n == 0. */
+    expect(check(NULL, 4, NULL, 8, 0, &o), MPIPOOL_EINVAL, "schedule");
+}
+
+static void test_flags(void **state) {
+    (void)state;
+    mpipool_map_options o;
+    mpipool_map_options_init(&o);
+    o.flags = 1;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
+    o.flags = 0x80000000u;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
+}
+
+static void test_reserved(void **state) {
+    (void)state;
+    mpipool_map_options proto;
+    for (size_t i = 0; i < sizeof proto.reserved / sizeof proto.reserved[0]; i++) {
+        mpipool_map_options o;
+        mpipool_map_options_init(&o);
+        o.reserved[i] = &o;
+        expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "reserved");
+        char idx[16];
+        snprintf(idx, sizeof idx, "[%zu]", i);
+        assert_non_null(strstr(msg, idx));
+    }
+}
+
+static void test_huge_items(void **state) {
+    (void)state;
+    const size_t limit = MPIPOOL__MAX_MSG_BYTES - 4096;
+    /* n == 0 so that no buffer of that size is needed. */
+    assert_int_equal(check(NULL, limit, NULL, 4, 0, NULL), MPIPOOL_OK);
+    assert_int_equal(check(NULL, 4, NULL, limit, 0, NULL), MPIPOOL_OK);
+    expect(check(NULL, limit + 1, NULL, 4, 0, NULL), MPIPOOL_EOVERFLOW, "in_size");
+    expect(check(NULL, 4, NULL, limit + 1, 0, NULL), MPIPOOL_EOVERFLOW, "out_size");
+    expect(check(in_buf, (size_t)1 << 31, out_buf, 4, 1, NULL), MPIPOOL_EOVERFLOW, "in_size");
+    expect(check(in_buf, 4, out_buf, SIZE_MAX, 1, NULL), MPIPOOL_EOVERFLOW, "out_size");
+}
+
+static void test_overflow(void **state) {
+    (void)state;
+    expect(check(in_buf, 4, out_buf, 8, SIZE_MAX / 4 + 1, NULL), MPIPOOL_EOVERFLOW, "n =");
+    expect(check(in_buf, 8, out_buf, 4, SIZE_MAX / 4 + 1, NULL), MPIPOOL_EOVERFLOW, "n =");
+    expect(check(in_buf, 1, out_buf, 1000, SIZE_MAX / 2, NULL), MPIPOOL_EOVERFLOW, "n =");
+    expect(check(in_buf, 4, out_buf, 4, SIZE_MAX, NULL), MPIPOOL_EOVERFLOW, "n =");
+}
+
+static void test_overlap(void **state) {
+    (void)state;
+    static int buf[100];
+    /* out starts inside in. */
+    expect(check(buf, sizeof *buf, buf + 5, sizeof *buf, 10, NULL), MPIPOOL_EINVAL, "overlap");
+    /* in starts inside out. */
+    expect(check(buf + 5, sizeof *buf, buf, sizeof *buf, 10, NULL), MPIPOOL_EINVAL, "overlap");
+    /* In place. */
+    expect(check(buf, sizeof *buf, buf, sizeof *buf, 10, NULL), MPIPOOL_EINVAL, "overlap");
+    /* out's last byte is in's first: one out item is 9 bytes. */
+    expect(check(buf + 2, sizeof *buf, buf, 2 * sizeof *buf + 1, 1, NULL), MPIPOOL_EINVAL,
+           "overlap");
+    /* Adjacent but disjoint, in either order. */
+    assert_int_equal(check(buf, sizeof *buf, buf + 10, sizeof *buf, 10, NULL), MPIPOOL_OK);
+    assert_int_equal(check(buf + 10, sizeof *buf, buf, sizeof *buf, 10, NULL), MPIPOOL_OK);
+    /* Sizes differ: out items are twice as large. */
+    assert_int_equal(check(buf + 20, sizeof *buf, buf, 2 * sizeof *buf, 10, NULL), MPIPOOL_OK);
+    expect(check(buf + 19, sizeof *buf, buf, 2 * sizeof *buf, 10, NULL), MPIPOOL_EINVAL,
+           "overlap");
+}
+
+static void test_message_truncated(void **state) {
+    (void)state;
+    char small[8];
+    memset(small, 'x', sizeof small);
+    int rc = mpipool__check_map_args(NULL, 4, out_buf, 8, 5, NULL, small, 6);
+    assert_int_equal(rc, MPIPOOL_EINVAL);
+    assert_true(strlen(small) < 6);
+    assert_int_equal(small[6], 'x');
+}
+
+static void test_options_init(void **state) {
+    (void)state;
+    mpipool_map_options o;
+    memset(&o, 0xff, sizeof o);
+    mpipool_map_options_init(&o);
+    assert_int_equal(o.schedule, MPIPOOL_SCHEDULE_DYNAMIC);
+    assert_int_equal(o.chunk_size, 0);
+    assert_int_equal(o.flags, 0);
+    for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++) assert_null(o.reserved[i]);
+    mpipool_map_options_init(NULL); /* no crash */
+    mpipool_map_options s = MPIPOOL_MAP_OPTIONS_INIT;
+    assert_int_equal(s.schedule, MPIPOOL_SCHEDULE_DYNAMIC);
+    assert_int_equal(s.chunk_size, 0);
+    assert_int_equal(s.flags, 0);
+    for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++) assert_null(s.reserved[i]);
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok),
+        cmocka_unit_test(test_null_with_zero_n),
+        cmocka_unit_test(test_null_pointers),
+        cmocka_unit_test(test_zero_sizes),
+        cmocka_unit_test(test_bad_schedule),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_reserved),
+        cmocka_unit_test(test_huge_items),
+        cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_message_truncated),
+        cmocka_unit_test(test_options_init),
+    };
+    return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
+}

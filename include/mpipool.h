@@ -111,12 +111,35 @@ MPIPOOL_EXTERN const char *mpipool_err_name(int code);
 typedef struct mpipool_task {
     const void *in;  /* this item: in_size bytes, read-only                       */
     size_t in_size;
-    void *out;       /* room for this item's result: out_size bytes, zeroed       */
+    void *out;       /* fixed: room for out_size bytes, zeroed; variable: NULL/0
+                        until mpipool_task_output() gives room                  */
     size_t out_size;
     size_t index;    /* the item's position in its map (0-based)                 */
     int rank;        /* the rank running it (0 only in a one-rank pool)          */
     void *state;     /* reserved for per-worker state (init hooks); NULL for now */
 } mpipool_task;
+
+/* A byte buffer of any length: a variable-size item or result. */
+typedef struct mpipool_buf {
+    void *data;
+    size_t size;
+} mpipool_buf;
+
+/* Pass as in_size / out_size to mpipool_map (and _async) for items or
+ * results of any length: `in` is then an array of n mpipool_buf (each item
+ * data/size; the caller keeps ownership), `out` an array of n mpipool_buf
+ * the map fills with malloc'd results (data NULL for an empty or failed
+ * result) that the caller frees with free(). */
+#define MPIPOOL_VARIABLE ((size_t)-1)
+
+/* Room for this item's result of `size` bytes (0 allowed), valid until the
+ * task returns; task->out/out_size are updated to it.  For variable-size
+ * results (MPIPOOL_VARIABLE, imap) this is how a task produces its result;
+ * calling it again replaces the room (contents not kept).  For fixed-size
+ * results it returns task->out if size <= out_size.  NULL when out of
+ * memory, over the ~2 GiB message limit, or size > out_size (fixed).
+ * Call it only from inside the task. */
+MPIPOOL_EXTERN void *mpipool_task_output(mpipool_task *task, size_t size);
 
 /* A task: 0 = success, anything else = the item failed.  A failed item does
  * not stop the map: the other items still run and keep their results. */
@@ -265,7 +288,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * results received straight into `out` (no copies on the master).
  * `fn` must be registered.  `options` may be NULL for the defaults.  `in` and
  * `out` may be NULL only when n == 0.  The caller keeps ownership of `in`
- * and `out`.
+ * and `out`.  in_size and/or out_size may be MPIPOOL_VARIABLE (see there);
+ * variable-size maps run in dynamic mode and copy items on the master.
  * Returns MPIPOOL_OK; MPIPOOL_ETASK if any item failed (every item that
  * succeeded still has its result; a failed item's slot holds what its task
  * wrote, else zeros; mpipool_last_error() names the first failed item, its
@@ -284,6 +308,58 @@ MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
 MPIPOOL_EXTERN int mpipool_apply(mpipool *pool, mpipool_fn fn,
                                  const void *in, size_t in_size,
                                  void *out, size_t out_size);
+
+/* ---- streaming: imap ---------------------------------------------------- */
+
+/* Where imap's items come from.  `next` is called on the master only as
+ * workers need items, with the index the item will have; it sets *item to
+ * the item's bytes (copied before `next` is called again, so it may reuse
+ * one buffer) and returns 1, or returns 0 at the end of the items, or a
+ * negative value to stop the map with an error. */
+typedef struct mpipool_source {
+    int (*next)(void *ctx, size_t index, mpipool_buf *item);
+    void *ctx;
+} mpipool_source;
+
+/* Where imap's results go.  `put` is called on the master once per item
+ * that ran: with its index, its result bytes (valid during the call only),
+ * its status (MPIPOOL_OK or MPIPOOL_ETASK) and, for a failed item, the
+ * task's message (else NULL).  Return 0 to go on, non-zero to stop the map
+ * (it then returns MPIPOOL_ECANCELED). */
+typedef struct mpipool_sink {
+    int (*put)(void *ctx, size_t index, const void *result, size_t size, int status,
+               const char *message);
+    void *ctx;
+} mpipool_sink;
+
+typedef struct mpipool_imap_options {
+    int unordered;             /* 0: results in input order (imap); 1: as they
+                                  arrive (imap_unordered)                            */
+    size_t window;             /* ordered mode: at most this many items between the
+                                  oldest not yet delivered and the newest taken from
+                                  the source, which bounds the master's memory;
+                                  0 = 65536                                         */
+    size_t chunk_size;         /* items per chunk; 0 = automatic                     */
+    mpipool_on_error on_error; /* as for mpipool_map                                 */
+    unsigned flags;            /* must be 0 for now                                  */
+    void *reserved[4];         /* must be NULL                                       */
+} mpipool_imap_options;
+
+#define MPIPOOL_IMAP_OPTIONS_INIT {0, 0, 0, MPIPOOL_ON_ERROR_CONTINUE, 0u, {0}}
+
+/* Map `fn` over a stream: items from `source`, results to `sink`, blocking
+ * until the source is exhausted and every result is delivered (Pool.imap /
+ * imap_unordered).  Items and results are byte buffers of any length: tasks
+ * produce results with mpipool_task_output().  The master holds at most
+ * `window` items' results plus two chunks per worker, whatever the number
+ * of items.  The callbacks run on the master, one at a time, possibly on the
+ * pool's progress thread; they must not call mpipool.  `options` may be
+ * NULL.  Returns MPIPOOL_OK; MPIPOOL_ETASK if an item failed (every item
+ * still reached the sink, unless on_error stopped the map); MPIPOOL_ECANCELED
+ * when the source returned < 0 or the sink asked to stop; the argument
+ * errors of mpipool_map.  Master only. */
+MPIPOOL_EXTERN int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source,
+                                const mpipool_sink *sink, const mpipool_imap_options *options);
 
 /* ---- asynchronous jobs --------------------------------------------------
  * A job is a map (or one apply) running in the background, like

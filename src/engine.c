@@ -42,6 +42,11 @@ typedef struct {
     MPI_Request sreq, rreq;
     mpipool__work_hdr whdr;   /* must live until sreq completes   */
     mpipool__result_hdr rhdr; /* receive target                   */
+    int var_out;              /* results come as a probed VRESULT */
+    char *rmsg;               /* ... received here                */
+    int rlen;
+    char *sbuf;               /* variable-size chunks are copied here */
+    size_t scap;
 } slot;
 
 struct mpipool__engine {
@@ -136,8 +141,12 @@ static void mark_ok(mpipool_job *j, uint64_t first, uint64_t count) {
 
 /* All its chunks are back and no more will be sent: settle the result. */
 static void job_finish(mpipool__engine *e, mpipool_job *j) {
+    mpipool__pending_free(j);
+    if (j->n == SIZE_MAX) j->n = j->next; /* a stream cut short */
     if (e && e->broken) {
         job_error(j, MPIPOOL_EMPI, "%s: %s", j->func, e->broken_msg);
+    } else if (j->stream_rc != MPIPOOL_OK) {
+        j->rc = j->stream_rc; /* its message is already in j->err */
     } else if (j->nfail) {
         size_t notrun = j->n - j->next;
         char tail[96] = "";
@@ -174,59 +183,178 @@ static void job_finish(mpipool__engine *e, mpipool_job *j) {
 
 /* ---- one-rank pools ----------------------------------------------------- */
 
+/* Take up to `count` items for a variable-size chunk starting at j->next
+ * into buf (u64 sizes[count] then the items), from the caller's
+ * mpipool_buf array or from the imap source.  Returns how many it took
+ * (fewer when the source ends or fails), or -1 when out of memory. */
+static int64_t take_items(mpipool_job *j, size_t count, char **buf, size_t *cap, size_t hdr, size_t *bytes) {
+    size_t need = hdr + count * 8, got = 0;
+    if (need > *cap) {
+        char *p = realloc(*buf, need);
+        if (p == NULL) return -1;
+        *buf = p;
+        *cap = need;
+    }
+    size_t used = need;
+    for (; got < count; got++) {
+        mpipool_buf item = {NULL, 0};
+        if (j->source) {
+            int r = j->source->next(j->source->ctx, j->next + got, &item);
+            if (r == 0) {
+                j->n = j->next + got;
+                break;
+            }
+            if (r < 0) {
+                j->stream_rc = MPIPOOL_ECANCELED;
+                snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, r,
+                         j->next + got);
+                j->cancelled = 1;
+                j->n = j->next + got;
+                break;
+            }
+        } else {
+            item = ((const mpipool_buf *)(const void *)j->in)[j->next + got];
+        }
+        if (item.size > MPIPOOL__MAX_MSG_BYTES - hdr - 8 * count - (used - need) - 4096) {
+            if (got > 0) break; /* send what we have; this item starts the next chunk... */
+            j->stream_rc = MPIPOOL_EOVERFLOW;
+            snprintf(j->err, sizeof j->err, "%s: item %zu is %zu bytes; items over ~2 GiB are not supported",
+                     j->func, j->next, item.size);
+            j->cancelled = 1;
+            if (j->source) j->n = j->next; /* ...but a stream cannot give it back */
+            break;
+        }
+        if (used + item.size > *cap) {
+            size_t ncap = *cap * 2;
+            while (ncap < used + item.size) ncap *= 2;
+            char *p = realloc(*buf, ncap);
+            if (p == NULL) return -1;
+            *buf = p;
+            *cap = ncap;
+        }
+        uint64_t sz = item.size;
+        memcpy(*buf + hdr + got * 8, &sz, 8);
+        if (item.size) memcpy(*buf + used, item.data, item.size);
+        used += item.size;
+        if (j->source == NULL && j->in_var && got + 1 < count && used > CHUNK_BYTES_CAP) {
+            got++;
+            break;
+        }
+    }
+    /* Close the gap left by unused size slots. */
+    if (got < count) memmove(*buf + hdr + got * 8, *buf + need, used - need);
+    *bytes = used - (count - got) * 8;
+    return (int64_t)got;
+}
+
 void mpipool__job_run_inline(mpipool_job *j) {
     mpipool__fails f = {0};
+    mpipool__vout v = {0};
+    char *buf = NULL;
+    size_t cap = 0;
+    int var = j->in_var || j->out_var || j->source;
     /* In pieces, so that on_error/max_failures can stop between them. */
-    size_t step = j->n < 1024 ? j->n : 1024;
+    size_t step = j->on_error == MPIPOOL_ON_ERROR_STOP || j->max_failures ? 1 : (var ? 64 : 1024);
+    if (j->user_chunk && j->user_chunk < step) step = j->user_chunk;
     while (j->next < j->n && !j->cancelled) {
         size_t count = j->n - j->next < step ? j->n - j->next : step;
-        uint64_t nfail = mpipool__run_items(mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size,
-                                            j->in_size, j->out + j->next * j->out_size, j->out_size,
-                                            j->next, count, 0, &f);
+        mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size, j->in_size, NULL,
+                            j->out + j->next * j->out_size, j->out_size, NULL, j->next, count, 0, NULL};
+        if (j->in_var || j->source) {
+            size_t bytes;
+            int64_t got = take_items(j, count, &buf, &cap, 0, &bytes);
+            if (got < 0) {
+                job_error(j, MPIPOOL_ENOMEM, "%s: out of memory", j->func);
+                j->stream_rc = MPIPOOL_ENOMEM;
+                break;
+            }
+            if (got == 0) break;
+            count = (size_t)got;
+            b.count = count;
+            b.in_sizes = (const uint64_t *)(const void *)buf;
+            b.in = buf + count * 8;
+        }
+        if (j->out_var || j->source) b.vout = &v;
+        int64_t nfail = mpipool__run_batch(&b, &f);
+        if (nfail < 0) {
+            job_error(j, MPIPOOL_ENOMEM, "%s: out of memory for results", j->func);
+            j->stream_rc = MPIPOOL_ENOMEM;
+            break;
+        }
         mark_ok(j, j->next, count);
+        size_t first = j->next;
         j->next += count;
         j->done += count;
-        note_failures(j, nfail, f.first_fail, 0, f.p, f.len);
+        note_failures(j, (uint64_t)nfail, f.first_fail, 0, f.p, f.len);
+        if (b.vout) mpipool__deliver_var(j, first, count, v.sizes, v.p, f.p, f.len, 0, NULL);
     }
+    free(buf);
+    mpipool__vout_free(&v);
     mpipool__fails_free(&f);
     job_finish(NULL, j);
 }
 
 /* ---- dynamic chunks ----------------------------------------------------- */
 
-static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t first, size_t count) {
+static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count) {
     MPI_Comm comm = e->pool->comm;
     MPI_Datatype st = MPI_DATATYPE_NULL, rt = MPI_DATATYPE_NULL;
     MPI_Aint disp[2];
-    int len[2];
+    int len[2], rc;
+    size_t first = j->next, bytes = 0;
+    int var_in = j->in_var || j->source != NULL;
 
+    if (var_in) {
+        /* Copy the items first: a stream may end (or fail) here. */
+        int64_t got = take_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes);
+        if (got < 0) {
+            j->stream_rc = MPIPOOL_ENOMEM;
+            snprintf(j->err, sizeof j->err, "%s: out of memory for a chunk", j->func);
+            j->cancelled = 1;
+            return 0;
+        }
+        if (got == 0) return 0;
+        count = (size_t)got;
+    }
     s->worker = w;
     s->completed = 0;
     s->seq = e->seq++;
     s->job = j;
     s->first = first;
     s->count = count;
+    s->var_out = j->out_var || j->source != NULL;
+    s->rmsg = NULL;
     s->whdr = (mpipool__work_hdr){MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index, j->id, first, count,
-                                  j->in_size, j->out_size};
-    MPI_Get_address(&s->rhdr, &disp[0]);
-    MPI_Get_address(j->out + first * j->out_size, &disp[1]);
-    len[0] = (int)sizeof s->rhdr;
-    len[1] = (int)(count * j->out_size);
-    ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &rt));
-    ENGINE_MPI(e, MPI_Type_commit(&rt));
-    int rc = MPI_Irecv(MPI_BOTTOM, 1, rt, w, MPIPOOL__TAG_RESULT, comm, &s->rreq);
-    MPI_Type_free(&rt); /* does not affect the receive already posted */
-    ENGINE_MPI(e, rc);
+                                  var_in ? MPIPOOL__VAR : j->in_size,
+                                  s->var_out ? MPIPOOL__VAR : j->out_size};
+    if (s->var_out) {
+        s->rreq = MPI_REQUEST_NULL; /* probed for in progress_once */
+    } else {
+        MPI_Get_address(&s->rhdr, &disp[0]);
+        MPI_Get_address(j->out + first * j->out_size, &disp[1]);
+        len[0] = (int)sizeof s->rhdr;
+        len[1] = (int)(count * j->out_size);
+        ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &rt));
+        ENGINE_MPI(e, MPI_Type_commit(&rt));
+        rc = MPI_Irecv(MPI_BOTTOM, 1, rt, w, MPIPOOL__TAG_RESULT, comm, &s->rreq);
+        MPI_Type_free(&rt); /* does not affect the receive already posted */
+        ENGINE_MPI(e, rc);
+    }
 
-    MPI_Get_address(&s->whdr, &disp[0]);
-    MPI_Get_address(j->in + first * j->in_size, &disp[1]);
-    len[0] = (int)sizeof s->whdr;
-    len[1] = (int)(count * j->in_size);
-    ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
-    ENGINE_MPI(e, MPI_Type_commit(&st));
-    rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
-    MPI_Type_free(&st);
-    ENGINE_MPI(e, rc);
+    if (var_in) {
+        memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+        ENGINE_MPI(e, MPI_Isend(s->sbuf, (int)bytes, MPI_BYTE, w, MPIPOOL__TAG_WORK, comm, &s->sreq));
+    } else {
+        MPI_Get_address(&s->whdr, &disp[0]);
+        MPI_Get_address(j->in + first * j->in_size, &disp[1]);
+        len[0] = (int)sizeof s->whdr;
+        len[1] = (int)(count * j->in_size);
+        ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
+        ENGINE_MPI(e, MPI_Type_commit(&st));
+        rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
+        MPI_Type_free(&st);
+        ENGINE_MPI(e, rc);
+    }
 
     j->next += count;
     j->chunks_out++;
@@ -241,6 +369,15 @@ static size_t next_chunk(mpipool_job *j, size_t workers) {
         double want = MIN_CHUNK_SECONDS / j->per_item;
         min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
     }
+    if (j->source) {
+        /* Unknown length: no guided shrinking; stay well inside the window. */
+        size_t cap = j->unordered ? j->max_chunk : j->window / (2 * workers + 2);
+        size_t c = j->user_chunk ? j->user_chunk : min_chunk;
+        if (c > j->max_chunk) c = j->max_chunk;
+        if (c > cap) c = cap;
+        if (!j->unordered && c > j->emitted + j->window - j->next) c = j->emitted + j->window - j->next;
+        return c ? c : 1;
+    }
     return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk, j->max_chunk);
 }
 
@@ -251,9 +388,11 @@ static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
     *unassigned = 0;
     for (mpipool_job *j = e->head; j; j = j->next_job) {
         if (j->cancelled || j->next >= j->n) continue;
+        /* An ordered stream whose window is full waits for its oldest item. */
+        if (j->source && !j->unordered && j->next >= j->emitted + j->window) continue;
         if (first == NULL) first = j;
         if (j->schedule == MPIPOOL_SCHEDULE_STATIC) break;
-        *unassigned += j->n - j->next;
+        *unassigned += j->source ? SIZE_MAX / 4 : j->n - j->next;
     }
     return first;
 }
@@ -279,7 +418,7 @@ static int fill(mpipool__engine *e) {
                 e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
-            if (send_chunk(e, j, s, w, j->next, next_chunk(j, (size_t)e->workers)) != 0) return -1;
+            if (send_chunk(e, j, s, w, next_chunk(j, (size_t)e->workers)) != 0) return -1;
             any = 1;
         }
     }
@@ -307,6 +446,23 @@ static int collect(mpipool__engine *e, slot *s) {
     mpipool_job *j = s->job;
     const mpipool__result_hdr *h = &s->rhdr;
     ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    if (s->var_out) {
+        /* VRESULT: hdr | sizes | data | fail records, checked before use. */
+        size_t len = (size_t)s->rlen, nsz = (size_t)s->count * 8, total = 0;
+        if (len >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
+        int ok = len >= sizeof *h + nsz && h->fail_bytes <= len - sizeof *h - nsz;
+        const uint64_t *sizes = (const uint64_t *)(const void *)(s->rmsg + sizeof *h);
+        for (uint64_t i = 0; ok && i < s->count; i++) {
+            total += sizes[i];
+            if (total > len) ok = 0;
+        }
+        if (!ok || sizeof *h + nsz + total + h->fail_bytes != len) {
+            engine_break(e, MPI_SUCCESS, "a result check");
+            snprintf(e->broken_msg, sizeof e->broken_msg, "rank %d sent a malformed result of %zu bytes",
+                     s->worker, len);
+            return -1;
+        }
+    }
     if (h->job != j->id || h->first != s->first || h->count != s->count) {
         engine_break(e, MPI_SUCCESS, "a result check");
         snprintf(e->broken_msg, sizeof e->broken_msg,
@@ -317,7 +473,14 @@ static int collect(mpipool__engine *e, slot *s) {
         return -1;
     }
     mark_ok(j, s->first, s->count);
-    if (h->nfail) {
+    if (s->var_out) {
+        const char *base = s->rmsg + sizeof *h;
+        size_t nsz = (size_t)s->count * 8, fail_off = (size_t)s->rlen - (size_t)h->fail_bytes;
+        note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
+        mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
+                             s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
+        s->rmsg = NULL; /* owned by deliver now */
+    } else if (h->nfail) {
         char *recs = NULL;
         int len = 0;
         if (recv_fails(e, s->worker, &recs, &len) != 0) return -1;
@@ -402,6 +565,45 @@ static int run_static(mpipool__engine *e, mpipool_job *j) {
  * jobs.  Returns 1 if anything happened.  Called with e->lock held. */
 static int progress_once(mpipool__engine *e) {
     int any = 0;
+    while (!e->broken && e->busy > 0) {
+        /* Variable-size results: take each one that has arrived and hand it
+         * to its worker's oldest chunk still waiting for one. */
+        int flag = 0;
+        MPI_Message m;
+        MPI_Status st;
+        int rc = MPI_Improbe(MPI_ANY_SOURCE, MPIPOOL__TAG_VRESULT, e->pool->comm, &flag, &m, &st);
+        if (rc != MPI_SUCCESS) {
+            engine_break(e, rc, "MPI_Improbe");
+            break;
+        }
+        if (!flag) break;
+        int w = st.MPI_SOURCE, len = 0;
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *target = NULL;
+        if (w >= 1 && w <= e->workers) {
+            if (a->worker && a->var_out && !a->rmsg) target = a;
+            if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
+        }
+        char *buf = target ? malloc((size_t)len + 1) : NULL;
+        if (buf == NULL) {
+            char dummy;
+            MPI_Mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+            engine_break(e, MPI_SUCCESS, "a result");
+            snprintf(e->broken_msg, sizeof e->broken_msg, target ? "out of memory for a %d-byte result from rank %d"
+                     : "unexpected %d-byte result from rank %d", len, w);
+            break;
+        }
+        rc = MPI_Mrecv(buf, len, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS) {
+            free(buf);
+            engine_break(e, rc, "MPI_Mrecv");
+            break;
+        }
+        target->rmsg = buf;
+        target->rlen = len;
+        target->completed = 1;
+        any = 1;
+    }
     if (!e->broken && e->busy > 0) {
         int ndone = 0;
         for (int i = 0; i < e->nslots; i++) e->rreqs[i] = e->slots[i].worker ? e->slots[i].rreq : MPI_REQUEST_NULL;
@@ -417,7 +619,7 @@ static int progress_once(mpipool__engine *e) {
             /* Collect each worker's chunks in the order they were sent:
              * its TAG_FAIL messages follow its results in that order, so
              * any other order would pair a failure with the wrong chunk. */
-            for (int w = 1; any && w <= e->workers && !e->broken; w++) {
+            for (int w = 1; (any || ndone > 0) && w <= e->workers && !e->broken; w++) {
                 for (;;) {
                     slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
                     if (a->worker) oldest = a;
@@ -501,16 +703,23 @@ int mpipool__engine_create(mpipool *pool) {
 
 int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     mpipool__engine *e = pool->eng;
-    j->max_chunk = mpipool__plan_max_items(j->in_size, j->out_size, sizeof(mpipool__work_hdr), CHUNK_BYTES_CAP);
+    j->max_chunk = mpipool__plan_max_items(j->in_var || j->source ? 64 : j->in_size,
+                                           j->out_var || j->source ? 64 : j->out_size,
+                                           sizeof(mpipool__work_hdr), CHUNK_BYTES_CAP);
+    if (j->source && j->window == 0) j->window = 65536;
+    if (j->in_var || j->out_var || j->source) j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->per_item = -1.0;
     j->id = pool->next_job++;
     if (j->status)
         for (size_t i = 0; i < j->n; i++) j->status[i] = MPIPOOL_ECANCELED;
     if (j->messages)
         for (size_t i = 0; i < j->n; i++) j->messages[i] = NULL;
+    if (j->out_var)
+        for (size_t i = 0; i < j->n; i++) ((mpipool_buf *)(void *)j->out)[i] = (mpipool_buf){NULL, 0};
     /* Scatterv counts and displacements are ints (in items). */
     if (j->schedule == MPIPOOL_SCHEDULE_STATIC && j->n > (size_t)0x7fffffff)
         j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    if (j->source && j->window == 0) j->window = 65536;
     if (pool->size == 1 || j->n == 0) {
         mpipool__job_run_inline(j);
         return MPIPOOL_OK;
@@ -630,6 +839,10 @@ void mpipool__engine_destroy(mpipool *pool, int cancel) {
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->done);
+    for (int i = 0; i < e->nslots; i++) {
+        free(e->slots[i].sbuf);
+        free(e->slots[i].rmsg);
+    }
     free(e->slots);
     free(e->rreqs);
     free(e->idx);

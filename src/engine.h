@@ -33,7 +33,25 @@ struct mpipool_job {
     char fail_msg[MPIPOOL__MSG_MAX];
     char err[MPIPOOL__ERR_MAX];
     mpipool_job *next_job;    /* the engine's queue                       */
+    /* variable sizes and streams */
+    int in_var, out_var;      /* in: const mpipool_buf[n]; out: mpipool_buf[n] */
+    const mpipool_source *source; /* imap: n is SIZE_MAX until it ends     */
+    const mpipool_sink *sink;
+    int unordered;
+    size_t window;
+    size_t emitted;           /* ordered imap: items given to the sink    */
+    int stream_rc;            /* source error or sink stop: ECANCELED     */
+    struct mpipool__pending *pending; /* ordered imap: chunks waiting their turn */
 };
+
+/* Deliver the variable-size results of items [first, first+count) of a job
+ * (sizes/data/fail records as in a VRESULT).  Takes ownership of `owner`
+ * (the buffer holding them), which it frees or keeps for later. */
+void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const uint64_t *sizes,
+                          const char *data, const char *fails, size_t fail_bytes, int rank,
+                          char *owner);
+/* Drop chunks still waiting in an ordered imap's reorder list. */
+void mpipool__pending_free(mpipool_job *j);
 
 /* Queue a checked job (or run it at once in a one-rank pool or for n == 0).
  * The job is finished or queued on return.  MPIPOOL_OK. */

@@ -79,13 +79,37 @@ void mpipool__fails_free(mpipool__fails *f);
 int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
                         const char **msg, uint32_t *mlen);
 
-/* Run items [first, first+count) of a fixed-size chunk with `fn`, writing
- * results into `out` (count * out_size bytes, zeroed here first) and the
- * failures into `f` (reset first).  Returns the number of failed items.
+/* A size field on the wire that means "variable: sizes follow". */
+#define MPIPOOL__VAR UINT64_MAX
+
+/* Results of variable size, appended back to back. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    uint64_t *sizes;   /* one per item of the batch */
+    size_t nsizes;
+} mpipool__vout;
+void mpipool__vout_free(mpipool__vout *v);
+
+/* One batch of items to run: a chunk on a worker, or a piece of a map on
+ * the master of a one-rank pool. */
+typedef struct {
+    mpipool_fn fn;
+    const char *in;           /* items back to back                        */
+    size_t in_size;           /* fixed size, or ...                        */
+    const uint64_t *in_sizes; /* ... non-NULL: each item's size            */
+    char *out;                /* fixed-size results (zeroed here first), or */
+    size_t out_size;
+    mpipool__vout *vout;      /* non-NULL: variable-size results           */
+    uint64_t first, count;
+    int rank;
+    void *state;
+} mpipool__batch;
+
+/* Run a batch, recording failures in `f` (reset first).  Returns the
+ * number of failed items, or -1 if variable results could not get memory.
  * (worker.c) */
-uint64_t mpipool__run_items(mpipool_fn fn, const char *in, size_t in_size,
-                            char *out, size_t out_size, uint64_t first,
-                            uint64_t count, int rank, mpipool__fails *f);
+int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f);
 
 /* Usage: int rc = MPIPOOL_OK; ... MPIPOOL__MPI(pool, MPI_Send(...)); ...
  * cleanup: ... return rc; */

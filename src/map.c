@@ -34,6 +34,17 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
         return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered "
                               "(add MPIPOOL_TASK(fn) at file scope, or mpipool_register(\"fn\", fn) "
                               "on every rank before mpipool_open)", func, (void *)(size_t)fn);
+    if (in_size == MPIPOOL_VARIABLE) {
+        const mpipool_buf *items = in;
+        for (size_t i = 0; i < n; i++) {
+            if (items[i].data == NULL && items[i].size > 0)
+                return mpipool__error(pool, MPIPOOL_EINVAL, "%s: in[%zu].data is NULL with size %zu", func, i,
+                                      items[i].size);
+            if (items[i].size > MPIPOOL__MAX_MSG_BYTES - 8192)
+                return mpipool__error(pool, MPIPOOL_EOVERFLOW, "%s: in[%zu] is %zu bytes; items over %zu bytes "
+                                      "are not supported", func, i, items[i].size, MPIPOOL__MAX_MSG_BYTES - 8192);
+        }
+    }
     mpipool_job *j = calloc(1, sizeof *j);
     if (j == NULL) return mpipool__error(pool, MPIPOOL_ENOMEM, "%s: out of memory", func);
     mpipool_map_options defaults = MPIPOOL_MAP_OPTIONS_INIT;
@@ -43,8 +54,10 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->fn_index = index;
     j->in = in;
     j->out = out;
-    j->in_size = in_size;
-    j->out_size = out_size;
+    j->in_var = in_size == MPIPOOL_VARIABLE;
+    j->out_var = out_size == MPIPOOL_VARIABLE;
+    j->in_size = j->in_var ? sizeof(mpipool_buf) : in_size;
+    j->out_size = j->out_var ? sizeof(mpipool_buf) : out_size;
     j->n = n;
     j->schedule = options->schedule;
     j->user_chunk = options->chunk_size;
@@ -125,4 +138,50 @@ int mpipool_map(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, vo
 int mpipool_apply(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
                   size_t out_size) {
     return map_blocking("mpipool_apply", pool, fn, in, in_size, out, out_size, 1, NULL);
+}
+
+int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, const mpipool_sink *sink,
+                 const mpipool_imap_options *options) {
+    const char *func = "mpipool_imap";
+    int rc = check_pool(func, pool);
+    if (rc != MPIPOOL_OK) return rc;
+    if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
+    if (source == NULL || source->next == NULL)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: source (or source->next) is NULL", func);
+    if (sink == NULL || sink->put == NULL)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: sink (or sink->put) is NULL", func);
+    mpipool_imap_options o = MPIPOOL_IMAP_OPTIONS_INIT;
+    if (options) o = *options;
+    if (o.flags != 0)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->flags is 0x%x; it must be 0", func, o.flags);
+    for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
+        if (o.reserved[i] != NULL)
+            return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->reserved[%zu] is not NULL", func, i);
+    if (o.on_error != MPIPOOL_ON_ERROR_CONTINUE && o.on_error != MPIPOOL_ON_ERROR_STOP)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->on_error is %d, not a mpipool_on_error value",
+                              func, (int)o.on_error);
+    if (o.unordered != 0 && o.unordered != 1)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->unordered is %d; it must be 0 or 1", func,
+                              o.unordered);
+    size_t index;
+    if (mpipool__registry_find_fn(fn, &index) != MPIPOOL_OK)
+        return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered", func,
+                              (void *)(size_t)fn);
+    mpipool_job *j = calloc(1, sizeof *j);
+    if (j == NULL) return mpipool__error(pool, MPIPOOL_ENOMEM, "%s: out of memory", func);
+    j->pool = pool;
+    j->func = func;
+    j->fn_index = index;
+    j->n = SIZE_MAX;
+    j->source = source;
+    j->sink = sink;
+    j->unordered = o.unordered;
+    j->window = o.window;
+    j->user_chunk = o.chunk_size;
+    j->on_error = o.on_error;
+    j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    mpipool__engine_submit(pool, j);
+    rc = mpipool_wait(j, -1.0);
+    free(j);
+    return rc;
 }

@@ -42,6 +42,8 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
         snprintf(msg, msgsz, "out_size is 0; results must have a size");
         return MPIPOOL_EINVAL;
     }
+    if (in_size == MPIPOOL_VARIABLE) in_size = sizeof(mpipool_buf);
+    if (out_size == MPIPOOL_VARIABLE) out_size = sizeof(mpipool_buf);
     if (in_size > MPIPOOL__MAX_MSG_BYTES - 4096) {
         snprintf(msg, msgsz, "in_size is %zu bytes; items over %zu bytes are not supported",
                  in_size, MPIPOOL__MAX_MSG_BYTES - 4096);

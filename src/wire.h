@@ -10,6 +10,13 @@
  *    results, one per chunk, in the order the chunks were sent.  If the
  *    header says nfail > 0, one TAG_FAIL message with the first failure's
  *    text (NUL terminated) follows it.
+ *  - variable sizes: a size field of MPIPOOL__VAR in the work header means
+ *    u64 sizes[count] follow the header, then the items back to back.  A
+ *    chunk whose results are variable (out_size == MPIPOOL__VAR) is answered
+ *    with one TAG_VRESULT = result_hdr + u64 sizes[count] + results back to
+ *    back + fail_bytes of failure records; no TAG_FAIL follows it, because
+ *    the master probes for VRESULTs instead of pre-posting receives.
+ *  - TAG_FAIL carries failure records: u64 item index, u32 length, text.
  *  - static mode: after TAG_WORK(kind STATIC) every rank enters the same
  *    MPI_Scatterv/MPI_Gatherv pair; each worker then sends TAG_STATUS
  *    (a result_hdr with no payload), and TAG_FAIL if nfail > 0.
@@ -26,7 +33,8 @@ enum mpipool__tag {
     MPIPOOL__TAG_STOP,
     MPIPOOL__TAG_RESULT,
     MPIPOOL__TAG_FAIL,
-    MPIPOOL__TAG_STATUS
+    MPIPOOL__TAG_STATUS,
+    MPIPOOL__TAG_VRESULT
 };
 
 enum mpipool__kind {
@@ -50,6 +58,7 @@ typedef struct {
     uint64_t count;
     uint64_t nfail;      /* failed items in this chunk                 */
     uint64_t first_fail; /* index of the first of them                 */
+    uint64_t fail_bytes; /* VRESULT: bytes of failure records at the end */
     double busy;         /* seconds the worker spent running the tasks */
 } mpipool__result_hdr;
 

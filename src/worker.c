@@ -19,12 +19,43 @@
 typedef struct {
     mpipool_task task;
     int has_msg;
+    mpipool__vout *vout;   /* variable results: this item starts at base */
+    size_t base;
     char msg[MPIPOOL__MSG_MAX];
 } exec_ctx;
 
+static exec_ctx *ctx_of(mpipool_task *task) {
+    return (exec_ctx *)(void *)((char *)task - offsetof(exec_ctx, task));
+}
+
+void *mpipool_task_output(mpipool_task *task, size_t size) {
+    if (task == NULL) return NULL;
+    exec_ctx *ctx = ctx_of(task);
+    if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
+    mpipool__vout *v = ctx->vout;
+    if (size > MPIPOOL__MAX_MSG_BYTES - ctx->base) return NULL;
+    if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
+        size_t ncap = v->cap ? v->cap : 4096;
+        while (ncap < ctx->base + size + 1) ncap *= 2;
+        char *p = realloc(v->p, ncap);
+        if (p == NULL) return NULL;
+        v->p = p;
+        v->cap = ncap;
+    }
+    task->out = v->p + ctx->base;
+    task->out_size = size;
+    return task->out;
+}
+
+void mpipool__vout_free(mpipool__vout *v) {
+    free(v->p);
+    free(v->sizes);
+    memset(v, 0, sizeof *v);
+}
+
 int mpipool_task_fail(mpipool_task *task, const char *fmt, ...) {
     if (task == NULL) return MPIPOOL_EINVAL;
-    exec_ctx *ctx = (exec_ctx *)(void *)((char *)task - offsetof(exec_ctx, task));
+    exec_ctx *ctx = ctx_of(task);
     if (fmt != NULL) {
         va_list ap;
         va_start(ap, fmt);
@@ -76,28 +107,53 @@ int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
     return 1;
 }
 
-uint64_t mpipool__run_items(mpipool_fn fn, const char *in, size_t in_size,
-                            char *out, size_t out_size, uint64_t first,
-                            uint64_t count, int rank, mpipool__fails *f) {
+int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     exec_ctx ctx;
+    const char *in = b->in;
+    mpipool__vout *v = b->vout;
     mpipool__fails_reset(f);
-    if (count) memset(out, 0, (size_t)count * out_size);
-    for (uint64_t i = 0; i < count; i++) {
-        ctx.task.in = in + i * in_size;
-        ctx.task.in_size = in_size;
-        ctx.task.out = out + i * out_size;
-        ctx.task.out_size = out_size;
-        ctx.task.index = (size_t)(first + i);
-        ctx.task.rank = rank;
-        ctx.task.state = NULL;
+    if (v) {
+        v->len = 0;
+        if (v->nsizes < b->count) {
+            uint64_t *sz = realloc(v->sizes, (size_t)(b->count ? b->count : 1) * sizeof *sz);
+            if (sz == NULL) return -1;
+            v->sizes = sz;
+            v->nsizes = (size_t)b->count;
+        }
+    } else if (b->count) {
+        memset(b->out, 0, (size_t)b->count * b->out_size);
+    }
+    for (uint64_t i = 0; i < b->count; i++) {
+        size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
+        ctx.task.in = in;
+        ctx.task.in_size = isz;
+        in += isz;
+        ctx.vout = v;
+        if (v) {
+            ctx.base = v->len;
+            ctx.task.out = NULL;
+            ctx.task.out_size = 0;
+        } else {
+            ctx.task.out = b->out + i * b->out_size;
+            ctx.task.out_size = b->out_size;
+        }
+        ctx.task.index = (size_t)(b->first + i);
+        ctx.task.rank = b->rank;
+        ctx.task.state = b->state;
         ctx.has_msg = 0;
-        int trc = fn(&ctx.task);
+        int trc = b->fn(&ctx.task);
         if (trc != 0) {
             if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
-            fails_add(f, first + i, ctx.msg);
+            fails_add(f, b->first + i, ctx.msg);
+        }
+        if (v) {
+            /* A failed item's partial result is dropped. */
+            size_t osz = trc == 0 ? ctx.task.out_size : 0;
+            v->sizes[i] = osz;
+            v->len = ctx.base + osz;
         }
     }
-    return f->nfail;
+    return (int64_t)f->nfail;
 }
 
 /* A growable byte buffer. */
@@ -124,6 +180,7 @@ typedef struct {
     MPI_Request sreq[2];
     int next;               /* which out buffer the next chunk uses   */
     mpipool__fails fails;
+    mpipool__vout vout;
 } worker;
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
@@ -134,31 +191,85 @@ static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
     return MPIPOOL_OK;
 }
 
+/* Where a chunk's items are, per the layout in wire.h; -1 if the message
+ * does not hold what its header says. */
+static int chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t got,
+                        const uint64_t **sizes, const char **data) {
+    size_t off = sizeof *h;
+    *sizes = NULL;
+    if (h->in_size == MPIPOOL__VAR) {
+        if (h->count > (got - off) / 8) return -1;
+        *sizes = (const uint64_t *)(const void *)(msg + off);
+        off += (size_t)h->count * 8;
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < h->count; i++) {
+            if ((*sizes)[i] > got) return -1;
+            total += (*sizes)[i];
+        }
+        if (total != got - off) return -1;
+    } else if (h->count > 0 && (h->in_size == 0 || got - off != h->count * h->in_size)) {
+        return -1;
+    }
+    *data = msg + off;
+    return 0;
+}
+
 static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
     mpipool_fn fn;
-    if (got != sizeof *h + h->count * h->in_size)
-        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: chunk of %zu bytes, "
-                              "expected %llu", pool->rank, got,
-                              (unsigned long long)(sizeof *h + h->count * h->in_size));
+    const uint64_t *in_sizes;
+    const char *data;
+    if (chunk_layout(h, wk->in.p, got, &in_sizes, &data) != 0)
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a chunk of %zu bytes does not "
+                              "hold the %llu items its header announces", pool->rank, got,
+                              (unsigned long long)h->count);
     if ((rc = lookup_fn(wk, h, &fn)) != MPIPOOL_OK) return rc;
 
     int k = wk->next;
     wk->next ^= 1;
     /* The buffer may still be on its way from two chunks ago. */
     MPIPOOL__MPI(pool, MPI_Wait(&wk->sreq[k], MPI_STATUS_IGNORE));
-    size_t bytes = sizeof(mpipool__result_hdr) + h->count * h->out_size;
+    int var_out = h->out_size == MPIPOOL__VAR;
+    size_t bytes = sizeof(mpipool__result_hdr) + (var_out ? 0 : h->count * h->out_size);
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0.0};
+    mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
+                        var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
+                        var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, NULL};
+    if (in_sizes == NULL) b.in_size = (size_t)h->in_size;
     double t0 = MPI_Wtime();
-    rh.nfail = mpipool__run_items(fn, wk->in.p + sizeof *h, h->in_size,
-                                  wk->out[k].p + sizeof rh, h->out_size, h->first,
-                                  h->count, pool->rank, &wk->fails);
-    rh.first_fail = wk->fails.first_fail;
+    int64_t nfail = mpipool__run_batch(&b, &wk->fails);
     rh.busy = MPI_Wtime() - t0;
+    if (nfail < 0)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
+    rh.nfail = (uint64_t)nfail;
+    rh.first_fail = wk->fails.first_fail;
+    if (var_out) {
+        /* result_hdr | sizes[count] | data | failure records, one message:
+         * it is probed for, so it carries its own failures. */
+        size_t nsz = (size_t)h->count * 8;
+        rh.fail_bytes = wk->fails.len;
+        bytes = sizeof rh + nsz + wk->vout.len + wk->fails.len;
+        if (bytes > MPIPOOL__MAX_MSG_BYTES)
+            return mpipool__error(pool, MPIPOOL_EOVERFLOW, "mpipool_serve: rank %d: the results of items "
+                                  "%llu+%llu add up to %zu bytes, over the %zu-byte message limit", pool->rank,
+                                  (unsigned long long)h->first, (unsigned long long)h->count, bytes,
+                                  MPIPOOL__MAX_MSG_BYTES);
+        if (buf_reserve(&wk->out[k], bytes) != 0)
+            return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
+                                  pool->rank, bytes);
+        char *p = wk->out[k].p + sizeof rh;
+        if (nsz) memcpy(p, wk->vout.sizes, nsz);
+        if (wk->vout.len) memcpy(p + nsz, wk->vout.p, wk->vout.len);
+        if (wk->fails.len) memcpy(p + nsz + wk->vout.len, wk->fails.p, wk->fails.len);
+        memcpy(wk->out[k].p, &rh, sizeof rh);
+        MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_VRESULT, pool->comm,
+                                     &wk->sreq[k]));
+        goto cleanup;
+    }
     memcpy(wk->out[k].p, &rh, sizeof rh);
     MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm, &wk->sreq[k]));
     if (rh.nfail)
@@ -174,7 +285,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf data = {NULL, 0}, res = {NULL, 0};
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0.0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
@@ -193,8 +304,9 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     rh.count = count;
     if (!bad) {
         double t0 = MPI_Wtime();
-        rh.nfail = mpipool__run_items(fn, data.p, h->in_size, res.p, h->out_size, first, count,
-                                      pool->rank, &wk->fails);
+        mpipool__batch b = {fn, data.p, (size_t)h->in_size, NULL, res.p, (size_t)h->out_size, NULL,
+                            first, count, pool->rank, NULL};
+        rh.nfail = (uint64_t)mpipool__run_batch(&b, &wk->fails);
         rh.first_fail = wk->fails.first_fail;
         rh.busy = MPI_Wtime() - t0;
     } else {
@@ -280,6 +392,7 @@ int mpipool_serve(mpipool *pool) {
     free(wk.out[0].p);
     free(wk.out[1].p);
     mpipool__fails_free(&wk.fails);
+    mpipool__vout_free(&wk.vout);
     if (rc != MPIPOOL_OK) {
         /* Nobody else will hear of it: the pool is freed below. */
         fprintf(stderr, "mpipool [rank %d]: %s (%s)\n", pool->rank, pool->err, mpipool_err_name(rc));

@@ -89,7 +89,8 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(EOVERFLOW, -12, "size too large")                                            \
     XX(EPROTO, -13, "unexpected message from another rank")                        \
     XX(ETIMEDOUT, -14, "timed out; the job goes on")                               \
-    XX(ECANCELED, -15, "job cancelled")
+    XX(ECANCELED, -15, "job cancelled")                                            \
+    XX(EINIT, -16, "a worker init hook failed")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -116,7 +117,7 @@ typedef struct mpipool_task {
     size_t out_size;
     size_t index;    /* the item's position in its map (0-based)                 */
     int rank;        /* the rank running it (0 only in a one-rank pool)          */
-    void *state;     /* reserved for per-worker state (init hooks); NULL for now */
+    void *state;     /* what this worker's init hook returned (mpipool_set_hooks) */
 } mpipool_task;
 
 /* A byte buffer of any length: a variable-size item or result. */
@@ -237,6 +238,64 @@ MPIPOOL_EXTERN int mpipool_close(mpipool *pool);
  * The string belongs to the library and is valid until the next call on the
  * pool.  Any rank. */
 MPIPOOL_EXTERN const char *mpipool_last_error(const mpipool *pool);
+
+/* ---- worker set-up and shared data ----------------------------------------
+ * Pool(initializer, initargs): hooks that give each worker its own state,
+ * and read-only data shipped once from the master to every rank.  Both are
+ * collective calls made after mpipool_open and before the workers enter
+ * mpipool_serve, so a failure is known to every rank at once:
+ *
+ *     mpipool_open(&pool, &argc, &argv);
+ *     mpipool_broadcast(pool, "table", table, table_bytes); // workers: NULL, 0
+ *     mpipool_set_hooks(pool, &hooks);                      // init may read "table"
+ *     if (!mpipool_is_master(pool)) return mpipool_serve(pool) ? 1 : 0;
+ */
+
+/* Called on each rank that runs tasks (the workers; the master too in a
+ * one-rank pool).  init returns 0 and sets *state (passed to every task as
+ * task->state), or non-zero to fail. */
+typedef int (*mpipool_init_fn)(mpipool *pool, void *arg, void **state);
+typedef void (*mpipool_fini_fn)(mpipool *pool, void *arg, void *state);
+
+typedef struct mpipool_hooks {
+    mpipool_init_fn init;        /* may be NULL                                   */
+    mpipool_fini_fn fini;        /* may be NULL; runs when the pool closes        */
+    void *arg;                   /* passed to both (initargs); caller-owned       */
+    size_t max_tasks_per_worker; /* Pool's maxtasksperchild: after this many tasks
+                                    a worker runs fini then init again, renewing
+                                    its state (ranks are not respawned); 0 = never */
+    unsigned flags;              /* must be 0 for now                             */
+    void *reserved[4];           /* must be NULL                                  */
+} mpipool_hooks;
+#define MPIPOOL_HOOKS_INIT {NULL, NULL, NULL, 0, 0u, {0}}
+
+/* Install `hooks` (copied) and run init now on every rank that runs tasks.
+ * Every rank passes its own hooks (the same program's functions).  If init
+ * fails anywhere, ranks whose init succeeded run fini, no hooks are
+ * installed, and every rank returns MPIPOOL_EINIT with a message naming the
+ * lowest failing rank and what init returned.  Calling it again replaces
+ * the hooks (fini runs for the old state first).  Returns also
+ * MPIPOOL_EINVAL (bad hooks on some rank), MPIPOOL_ECLOSED, MPIPOOL_EMPI.
+ * Collective, before the workers serve. */
+MPIPOOL_EXTERN int mpipool_set_hooks(mpipool *pool, const mpipool_hooks *hooks);
+
+/* Ship `size` bytes of read-only data from the master to every rank under
+ * `name` (a copy is kept on each rank, the master included, until the pool
+ * closes; the same name again replaces it).  Workers pass the same name and
+ * NULL, 0 (their data arguments are ignored).  Any size: sent in pieces.
+ * Returns MPIPOOL_EINVAL (empty name; data NULL with size > 0 on the
+ * master), MPIPOOL_ENOMEM (some rank could not hold it: nothing changes
+ * anywhere), MPIPOOL_ECLOSED, MPIPOOL_EMPI; the same on every rank.
+ * Collective, before the workers serve. */
+MPIPOOL_EXTERN int mpipool_broadcast(mpipool *pool, const char *name, const void *data, size_t size);
+
+/* The data broadcast under `name` on this rank (size in *size if not
+ * NULL), or NULL if there is none.  Owned by the pool, valid until it
+ * closes.  Any rank. */
+MPIPOOL_EXTERN const void *mpipool_shared(const mpipool *pool, const char *name, size_t *size);
+
+/* The same from inside a task (tasks have no pool pointer). */
+MPIPOOL_EXTERN const void *mpipool_task_shared(const mpipool_task *task, const char *name, size_t *size);
 
 /* ---- map --------------------------------------------------------------- */
 

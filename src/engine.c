@@ -259,7 +259,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
     while (j->next < j->n && !j->cancelled) {
         size_t count = j->n - j->next < step ? j->n - j->next : step;
         mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size, j->in_size, NULL,
-                            j->out + j->next * j->out_size, j->out_size, NULL, j->next, count, 0, NULL};
+                            j->out + j->next * j->out_size, j->out_size, NULL, j->next, count, 0, j->pool};
         if (j->in_var || j->source) {
             size_t bytes;
             int64_t got = take_items(j, count, &buf, &cap, 0, &bytes);

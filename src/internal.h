@@ -26,8 +26,20 @@ struct mpipool {
     int threaded;        /* MPI_THREAD_MULTIPLE: the master may run a progress thread */
     uint64_t next_job;   /* master: id of the next job                   */
     mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */
+    /* set-up (shared.c): on ranks that run tasks */
+    mpipool_hooks hooks;
+    int hooks_set;
+    void *state;          /* what init returned                          */
+    int init_rc;          /* non-zero: the last init (a renewal) failed    */
+    size_t tasks_since_init;
+    struct mpipool__shared *shared;
     char err[MPIPOOL__ERR_MAX];
 };
+
+/* Run fini (if hooks are set) and free the shared data.  (shared.c) */
+void mpipool__setup_free(mpipool *pool);
+/* After one task: renew the state if max_tasks_per_worker says so. */
+void mpipool__after_task(mpipool *pool);
 
 /* The master's engine (engine.c). */
 int mpipool__engine_create(mpipool *pool);
@@ -103,7 +115,7 @@ typedef struct {
     mpipool__vout *vout;      /* non-NULL: variable-size results           */
     uint64_t first, count;
     int rank;
-    void *state;
+    mpipool *pool;            /* for task->state, hooks, shared data       */
 } mpipool__batch;
 
 /* Run a batch, recording failures in `f` (reset first).  Returns the

@@ -9,6 +9,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,18 @@ typedef struct {
     mpipool_task task;
     int has_msg;
     mpipool__vout *vout;   /* variable results: this item starts at base */
+    const mpipool *pool;
     size_t base;
     char msg[MPIPOOL__MSG_MAX];
 } exec_ctx;
 
 static exec_ctx *ctx_of(mpipool_task *task) {
     return (exec_ctx *)(void *)((char *)task - offsetof(exec_ctx, task));
+}
+
+const void *mpipool_task_shared(const mpipool_task *task, const char *name, size_t *size) {
+    if (task == NULL) return NULL;
+    return mpipool_shared(ctx_of((mpipool_task *)(uintptr_t)task)->pool, name, size);
 }
 
 void *mpipool_task_output(mpipool_task *task, size_t size) {
@@ -139,9 +146,19 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
         }
         ctx.task.index = (size_t)(b->first + i);
         ctx.task.rank = b->rank;
-        ctx.task.state = b->state;
+        ctx.task.state = b->pool ? b->pool->state : NULL;
+        ctx.pool = b->pool;
         ctx.has_msg = 0;
-        int trc = b->fn(&ctx.task);
+        int trc;
+        if (b->pool && b->pool->init_rc != 0) {
+            snprintf(ctx.msg, sizeof ctx.msg, "the init hook failed on rank %d when renewing the worker's "
+                     "state (returned %d)", b->rank, b->pool->init_rc);
+            ctx.has_msg = 1;
+            trc = MPIPOOL_EINIT;
+        } else {
+            trc = b->fn(&ctx.task);
+            if (b->pool) mpipool__after_task(b->pool);
+        }
         if (trc != 0) {
             if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
             fails_add(f, b->first + i, ctx.msg);
@@ -238,7 +255,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0.0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
-                        var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, NULL};
+                        var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool};
     if (in_sizes == NULL) b.in_size = (size_t)h->in_size;
     double t0 = MPI_Wtime();
     int64_t nfail = mpipool__run_batch(&b, &wk->fails);
@@ -305,7 +322,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     if (!bad) {
         double t0 = MPI_Wtime();
         mpipool__batch b = {fn, data.p, (size_t)h->in_size, NULL, res.p, (size_t)h->out_size, NULL,
-                            first, count, pool->rank, NULL};
+                            first, count, pool->rank, pool};
         rh.nfail = (uint64_t)mpipool__run_batch(&b, &wk->fails);
         rh.first_fail = wk->fails.first_fail;
         rh.busy = MPI_Wtime() - t0;

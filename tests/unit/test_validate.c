@@ -113,7 +113,11 @@ static void test_huge_items(void **state) {
     expect(check(NULL, limit + 1, NULL, 4, 0, NULL), MPIPOOL_EOVERFLOW, "in_size");
     expect(check(NULL, 4, NULL, limit + 1, 0, NULL), MPIPOOL_EOVERFLOW, "out_size");
     expect(check(in_buf, (size_t)1 << 31, out_buf, 4, 1, NULL), MPIPOOL_EOVERFLOW, "in_size");
-    expect(check(in_buf, 4, out_buf, SIZE_MAX, 1, NULL), MPIPOOL_EOVERFLOW, "out_size");
+    expect(check(in_buf, 4, out_buf, SIZE_MAX - 1, 1, NULL), MPIPOOL_EOVERFLOW, "out_size");
+    /* SIZE_MAX is MPIPOOL_VARIABLE: arrays of mpipool_buf, accepted. */
+    mpipool_buf bufs_in[2] = {{NULL, 0}, {NULL, 0}}, bufs_out[2];
+    assert_int_equal(check(bufs_in, MPIPOOL_VARIABLE, bufs_out, MPIPOOL_VARIABLE, 2, NULL), MPIPOOL_OK);
+    assert_int_equal(check(bufs_in, MPIPOOL_VARIABLE, out_buf, 4, 2, NULL), MPIPOOL_OK);
 }
 
 static void test_overflow(void **state) {

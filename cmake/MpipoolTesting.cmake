@@ -2,7 +2,8 @@
 #
 #   mpipool_add_unit_test(NAME <name> SOURCES <src...> [TIMEOUT <s>])
 #     cmocka test, no MPI: links the pure object library and cmocka.
-#   mpipool_add_mpi_test(NAME <name> SOURCES <src...> [RANKS 1 2 4] [TIMEOUT <s>] [ARGS ...])
+#   mpipool_add_mpi_test(NAME <name> SOURCES <src...> [RANKS 1 2 4] [TIMEOUT <s>] [ARGS ...]
+#                        [ENV VAR=value ...])
 #     builds one executable linked with mpipool + cmocka and registers
 #     <name>_np<N> for each rank count, run under ${MPIEXEC_EXECUTABLE}.
 #   mpipool_mpiexec_command(<outvar> <nranks>)
@@ -54,7 +55,7 @@ function(mpipool_add_unit_test)
 endfunction()
 
 function(mpipool_add_mpi_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;RANKS;ARGS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;RANKS;ARGS;ENV" ${ARGN})
   if(NOT T_RANKS)
     set(T_RANKS 1 2 4)
   endif()
@@ -71,6 +72,6 @@ function(mpipool_add_mpi_test)
              COMMAND ${launch} $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
     set_tests_properties(mpi_${T_NAME}_np${n} PROPERTIES
       TIMEOUT ${T_TIMEOUT} LABELS mpi PROCESSORS 1
-      ENVIRONMENT "${MPIPOOL_TEST_ENV}")
+      ENVIRONMENT "${MPIPOOL_TEST_ENV};${T_ENV}")
   endforeach()
 endfunction()

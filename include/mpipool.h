@@ -282,7 +282,8 @@ MPIPOOL_EXTERN int mpipool_set_hooks(mpipool *pool, const mpipool_hooks *hooks);
 /* Ship `size` bytes of read-only data from the master to every rank under
  * `name` (a copy is kept on each rank, the master included, until the pool
  * closes; the same name again replaces it).  Workers pass the same name and
- * NULL, 0 (their data arguments are ignored).  Any size: sent in pieces.
+ * NULL, 0 (their data arguments are ignored).  Any size: sent in pieces
+ * of at most the pool's piece size (1 GiB; see "Limits" in the README).
  * Returns MPIPOOL_EINVAL (empty name; data NULL with size > 0 on the
  * master), MPIPOOL_ENOMEM (some rank could not hold it: nothing changes
  * anywhere), MPIPOOL_ECLOSED, MPIPOOL_EMPI; the same on every rank.
@@ -290,7 +291,8 @@ MPIPOOL_EXTERN int mpipool_set_hooks(mpipool *pool, const mpipool_hooks *hooks);
 MPIPOOL_EXTERN int mpipool_broadcast(mpipool *pool, const char *name, const void *data, size_t size);
 
 /* The data broadcast under `name` on this rank (size in *size if not
- * NULL), or NULL if there is none.  Owned by the pool, valid until it
+ * NULL), or NULL if there is none (a name broadcast with 0 bytes gives a
+ * non-NULL pointer and size 0).  Owned by the pool, valid until it
  * closes.  Any rank. */
 MPIPOOL_EXTERN const void *mpipool_shared(const mpipool *pool, const char *name, size_t *size);
 

@@ -44,7 +44,9 @@ typedef struct {
     mpipool__result_hdr rhdr; /* receive target                   */
     int var_out;              /* results come as a probed VRESULT */
     char *rmsg;               /* ... received here                */
-    int rlen;
+    size_t rlen;
+    MPI_Request *pieces;      /* payload pieces: sends, then receives */
+    int nsend_pieces, nrecv_pieces;
     char *sbuf;               /* variable-size chunks are copied here */
     size_t scap;
 } slot;
@@ -215,15 +217,6 @@ static int64_t take_items(mpipool_job *j, size_t count, char **buf, size_t *cap,
         } else {
             item = ((const mpipool_buf *)(const void *)j->in)[j->next + got];
         }
-        if (item.size > MPIPOOL__MAX_MSG_BYTES - hdr - 8 * count - (used - need) - 4096) {
-            if (got > 0) break; /* send what we have; this item starts the next chunk... */
-            j->stream_rc = MPIPOOL_EOVERFLOW;
-            snprintf(j->err, sizeof j->err, "%s: item %zu is %zu bytes; items over ~2 GiB are not supported",
-                     j->func, j->next, item.size);
-            j->cancelled = 1;
-            if (j->source) j->n = j->next; /* ...but a stream cannot give it back */
-            break;
-        }
         if (used + item.size > *cap) {
             size_t ncap = *cap * 2;
             while (ncap < used + item.size) ncap *= 2;
@@ -324,16 +317,44 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     s->count = count;
     s->var_out = j->out_var || j->source != NULL;
     s->rmsg = NULL;
+    size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
+    size_t rbytes = s->var_out ? 0 : count * j->out_size;
+    size_t piece = e->pool->piece;
+    int wpieced = sizeof s->whdr + payload > piece;
+    int rpieced = !s->var_out && sizeof s->rhdr + rbytes > piece;
     s->whdr = (mpipool__work_hdr){MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index, j->id, first, count,
                                   var_in ? MPIPOOL__VAR : j->in_size,
-                                  s->var_out ? MPIPOOL__VAR : j->out_size};
+                                  s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0};
+    s->nsend_pieces = wpieced ? (int)mpipool__npieces(payload, piece) : 0;
+    s->nrecv_pieces = rpieced ? (int)mpipool__npieces(rbytes, piece) : 0;
+    s->pieces = NULL;
+    if (s->nsend_pieces + s->nrecv_pieces > 0) {
+        s->pieces = malloc((size_t)(s->nsend_pieces + s->nrecv_pieces) * sizeof *s->pieces);
+        if (s->pieces == NULL) {
+            /* Nothing sent yet: fail the job, not the engine. */
+            j->stream_rc = MPIPOOL_ENOMEM;
+            snprintf(j->err, sizeof j->err, "%s: out of memory for a chunk's pieces", j->func);
+            j->cancelled = 1;
+            s->worker = 0;
+            return 0;
+        }
+    }
     if (s->var_out) {
         s->rreq = MPI_REQUEST_NULL; /* probed for in progress_once */
+    } else if (rpieced) {
+        /* The header, then each piece straight into place. */
+        ENGINE_MPI(e, MPI_Irecv(&s->rhdr, (int)sizeof s->rhdr, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rreq));
+        char *dst = j->out + first * j->out_size;
+        for (int k = 0; k < s->nrecv_pieces; k++) {
+            size_t off = (size_t)k * piece, rlen = rbytes - off < piece ? rbytes - off : piece;
+            ENGINE_MPI(e, MPI_Irecv(dst + off, (int)rlen, MPI_BYTE, w, MPIPOOL__TAG_RPIECE, comm,
+                                    &s->pieces[s->nsend_pieces + k]));
+        }
     } else {
         MPI_Get_address(&s->rhdr, &disp[0]);
         MPI_Get_address(j->out + first * j->out_size, &disp[1]);
         len[0] = (int)sizeof s->rhdr;
-        len[1] = (int)(count * j->out_size);
+        len[1] = (int)rbytes;
         ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &rt));
         ENGINE_MPI(e, MPI_Type_commit(&rt));
         rc = MPI_Irecv(MPI_BOTTOM, 1, rt, w, MPIPOOL__TAG_RESULT, comm, &s->rreq);
@@ -341,14 +362,22 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         ENGINE_MPI(e, rc);
     }
 
-    if (var_in) {
-        memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+    if (var_in) memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+    if (wpieced) {
+        /* Never block on a send: the worker may be busy for a long time. */
+        const char *src = var_in ? s->sbuf + sizeof s->whdr : j->in + first * j->in_size;
+        ENGINE_MPI(e, MPI_Isend(&s->whdr, (int)sizeof s->whdr, MPI_BYTE, w, MPIPOOL__TAG_WORK, comm, &s->sreq));
+        for (int k = 0; k < s->nsend_pieces; k++) {
+            size_t off = (size_t)k * piece, plen = payload - off < piece ? payload - off : piece;
+            ENGINE_MPI(e, MPI_Isend(src + off, (int)plen, MPI_BYTE, w, MPIPOOL__TAG_WPIECE, comm, &s->pieces[k]));
+        }
+    } else if (var_in) {
         ENGINE_MPI(e, MPI_Isend(s->sbuf, (int)bytes, MPI_BYTE, w, MPIPOOL__TAG_WORK, comm, &s->sreq));
     } else {
         MPI_Get_address(&s->whdr, &disp[0]);
         MPI_Get_address(j->in + first * j->in_size, &disp[1]);
         len[0] = (int)sizeof s->whdr;
-        len[1] = (int)(count * j->in_size);
+        len[1] = (int)payload;
         ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
         ENGINE_MPI(e, MPI_Type_commit(&st));
         rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
@@ -446,9 +475,16 @@ static int collect(mpipool__engine *e, slot *s) {
     mpipool_job *j = s->job;
     const mpipool__result_hdr *h = &s->rhdr;
     ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    if (s->pieces) {
+        /* The worker sends its result pieces right after the header. */
+        int rc = MPI_Waitall(s->nsend_pieces + s->nrecv_pieces, s->pieces, MPI_STATUSES_IGNORE);
+        free(s->pieces);
+        s->pieces = NULL;
+        ENGINE_MPI(e, rc);
+    }
     if (s->var_out) {
         /* VRESULT: hdr | sizes | data | fail records, checked before use. */
-        size_t len = (size_t)s->rlen, nsz = (size_t)s->count * 8, total = 0;
+        size_t len = s->rlen, nsz = (size_t)s->count * 8, total = 0;
         if (len >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
         int ok = len >= sizeof *h + nsz && h->fail_bytes <= len - sizeof *h - nsz;
         const uint64_t *sizes = (const uint64_t *)(const void *)(s->rmsg + sizeof *h);
@@ -475,7 +511,7 @@ static int collect(mpipool__engine *e, slot *s) {
     mark_ok(j, s->first, s->count);
     if (s->var_out) {
         const char *base = s->rmsg + sizeof *h;
-        size_t nsz = (size_t)s->count * 8, fail_off = (size_t)s->rlen - (size_t)h->fail_bytes;
+        size_t nsz = (size_t)s->count * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
         note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
         mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
                              s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
@@ -506,7 +542,7 @@ static int collect(mpipool__engine *e, slot *s) {
 static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int *displs) {
     mpipool *pool = e->pool;
     MPI_Datatype tin = MPI_DATATYPE_NULL, tout = MPI_DATATYPE_NULL;
-    mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size};
+    mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size, 0};
     for (int w = 1; w <= e->workers; w++) {
         size_t first, count;
         mpipool__plan_static(j->n, (size_t)e->workers, (size_t)w - 1, &first, &count);
@@ -584,6 +620,8 @@ static int progress_once(mpipool__engine *e) {
             if (a->worker && a->var_out && !a->rmsg) target = a;
             if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
         }
+        mpipool__result_hdr ph;
+        size_t total = (size_t)len;
         char *buf = target ? malloc((size_t)len + 1) : NULL;
         if (buf == NULL) {
             char dummy;
@@ -594,13 +632,31 @@ static int progress_once(mpipool__engine *e) {
             break;
         }
         rc = MPI_Mrecv(buf, len, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+        if (rc == MPI_SUCCESS && (size_t)len == sizeof ph && (memcpy(&ph, buf, sizeof ph), ph.pieces > 0)) {
+            /* A header alone: the rest follows in pieces, being sent now. */
+            total = sizeof ph + (size_t)ph.pieces;
+            char *big = realloc(buf, total);
+            if (big == NULL) {
+                free(buf);
+                engine_break(e, MPI_SUCCESS, "a result");
+                snprintf(e->broken_msg, sizeof e->broken_msg, "out of memory for a %zu-byte result from rank %d",
+                         total, w);
+                break;
+            }
+            buf = big;
+            for (size_t off = sizeof ph; rc == MPI_SUCCESS && off < total; off += e->pool->piece) {
+                size_t plen = total - off < e->pool->piece ? total - off : e->pool->piece;
+                rc = MPI_Recv(buf + off, (int)plen, MPI_BYTE, w, MPIPOOL__TAG_VPIECE, e->pool->comm,
+                              MPI_STATUS_IGNORE);
+            }
+        }
         if (rc != MPI_SUCCESS) {
             free(buf);
             engine_break(e, rc, "MPI_Mrecv");
             break;
         }
         target->rmsg = buf;
-        target->rlen = len;
+        target->rlen = total;
         target->completed = 1;
         any = 1;
     }
@@ -716,9 +772,14 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
         for (size_t i = 0; i < j->n; i++) j->messages[i] = NULL;
     if (j->out_var)
         for (size_t i = 0; i < j->n; i++) ((mpipool_buf *)(void *)j->out)[i] = (mpipool_buf){NULL, 0};
-    /* Scatterv counts and displacements are ints (in items). */
-    if (j->schedule == MPIPOOL_SCHEDULE_STATIC && j->n > (size_t)0x7fffffff)
-        j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    /* Scatterv counts and displacements are ints (in items), and no rank's
+     * share may be one message larger than a piece: else go dynamic. */
+    if (j->schedule == MPIPOOL_SCHEDULE_STATIC && pool->size > 1) {
+        size_t w = (size_t)pool->size - 1, share = j->n / w + (j->n % w != 0);
+        size_t item = j->in_size > j->out_size ? j->in_size : j->out_size;
+        if (j->n > (size_t)0x7fffffff || share > pool->piece / item)
+            j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    }
     if (j->source && j->window == 0) j->window = 65536;
     if (pool->size == 1 || j->n == 0) {
         mpipool__job_run_inline(j);
@@ -842,6 +903,7 @@ void mpipool__engine_destroy(mpipool *pool, int cancel) {
     for (int i = 0; i < e->nslots; i++) {
         free(e->slots[i].sbuf);
         free(e->slots[i].rmsg);
+        free(e->slots[i].pieces);
     }
     free(e->slots);
     free(e->rreqs);

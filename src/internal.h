@@ -24,6 +24,7 @@ struct mpipool {
     int rank, size;      /* in comm                                      */
     int owns_mpi;        /* mpipool_open called MPI_Init: finalise at close */
     int threaded;        /* MPI_THREAD_MULTIPLE: the master may run a progress thread */
+    size_t piece;        /* largest message, agreed at open (wire.h)    */
     uint64_t next_job;   /* master: id of the next job                   */
     mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */
     /* set-up (shared.c): on ranks that run tasks */

@@ -40,9 +40,6 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
             if (items[i].data == NULL && items[i].size > 0)
                 return mpipool__error(pool, MPIPOOL_EINVAL, "%s: in[%zu].data is NULL with size %zu", func, i,
                                       items[i].size);
-            if (items[i].size > MPIPOOL__MAX_MSG_BYTES - 8192)
-                return mpipool__error(pool, MPIPOOL_EOVERFLOW, "%s: in[%zu] is %zu bytes; items over %zu bytes "
-                                      "are not supported", func, i, items[i].size, MPIPOOL__MAX_MSG_BYTES - 8192);
         }
     }
     mpipool_job *j = calloc(1, sizeof *j);

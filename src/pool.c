@@ -112,6 +112,13 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     pool->size = size;
     pool->owns_mpi = owns_mpi;
     pool->next_job = 1;
+    /* The master's setting rules, so every rank cuts messages the same way. */
+    uint64_t piece = mpipool__piece_from_env(getenv("MPIPOOL_PIECE_BYTES"));
+    if ((mpirc = MPI_Bcast(&piece, 1, MPI_UINT64_T, 0, dup)) != MPI_SUCCESS) {
+        rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Bcast");
+        goto cleanup;
+    }
+    pool->piece = (size_t)piece;
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
     pool->threaded = provided == MPI_THREAD_MULTIPLE;

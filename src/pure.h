@@ -13,8 +13,16 @@
 
 /* Longest message kept for a task failure or an error, including the NUL. */
 #define MPIPOOL__MSG_MAX 512
-/* Largest single MPI message we build, in bytes: counts are C ints. */
+/* Largest single MPI message we build, in bytes: counts are C ints.  The
+ * default piece size is below it; MPIPOOL_PIECE_BYTES may lower it. */
 #define MPIPOOL__MAX_MSG_BYTES ((size_t)0x7fff0000)
+#define MPIPOOL__DEFAULT_PIECE ((size_t)1 << 30)
+#define MPIPOOL__MIN_PIECE ((size_t)256)
+/* How many messages of at most `piece` bytes carry `bytes` (>= 1). */
+size_t mpipool__npieces(size_t bytes, size_t piece);
+/* Parse MPIPOOL_PIECE_BYTES: the default for NULL/empty/invalid, else the
+ * value clamped to [MPIPOOL__MIN_PIECE, MPIPOOL__DEFAULT_PIECE]. */
+size_t mpipool__piece_from_env(const char *value);
 
 /* ---- registry (registry.c) -----------------------------------------------
  * A process-wide table of (name, function).  Invariant: while frozen (one or

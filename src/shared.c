@@ -20,9 +20,6 @@ struct mpipool__shared {
     struct mpipool__shared *next;
 };
 
-/* Largest piece of one MPI_Bcast: counts are ints. */
-#define BCAST_PIECE ((size_t)1 << 30)
-
 static int runs_tasks(const mpipool *pool) { return pool->rank != 0 || pool->size == 1; }
 
 static int open_pool(const char *func, mpipool *pool) {
@@ -128,8 +125,8 @@ int mpipool_broadcast(mpipool *pool, const char *name, const void *data, size_t 
         if (size) memcpy(copy, data, size);
     }
     MPIPOOL__MPI(pool, MPI_Bcast(nm, (int)hdr[1] + 1, MPI_CHAR, 0, pool->comm));
-    for (size_t off = 0; off < hdr[2]; off += BCAST_PIECE) {
-        size_t piece = hdr[2] - off < BCAST_PIECE ? (size_t)hdr[2] - off : BCAST_PIECE;
+    for (size_t off = 0; off < hdr[2]; off += pool->piece) {
+        size_t piece = hdr[2] - off < pool->piece ? (size_t)hdr[2] - off : pool->piece;
         MPIPOOL__MPI(pool, MPI_Bcast((char *)copy + off, (int)piece, MPI_BYTE, 0, pool->comm));
     }
     struct mpipool__shared *s = find(pool, nm);

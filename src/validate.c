@@ -44,16 +44,6 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
     }
     if (in_size == MPIPOOL_VARIABLE) in_size = sizeof(mpipool_buf);
     if (out_size == MPIPOOL_VARIABLE) out_size = sizeof(mpipool_buf);
-    if (in_size > MPIPOOL__MAX_MSG_BYTES - 4096) {
-        snprintf(msg, msgsz, "in_size is %zu bytes; items over %zu bytes are not supported",
-                 in_size, MPIPOOL__MAX_MSG_BYTES - 4096);
-        return MPIPOOL_EOVERFLOW;
-    }
-    if (out_size > MPIPOOL__MAX_MSG_BYTES - 4096) {
-        snprintf(msg, msgsz, "out_size is %zu bytes; results over %zu bytes are not supported",
-                 out_size, MPIPOOL__MAX_MSG_BYTES - 4096);
-        return MPIPOOL_EOVERFLOW;
-    }
     if (n == 0) return MPIPOOL_OK;
     if (n > SIZE_MAX / in_size || n > SIZE_MAX / out_size) {
         snprintf(msg, msgsz, "n = %zu items of %zu/%zu bytes overflows the address space",

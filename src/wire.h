@@ -16,6 +16,14 @@
  *    with one TAG_VRESULT = result_hdr + u64 sizes[count] + results back to
  *    back + fail_bytes of failure records; no TAG_FAIL follows it, because
  *    the master probes for VRESULTs instead of pre-posting receives.
+ *  - pieces: no message is larger than the pool's piece size (agreed at
+ *    open; 1 GiB by default, because MPI counts are C ints and Open MPI 4.1
+ *    has no large-count calls).  A message whose header + payload would be
+ *    larger goes as the header alone (with `pieces` = payload bytes) and
+ *    then the payload in piece-sized messages on the matching PIECE tag,
+ *    sent right after the header.  Both sides decide "pieced" by the same
+ *    rule, header + payload > piece, so fixed-size result pieces can be
+ *    received straight into place.
  *  - TAG_FAIL carries failure records: u64 item index, u32 length, text.
  *  - static mode: after TAG_WORK(kind STATIC) every rank enters the same
  *    MPI_Scatterv/MPI_Gatherv pair; each worker then sends TAG_STATUS
@@ -34,7 +42,10 @@ enum mpipool__tag {
     MPIPOOL__TAG_RESULT,
     MPIPOOL__TAG_FAIL,
     MPIPOOL__TAG_STATUS,
-    MPIPOOL__TAG_VRESULT
+    MPIPOOL__TAG_VRESULT,
+    MPIPOOL__TAG_WPIECE,  /* pieces of a work message's payload        */
+    MPIPOOL__TAG_RPIECE,  /* pieces of a fixed-size result's payload    */
+    MPIPOOL__TAG_VPIECE   /* pieces of a VRESULT after its header       */
 };
 
 enum mpipool__kind {
@@ -50,6 +61,7 @@ typedef struct {
     uint64_t count;    /* CHUNK: items in this message; STATIC: n     */
     uint64_t in_size;
     uint64_t out_size;
+    uint64_t pieces;   /* 0, or the payload's bytes, sent as TAG_WPIECE pieces */
 } mpipool__work_hdr;
 
 typedef struct {
@@ -59,6 +71,7 @@ typedef struct {
     uint64_t nfail;      /* failed items in this chunk                 */
     uint64_t first_fail; /* index of the first of them                 */
     uint64_t fail_bytes; /* VRESULT: bytes of failure records at the end */
+    uint64_t pieces;     /* 0, or the bytes after this header, in pieces */
     double busy;         /* seconds the worker spent running the tasks */
 } mpipool__result_hdr;
 

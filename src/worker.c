@@ -40,7 +40,7 @@ void *mpipool_task_output(mpipool_task *task, size_t size) {
     exec_ctx *ctx = ctx_of(task);
     if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
     mpipool__vout *v = ctx->vout;
-    if (size > MPIPOOL__MAX_MSG_BYTES - ctx->base) return NULL;
+    if (size > SIZE_MAX / 2 - ctx->base) return NULL;
     if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
         size_t ncap = v->cap ? v->cap : 4096;
         while (ncap < ctx->base + size + 1) ncap *= 2;
@@ -208,6 +208,18 @@ static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
     return MPIPOOL_OK;
 }
 
+/* A result larger than a piece: its header alone, then the rest in pieces,
+ * with blocking sends (the master takes them at once; see wire.h). */
+static int send_pieced(mpipool *pool, const char *msg, size_t bytes, int tag, int piece_tag) {
+    size_t h = sizeof(mpipool__result_hdr);
+    int rc = MPI_Send(msg, (int)h, MPI_BYTE, 0, tag, pool->comm);
+    for (size_t off = h; rc == MPI_SUCCESS && off < bytes; off += pool->piece) {
+        size_t len = bytes - off < pool->piece ? bytes - off : pool->piece;
+        rc = MPI_Send(msg + off, (int)len, MPI_BYTE, 0, piece_tag, pool->comm);
+    }
+    return rc;
+}
+
 /* Where a chunk's items are, per the layout in wire.h; -1 if the message
  * does not hold what its header says. */
 static int chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t got,
@@ -252,7 +264,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool};
@@ -270,11 +282,6 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
         size_t nsz = (size_t)h->count * 8;
         rh.fail_bytes = wk->fails.len;
         bytes = sizeof rh + nsz + wk->vout.len + wk->fails.len;
-        if (bytes > MPIPOOL__MAX_MSG_BYTES)
-            return mpipool__error(pool, MPIPOOL_EOVERFLOW, "mpipool_serve: rank %d: the results of items "
-                                  "%llu+%llu add up to %zu bytes, over the %zu-byte message limit", pool->rank,
-                                  (unsigned long long)h->first, (unsigned long long)h->count, bytes,
-                                  MPIPOOL__MAX_MSG_BYTES);
         if (buf_reserve(&wk->out[k], bytes) != 0)
             return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                                   pool->rank, bytes);
@@ -282,13 +289,25 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
         if (nsz) memcpy(p, wk->vout.sizes, nsz);
         if (wk->vout.len) memcpy(p + nsz, wk->vout.p, wk->vout.len);
         if (wk->fails.len) memcpy(p + nsz + wk->vout.len, wk->fails.p, wk->fails.len);
+        if (bytes > pool->piece) rh.pieces = bytes - sizeof rh;
         memcpy(wk->out[k].p, &rh, sizeof rh);
-        MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_VRESULT, pool->comm,
-                                     &wk->sreq[k]));
+        if (rh.pieces) {
+            MPIPOOL__MPI(pool, send_pieced(pool, wk->out[k].p, bytes, MPIPOOL__TAG_VRESULT, MPIPOOL__TAG_VPIECE));
+        } else {
+            MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_VRESULT, pool->comm,
+                                         &wk->sreq[k]));
+        }
         goto cleanup;
     }
+    if (bytes > pool->piece) rh.pieces = bytes - sizeof rh;
     memcpy(wk->out[k].p, &rh, sizeof rh);
-    MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm, &wk->sreq[k]));
+    if (rh.pieces) {
+        /* The master pre-posted receives for every piece: these complete. */
+        MPIPOOL__MPI(pool, send_pieced(pool, wk->out[k].p, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
+    } else {
+        MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm,
+                                     &wk->sreq[k]));
+    }
     if (rh.nfail)
         MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
@@ -302,7 +321,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf data = {NULL, 0}, res = {NULL, 0};
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
@@ -380,8 +399,24 @@ static int serve_loop(worker *wk) {
         MPIPOOL__MPI(pool, MPI_Mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
         mpipool__work_hdr h;
         memcpy(&h, wk->in.p, sizeof h);
+        size_t got = (size_t)bytes;
+        if (h.pieces) {
+            /* The payload follows in pieces, sent right after the header. */
+            if (bytes != (int)sizeof h || buf_reserve(&wk->in, sizeof h + (size_t)h.pieces) != 0) {
+                rc = mpipool__error(pool, bytes != (int)sizeof h ? MPIPOOL_EPROTO : MPIPOOL_ENOMEM,
+                                    "mpipool_serve: rank %d: cannot take a %llu-byte chunk in pieces",
+                                    pool->rank, (unsigned long long)h.pieces);
+                goto cleanup;
+            }
+            for (size_t off = 0; off < h.pieces; off += pool->piece) {
+                size_t len = (size_t)h.pieces - off < pool->piece ? (size_t)h.pieces - off : pool->piece;
+                MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof h + off, (int)len, MPI_BYTE, 0, MPIPOOL__TAG_WPIECE,
+                                            pool->comm, MPI_STATUS_IGNORE));
+            }
+            got = sizeof h + (size_t)h.pieces;
+        }
         if (h.kind == MPIPOOL__KIND_CHUNK)
-            rc = run_chunk(wk, &h, (size_t)bytes);
+            rc = run_chunk(wk, &h, got);
         else if (h.kind == MPIPOOL__KIND_STATIC)
             rc = run_static(wk, &h);
         else

@@ -240,6 +240,21 @@ static void test_static_examples(void **state) {
     assert_int_equal(count, 0);
 }
 
+static void test_pieces(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__npieces(0, 1000), 1);
+    assert_int_equal(mpipool__npieces(1, 1000), 1);
+    assert_int_equal(mpipool__npieces(1000, 1000), 1);
+    assert_int_equal(mpipool__npieces(1001, 1000), 2);
+    assert_int_equal(mpipool__npieces(((size_t)4 << 30) + (1 << 20), (size_t)1 << 30), 5);
+    assert_int_equal(mpipool__piece_from_env(NULL), MPIPOOL__DEFAULT_PIECE);
+    assert_int_equal(mpipool__piece_from_env(""), MPIPOOL__DEFAULT_PIECE);
+    assert_int_equal(mpipool__piece_from_env("abc"), MPIPOOL__DEFAULT_PIECE);
+    assert_int_equal(mpipool__piece_from_env("1000"), 1000);
+    assert_int_equal(mpipool__piece_from_env("3"), MPIPOOL__MIN_PIECE);
+    assert_int_equal(mpipool__piece_from_env("99999999999999999999"), MPIPOOL__DEFAULT_PIECE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_remaining_zero),
@@ -254,6 +269,7 @@ int main(void) {
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
+        cmocka_unit_test(test_pieces),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #               NORMALIZE_WITH (to blank out ranks or times that vary)
 #   SORT        ON: sort the checked lines (output from several ranks)
 #   EXPECT_FAIL ON: the command must exit non-zero (but not time out)
+#   INPUT       a file given to the command(s) as standard input
 #   TIMEOUT     seconds per command, default 50
 #
 # Only stdout is compared; stderr is shown when something goes wrong.  The
@@ -28,7 +29,11 @@ endif()
 # joined with "\n".
 function(run_and_check out_var cmd_string)
   string(REPLACE "|" ";" cmd "${cmd_string}")
-  execute_process(COMMAND ${cmd}
+  set(input_args "")
+  if(DEFINED INPUT)
+    set(input_args INPUT_FILE "${INPUT}")
+  endif()
+  execute_process(COMMAND ${cmd} ${input_args}
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc
                   TIMEOUT ${TIMEOUT})
   string(REPLACE ";" " " shown "${cmd}")

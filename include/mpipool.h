@@ -138,7 +138,7 @@ typedef struct mpipool_buf {
  * results (MPIPOOL_VARIABLE, imap) this is how a task produces its result;
  * calling it again replaces the room (contents not kept).  For fixed-size
  * results it returns task->out if size <= out_size.  NULL when out of
- * memory, over the ~2 GiB message limit, or size > out_size (fixed).
+ * memory, or size > out_size (fixed).
  * Call it only from inside the task. */
 MPIPOOL_EXTERN void *mpipool_task_output(mpipool_task *task, size_t size);
 
@@ -318,7 +318,8 @@ typedef enum {
     MPIPOOL_ON_ERROR_CONTINUE = 0,
     /* After the first failure no new chunk of the map is started; chunks
      * already sent still finish and keep their results; items never run are
-     * reported as MPIPOOL_ECANCELED in `status`. */
+     * reported as MPIPOOL_ECANCELED in `status`.  (A one-rank pool stops
+     * right after the failing item.) */
     MPIPOOL_ON_ERROR_STOP = 1
 } mpipool_on_error;
 
@@ -355,8 +356,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * succeeded still has its result; a failed item's slot holds what its task
  * wrote, else zeros; mpipool_last_error() names the first failed item, its
  * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
- * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (an item over 2 GiB, or
- * n * size overflowing), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
+ * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (n * size
+ * overflowing the address space; items of any size are allowed), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
  * MPIPOOL_ECLOSED, MPIPOOL_EMPI.  Arguments are checked before anything is
  * sent, so a refused call leaves the pool usable.  Master only. */
 MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
@@ -469,7 +470,9 @@ MPIPOOL_EXTERN int mpipool_wait(mpipool_job *job, double timeout_seconds);
  * progress thread), MPIPOOL_EINVAL for NULL.  Master only. */
 MPIPOOL_EXTERN int mpipool_ready(mpipool_job *job);
 
-/* Free a job.  A job still running is cancelled first: no new chunk of it
+/* Free a job — also after its pool was closed or terminated, which
+ * finishes every job but frees no handle.  A job still running is
+ * cancelled first: no new chunk of it
  * starts, chunks already on workers finish (their results still land in
  * `out`), and the call returns when none is left.  NULL is a no-op.
  * Returns MPIPOOL_OK.  Master only. */
@@ -479,7 +482,7 @@ MPIPOOL_EXTERN int mpipool_job_free(mpipool_job *job);
  * it had already finished), wait only for the chunks already on workers —
  * a task that is running is not interrupted — then stop the workers and
  * close the pool as mpipool_close() does.  Job handles stay valid for
- * mpipool_wait/ready/job_free.  On a worker it behaves as mpipool_close().
+ * mpipool_wait/ready/job_free (as after mpipool_close).  On a worker it behaves as mpipool_close().
  * Collective, like mpipool_close(). */
 MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick start 2: install what is missing, then build and run every test
 # (unit, MPI at 1/2/4 ranks, examples, downstream install) twice: under
-# Open MPI (build/) and under MPICH (build-mpich/).
+# Open MPI (build/) and under MPICH (build-mpich/); then run every
+# benchmark once on tiny sizes (bench/run --smoke) so none rots.  Timings
+# are never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh all
@@ -23,5 +25,7 @@ run_suite() { # name dir mpicc mpiexec
 mkdir -p build build-mpich
 run_suite "Open MPI" build mpicc.openmpi /usr/bin/mpiexec.openmpi || status=1
 run_suite "MPICH" build-mpich mpicc.mpich /usr/bin/mpiexec.mpich || status=1
+echo "==== benchmarks, smoke sizes (bench/run --smoke)"
+bash bench/run --smoke || { echo "bench/run --smoke failed" >&2; status=1; }
 if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI and MPICH)"; else echo "==== FAILED" >&2; fi
 exit $status

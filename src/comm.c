@@ -74,9 +74,12 @@ void mpipool__backoff_reset(mpipool__backoff *b) {
 void mpipool__backoff_wait(mpipool__backoff *b) {
     double now = MPI_Wtime();
     if (b->start < 0) b->start = now;
-    /* Spin (yielding, for oversubscribed nodes) for a short while: answers
-     * usually come within microseconds, and a sleep costs ~60 us of timer
-     * slack.  Then sleep, doubling up to 1 ms. */
+    /* Spin for a short while: answers usually come within microseconds, and
+     * a sleep costs ~60 us of timer slack.  First without yielding (a yield
+     * is a context switch on a busy core), then yielding, so that
+     * oversubscribed ranks sharing the core can run.  Then sleep, doubling
+     * up to 1 ms. */
+    if (now - b->start < 20e-6) return; /* hot: most answers come within a few us */
     if (now - b->start < 250e-6) {
         sched_yield();
         return;

@@ -29,6 +29,10 @@
 /* No chunk message grows beyond this: big enough that per-message cost
  * vanishes, small enough that sending one chunk overlaps computing another. */
 #define CHUNK_BYTES_CAP ((size_t)16 << 20)
+/* Up to this many payload bytes a chunk is copied through the slot's own
+ * buffers: building, committing and freeing a derived datatype costs more
+ * than copying a few KiB.  Larger chunks move with no copy. */
+#define SMALL_CHUNK_BYTES ((size_t)4096)
 /* Aim for chunks that take at least this long once task times are known,
  * so that message cost stays a small fraction of the work. */
 #define MIN_CHUNK_SECONDS 200e-6
@@ -47,8 +51,11 @@ typedef struct {
     size_t rlen;
     MPI_Request *pieces;      /* payload pieces: sends, then receives */
     int nsend_pieces, nrecv_pieces;
-    char *sbuf;               /* variable-size chunks are copied here */
+    char *sbuf;               /* small and variable-size chunks are copied here */
     size_t scap;
+    char *rbuf;               /* small fixed-size results land here first */
+    size_t rcap;
+    int rsmall;
 } slot;
 
 struct mpipool__engine {
@@ -59,6 +66,7 @@ struct mpipool__engine {
     pthread_t thread;
     int thread_started, stop;
     int workers, nslots, busy;
+    int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
     slot *slots;
     int *inflight;            /* per rank                              */
@@ -207,6 +215,7 @@ static int64_t take_items(mpipool_job *j, size_t count, char **buf, size_t *cap,
                 break;
             }
             if (r < 0) {
+                /* Items already taken still run and reach the sink. */
                 j->stream_rc = MPIPOOL_ECANCELED;
                 snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, r,
                          j->next + got);
@@ -249,6 +258,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
     /* In pieces, so that on_error/max_failures can stop between them. */
     size_t step = j->on_error == MPIPOOL_ON_ERROR_STOP || j->max_failures ? 1 : (var ? 64 : 1024);
     if (j->user_chunk && j->user_chunk < step) step = j->user_chunk;
+    if (j->source && j->window && j->window < step) step = j->window; /* the window bounds a stream here too */
     while (j->next < j->n && !j->cancelled) {
         size_t count = j->n - j->next < step ? j->n - j->next : step;
         mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size, j->in_size, NULL,
@@ -288,6 +298,14 @@ void mpipool__job_run_inline(mpipool_job *j) {
 }
 
 /* ---- dynamic chunks ----------------------------------------------------- */
+
+static int slot_grow(char **p, size_t *cap, size_t need) {
+    char *q = realloc(*p, need);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = need;
+    return 0;
+}
 
 static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count) {
     MPI_Comm comm = e->pool->comm;
@@ -339,8 +357,17 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
             return 0;
         }
     }
+    int wsmall = !var_in && !wpieced && payload <= SMALL_CHUNK_BYTES;
+    s->rsmall = !s->var_out && !rpieced && rbytes <= SMALL_CHUNK_BYTES;
+    /* No memory for a copy: go zero-copy instead. */
+    size_t sneed = sizeof s->whdr + payload, rneed = sizeof s->rhdr + rbytes;
+    if (wsmall && sneed > s->scap && slot_grow(&s->sbuf, &s->scap, sneed) != 0) wsmall = 0;
+    if (s->rsmall && rneed > s->rcap && slot_grow(&s->rbuf, &s->rcap, rneed) != 0) s->rsmall = 0;
     if (s->var_out) {
         s->rreq = MPI_REQUEST_NULL; /* probed for in progress_once */
+    } else if (s->rsmall) {
+        ENGINE_MPI(e, MPI_Irecv(s->rbuf, (int)(sizeof s->rhdr + rbytes), MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm,
+                                &s->rreq));
     } else if (rpieced) {
         /* The header, then each piece straight into place. */
         ENGINE_MPI(e, MPI_Irecv(&s->rhdr, (int)sizeof s->rhdr, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rreq));
@@ -373,6 +400,11 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         }
     } else if (var_in) {
         ENGINE_MPI(e, MPI_Isend(s->sbuf, (int)bytes, MPI_BYTE, w, MPIPOOL__TAG_WORK, comm, &s->sreq));
+    } else if (wsmall) {
+        memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+        if (payload) memcpy(s->sbuf + sizeof s->whdr, j->in + first * j->in_size, payload);
+        ENGINE_MPI(e, MPI_Isend(s->sbuf, (int)(sizeof s->whdr + payload), MPI_BYTE, w, MPIPOOL__TAG_WORK, comm,
+                                &s->sreq));
     } else {
         MPI_Get_address(&s->whdr, &disp[0]);
         MPI_Get_address(j->in + first * j->in_size, &disp[1]);
@@ -389,6 +421,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     j->chunks_out++;
     e->inflight[w]++;
     e->busy++;
+    e->var_busy += s->var_out;
     return 0;
 }
 
@@ -482,6 +515,10 @@ static int collect(mpipool__engine *e, slot *s) {
         s->pieces = NULL;
         ENGINE_MPI(e, rc);
     }
+    if (s->rsmall) {
+        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+        if (s->count) memcpy(j->out + s->first * j->out_size, s->rbuf + sizeof s->rhdr, s->count * j->out_size);
+    }
     if (s->var_out) {
         /* VRESULT: hdr | sizes | data | fail records, checked before use. */
         size_t len = s->rlen, nsz = (size_t)s->count * 8, total = 0;
@@ -531,6 +568,7 @@ static int collect(mpipool__engine *e, slot *s) {
     j->chunks_out--;
     e->inflight[s->worker]--;
     e->busy--;
+    e->var_busy -= s->var_out;
     s->worker = 0;
     s->job = NULL;
     s->rreq = MPI_REQUEST_NULL;
@@ -601,7 +639,7 @@ static int run_static(mpipool__engine *e, mpipool_job *j) {
  * jobs.  Returns 1 if anything happened.  Called with e->lock held. */
 static int progress_once(mpipool__engine *e) {
     int any = 0;
-    while (!e->broken && e->busy > 0) {
+    while (!e->broken && e->var_busy > 0) {
         /* Variable-size results: take each one that has arrived and hand it
          * to its worker's oldest chunk still waiting for one. */
         int flag = 0;
@@ -904,6 +942,7 @@ void mpipool__engine_destroy(mpipool *pool, int cancel) {
         free(e->slots[i].sbuf);
         free(e->slots[i].rmsg);
         free(e->slots[i].pieces);
+        free(e->slots[i].rbuf);
     }
     free(e->slots);
     free(e->rreqs);

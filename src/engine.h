@@ -41,6 +41,7 @@ struct mpipool_job {
     size_t window;
     size_t emitted;           /* ordered imap: items given to the sink    */
     int stream_rc;            /* source error or sink stop: ECANCELED     */
+    int sink_stopped;         /* the sink asked to stop: deliver no more  */
     struct mpipool__pending *pending; /* ordered imap: chunks waiting their turn */
 };
 

@@ -44,8 +44,9 @@ static void put_items(mpipool_job *j, uint64_t first, uint64_t count, const uint
             snprintf(msg, sizeof msg, "%.*s", (int)flen, fmsg);
         }
         if (j->sink) {
-            if (j->stream_rc == MPIPOOL_OK &&
+            if (!j->sink_stopped &&
                 j->sink->put(j->sink->ctx, (size_t)idx, data, size, status, status ? msg : NULL) != 0) {
+                j->sink_stopped = 1;
                 j->stream_rc = MPIPOOL_ECANCELED;
                 snprintf(j->err, sizeof j->err, "%s: the sink asked to stop at item %llu", j->func,
                          (unsigned long long)idx);

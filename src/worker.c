@@ -130,34 +130,42 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     } else if (b->count) {
         memset(b->out, 0, (size_t)b->count * b->out_size);
     }
+    /* Fields that are the same for every item are set once; the loop only
+     * moves the pointers (this loop is the per-item overhead of a map). */
+    ctx.task.rank = b->rank;
+    ctx.task.state = b->pool ? b->pool->state : NULL;
+    ctx.pool = b->pool;
+    ctx.vout = v;
+    int renew = b->pool && b->pool->hooks.max_tasks_per_worker;
+    char *out = b->out;
     for (uint64_t i = 0; i < b->count; i++) {
         size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
         ctx.task.in = in;
         ctx.task.in_size = isz;
         in += isz;
-        ctx.vout = v;
         if (v) {
             ctx.base = v->len;
             ctx.task.out = NULL;
             ctx.task.out_size = 0;
         } else {
-            ctx.task.out = b->out + i * b->out_size;
+            ctx.task.out = out;
             ctx.task.out_size = b->out_size;
+            out += b->out_size;
         }
         ctx.task.index = (size_t)(b->first + i);
-        ctx.task.rank = b->rank;
-        ctx.task.state = b->pool ? b->pool->state : NULL;
-        ctx.pool = b->pool;
         ctx.has_msg = 0;
         int trc;
-        if (b->pool && b->pool->init_rc != 0) {
+        if (renew && b->pool->init_rc != 0) {
             snprintf(ctx.msg, sizeof ctx.msg, "the init hook failed on rank %d when renewing the worker's "
                      "state (returned %d)", b->rank, b->pool->init_rc);
             ctx.has_msg = 1;
             trc = MPIPOOL_EINIT;
         } else {
             trc = b->fn(&ctx.task);
-            if (b->pool) mpipool__after_task(b->pool);
+            if (renew) {
+                mpipool__after_task(b->pool);
+                ctx.task.state = b->pool->state;
+            }
         }
         if (trc != 0) {
             if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
@@ -198,6 +206,8 @@ typedef struct {
     int next;               /* which out buffer the next chunk uses   */
     mpipool__fails fails;
     mpipool__vout vout;
+    buf sdata, sres;        /* static share and its results, kept across maps:
+                               a fresh 100 MB buffer per map costs its page faults */
 } worker;
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
@@ -208,17 +218,6 @@ static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
     return MPIPOOL_OK;
 }
 
-/* A result larger than a piece: its header alone, then the rest in pieces,
- * with blocking sends (the master takes them at once; see wire.h). */
-static int send_pieced(mpipool *pool, const char *msg, size_t bytes, int tag, int piece_tag) {
-    size_t h = sizeof(mpipool__result_hdr);
-    int rc = MPI_Send(msg, (int)h, MPI_BYTE, 0, tag, pool->comm);
-    for (size_t off = h; rc == MPI_SUCCESS && off < bytes; off += pool->piece) {
-        size_t len = bytes - off < pool->piece ? bytes - off : pool->piece;
-        rc = MPI_Send(msg + off, (int)len, MPI_BYTE, 0, piece_tag, pool->comm);
-    }
-    return rc;
-}
 
 /* Where a chunk's items are, per the layout in wire.h; -1 if the message
  * does not hold what its header says. */
@@ -241,6 +240,26 @@ static int chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t got,
     }
     *data = msg + off;
     return 0;
+}
+
+/* Send result buffer k (header rh + payload, `bytes` in all).  Up to a
+ * piece: one nonblocking send.  Larger: the header alone, then the rest in
+ * pieces with blocking sends, which complete because the master takes them
+ * at once (pre-posted receives for fixed results; received right after the
+ * probed header for variable ones; see wire.h).  Returns an MPI code. */
+static int send_result(worker *wk, int k, mpipool__result_hdr *rh, size_t bytes, int tag, int piece_tag) {
+    mpipool *pool = wk->pool;
+    const char *msg = wk->out[k].p;
+    size_t h = sizeof *rh;
+    rh->pieces = bytes > pool->piece ? bytes - h : 0;
+    memcpy(wk->out[k].p, rh, h);
+    if (rh->pieces == 0) return MPI_Isend(msg, (int)bytes, MPI_BYTE, 0, tag, pool->comm, &wk->sreq[k]);
+    int rc = MPI_Send(msg, (int)h, MPI_BYTE, 0, tag, pool->comm);
+    for (size_t off = h; rc == MPI_SUCCESS && off < bytes; off += pool->piece) {
+        size_t len = bytes - off < pool->piece ? bytes - off : pool->piece;
+        rc = MPI_Send(msg + off, (int)len, MPI_BYTE, 0, piece_tag, pool->comm);
+    }
+    return rc;
 }
 
 static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
@@ -289,25 +308,10 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
         if (nsz) memcpy(p, wk->vout.sizes, nsz);
         if (wk->vout.len) memcpy(p + nsz, wk->vout.p, wk->vout.len);
         if (wk->fails.len) memcpy(p + nsz + wk->vout.len, wk->fails.p, wk->fails.len);
-        if (bytes > pool->piece) rh.pieces = bytes - sizeof rh;
-        memcpy(wk->out[k].p, &rh, sizeof rh);
-        if (rh.pieces) {
-            MPIPOOL__MPI(pool, send_pieced(pool, wk->out[k].p, bytes, MPIPOOL__TAG_VRESULT, MPIPOOL__TAG_VPIECE));
-        } else {
-            MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_VRESULT, pool->comm,
-                                         &wk->sreq[k]));
-        }
+        MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_VRESULT, MPIPOOL__TAG_VPIECE));
         goto cleanup;
     }
-    if (bytes > pool->piece) rh.pieces = bytes - sizeof rh;
-    memcpy(wk->out[k].p, &rh, sizeof rh);
-    if (rh.pieces) {
-        /* The master pre-posted receives for every piece: these complete. */
-        MPIPOOL__MPI(pool, send_pieced(pool, wk->out[k].p, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
-    } else {
-        MPIPOOL__MPI(pool, MPI_Isend(wk->out[k].p, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm,
-                                     &wk->sreq[k]));
-    }
+    MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
     if (rh.nfail)
         MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
@@ -320,13 +324,13 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     MPI_Datatype tin = MPI_DATATYPE_NULL, tout = MPI_DATATYPE_NULL;
     mpipool_fn fn = NULL;
     size_t first, count;
-    buf data = {NULL, 0}, res = {NULL, 0};
+    buf *data = &wk->sdata, *res = &wk->sres;
     mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
     mpipool__plan_static(h->count, (size_t)pool->size - 1, (size_t)pool->rank - 1, &first, &count);
-    if (buf_reserve(&data, count * h->in_size + 1) || buf_reserve(&res, count * h->out_size + 1)) {
+    if (buf_reserve(data, count * h->in_size + 1) || buf_reserve(res, count * h->out_size + 1)) {
         rc = mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a static share of %zu items",
                             pool->rank, count);
         goto cleanup;
@@ -335,32 +339,30 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     MPIPOOL__MPI(pool, MPI_Type_commit(&tin));
     MPIPOOL__MPI(pool, MPI_Type_contiguous((int)h->out_size, MPI_BYTE, &tout));
     MPIPOOL__MPI(pool, MPI_Type_commit(&tout));
-    MPIPOOL__MPI(pool, MPI_Scatterv(NULL, NULL, NULL, tin, data.p, (int)count, tin, 0, pool->comm));
+    MPIPOOL__MPI(pool, MPI_Scatterv(NULL, NULL, NULL, tin, data->p, (int)count, tin, 0, pool->comm));
     rh.first = first;
     rh.count = count;
     if (!bad) {
         double t0 = MPI_Wtime();
-        mpipool__batch b = {fn, data.p, (size_t)h->in_size, NULL, res.p, (size_t)h->out_size, NULL,
+        mpipool__batch b = {fn, data->p, (size_t)h->in_size, NULL, res->p, (size_t)h->out_size, NULL,
                             first, count, pool->rank, pool};
         rh.nfail = (uint64_t)mpipool__run_batch(&b, &wk->fails);
         rh.first_fail = wk->fails.first_fail;
         rh.busy = MPI_Wtime() - t0;
     } else {
-        memset(res.p, 0, count * h->out_size);
+        memset(res->p, 0, count * h->out_size);
         mpipool__fails_reset(&wk->fails);
         for (size_t i = 0; i < count; i++) fails_add(&wk->fails, first + i, pool->err);
         rh.nfail = wk->fails.nfail;
         rh.first_fail = wk->fails.first_fail;
     }
-    MPIPOOL__MPI(pool, MPI_Gatherv(res.p, (int)count, tout, NULL, NULL, NULL, tout, 0, pool->comm));
+    MPIPOOL__MPI(pool, MPI_Gatherv(res->p, (int)count, tout, NULL, NULL, NULL, tout, 0, pool->comm));
     MPIPOOL__MPI(pool, MPI_Send(&rh, (int)sizeof rh, MPI_BYTE, 0, MPIPOOL__TAG_STATUS, pool->comm));
     if (rh.nfail)
         MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
     if (tin != MPI_DATATYPE_NULL) MPI_Type_free(&tin);
     if (tout != MPI_DATATYPE_NULL) MPI_Type_free(&tout);
-    free(data.p);
-    free(res.p);
     return rc;
 }
 
@@ -444,6 +446,8 @@ int mpipool_serve(mpipool *pool) {
     free(wk.out[0].p);
     free(wk.out[1].p);
     mpipool__fails_free(&wk.fails);
+    free(wk.sdata.p);
+    free(wk.sres.p);
     mpipool__vout_free(&wk.vout);
     if (rc != MPIPOOL_OK) {
         /* Nobody else will hear of it: the pool is freed below. */

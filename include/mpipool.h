@@ -118,6 +118,10 @@ typedef struct mpipool_task {
     size_t index;    /* the item's position in its map (0-based)                 */
     int rank;        /* the rank running it (0 only in a one-rank pool)          */
     void *state;     /* what this worker's init hook returned (mpipool_set_hooks) */
+    size_t count;    /* items in this call: 1 for a task; for a batch task
+                        (mpipool_register_batch) `count` consecutive items:
+                        in holds count * in_size bytes, out count * out_size,
+                        index is the first one's                             */
 } mpipool_task;
 
 /* A byte buffer of any length: a variable-size item or result. */
@@ -172,6 +176,31 @@ MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
 
 /* Implementation detail of MPIPOOL_TASK; not for direct use. */
 MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
+
+/* Register `fn` under `name` as a batch task: one call runs a whole run of
+ * consecutive fixed-size items (task->count of them, in and out back to
+ * back, task->index the first item's), so the per-item cost of a call
+ * disappears for cheap work such as squaring a number — the loop is yours
+ * and the compiler can vectorise it.  The library decides how many items
+ * a call gets (a chunk, a static share, or a piece of one).
+ * Differences from a task: `out` is not zeroed first (write every item's
+ * result); a non-zero return fails every item of the call, with the one
+ * message of mpipool_task_fail(); maps with MPIPOOL_VARIABLE sizes and
+ * imap refuse batch tasks (MPIPOOL_EINVAL).  With max_tasks_per_worker, a
+ * call is cut so that a renewal falls between calls and each item counts
+ * as one task.  Returns as mpipool_register(); a function or name already
+ * registered as the other kind gives MPIPOOL_EEXIST.  Any rank, before
+ * mpipool_open(). */
+MPIPOOL_EXTERN int mpipool_register_batch(const char *name, mpipool_fn fn);
+
+/* mpipool_register_batch(#fn, fn) before main() runs, like MPIPOOL_TASK. */
+#define MPIPOOL_BATCH_TASK(fn)                                                     \
+    static void mpipool__register_##fn(void) __attribute__((constructor));        \
+    static void mpipool__register_##fn(void) { mpipool__register_deferred_batch(#fn, fn); } \
+    typedef int mpipool__task_##fn##_registered
+
+/* Implementation detail of MPIPOOL_BATCH_TASK; not for direct use. */
+MPIPOOL_EXTERN void mpipool__register_deferred_batch(const char *name, mpipool_fn fn);
 
 /* ---- the pool ---------------------------------------------------------- */
 

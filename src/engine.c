@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,10 @@
 /* Aim for chunks that take at least this long once task times are known,
  * so that message cost stays a small fraction of the work. */
 #define MIN_CHUNK_SECONDS 200e-6
+/* Messages above this many bytes move in many shared-memory fragments (or
+ * network segments), and only while both ends are inside MPI calls: while
+ * one is in flight the master keeps polling instead of sleeping. */
+#define BIG_MESSAGE_BYTES ((size_t)64 << 10)
 
 typedef struct {
     int worker;               /* rank; 0 = slot free              */
@@ -56,6 +61,8 @@ typedef struct {
     char *rbuf;               /* small fixed-size results land here first */
     size_t rcap;
     int rsmall;
+    int sbig, rbig;           /* payloads that need the master's progress */
+    double t_sent;            /* MPI_Wtime when the chunk was sent        */
 } slot;
 
 struct mpipool__engine {
@@ -65,6 +72,8 @@ struct mpipool__engine {
     pthread_cond_t done;      /* to waiters: some job finished         */
     pthread_t thread;
     int thread_started, stop;
+    int driver;               /* a caller is waiting and moving things itself:
+                                 the progress thread stands aside             */
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
@@ -257,6 +266,8 @@ void mpipool__job_run_inline(mpipool_job *j) {
     int var = j->in_var || j->out_var || j->source;
     /* In pieces, so that on_error/max_failures can stop between them. */
     size_t step = j->on_error == MPIPOOL_ON_ERROR_STOP || j->max_failures ? 1 : (var ? 64 : 1024);
+    /* A batch task's call is cheap per item: give it long runs. */
+    if (step == 1024 && mpipool__registry_is_batch(j->fn_index)) step = 65536;
     if (j->user_chunk && j->user_chunk < step) step = j->user_chunk;
     if (j->source && j->window && j->window < step) step = j->window; /* the window bounds a stream here too */
     while (j->next < j->n && !j->cancelled) {
@@ -357,6 +368,9 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
             return 0;
         }
     }
+    s->sbig = payload > BIG_MESSAGE_BYTES;
+    s->rbig = s->var_out || rbytes > BIG_MESSAGE_BYTES;
+    s->t_sent = MPI_Wtime();
     int wsmall = !var_in && !wpieced && payload <= SMALL_CHUNK_BYTES;
     s->rsmall = !s->var_out && !rpieced && rbytes <= SMALL_CHUNK_BYTES;
     /* No memory for a copy: go zero-copy instead. */
@@ -742,13 +756,37 @@ static int progress_once(mpipool__engine *e) {
     return any;
 }
 
+/* 1 if a large message is probably moving right now, so that sleeping
+ * would stall it: a big chunk not yet fully sent, or a big result whose
+ * chunk should be done by now (from the measured time per item; at once
+ * while that is unknown).  Otherwise the master may sleep: its workers are
+ * computing and nothing moves.  Called with e->lock held. */
+static int transfer_pending(mpipool__engine *e) {
+    double now = -1.0;
+    for (int i = 0; i < e->nslots; i++) {
+        slot *s = &e->slots[i];
+        if (!s->worker || s->completed) continue;
+        if (s->sbig && s->sreq != MPI_REQUEST_NULL) {
+            int flag = 0;
+            if (MPI_Test(&s->sreq, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || !flag) return 1;
+        }
+        if (s->rbig) {
+            double per = s->job->per_item;
+            if (per <= 0) return 1;
+            if (now < 0) now = MPI_Wtime();
+            if (now >= s->t_sent + per * (double)s->count) return 1;
+        }
+    }
+    return 0;
+}
+
 static void *progress_thread(void *arg) {
     mpipool__engine *e = arg;
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
     pthread_mutex_lock(&e->lock);
     while (!e->stop) {
-        if (e->head == NULL) {
+        if (e->head == NULL || e->driver) {
             pthread_cond_wait(&e->wake, &e->lock);
             mpipool__backoff_reset(&bo);
             continue;
@@ -757,8 +795,10 @@ static void *progress_thread(void *arg) {
             mpipool__backoff_reset(&bo);
             continue;
         }
+        int moving = transfer_pending(e);
         pthread_mutex_unlock(&e->lock);
-        mpipool__backoff_wait(&bo);
+        if (moving) sched_yield(); /* keep it moving, but let workers on this core run */
+        else mpipool__backoff_wait(&bo);
         pthread_mutex_lock(&e->lock);
     }
     pthread_mutex_unlock(&e->lock);
@@ -851,42 +891,31 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
 
 int mpipool__engine_wait(mpipool_job *j, double timeout) {
     mpipool__engine *e = j->pool->eng;
-    struct timespec deadline;
     double t0 = MPI_Wtime();
     if (e == NULL || j->finished) return j->finished ? j->rc : MPIPOOL_EINVAL;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    if (timeout > 0) {
-        double whole = (double)(time_t)timeout;
-        deadline.tv_sec += (time_t)timeout;
-        deadline.tv_nsec += (long)((timeout - whole) * 1e9);
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
     pthread_mutex_lock(&e->lock);
-    if (e->thread_started) {
-        while (!j->finished) {
-            if (timeout < 0) {
-                pthread_cond_wait(&e->done, &e->lock);
-            } else if (timeout == 0 ||
-                       pthread_cond_timedwait(&e->done, &e->lock, &deadline) == ETIMEDOUT) {
-                break;
-            }
-        }
+    if (e->thread_started && timeout == 0) {
+        /* Just look: the progress thread keeps moving things. */
     } else {
+        /* Whoever waits moves the jobs itself, and the progress thread
+         * stands aside meanwhile: handing every message over between two
+         * threads would cost a wake-up each time. */
         mpipool__backoff bo;
         mpipool__backoff_reset(&bo);
+        e->driver++;
         while (!j->finished) {
-            if (progress_once(e)) {
-                mpipool__backoff_reset(&bo);
-                continue;
-            }
-            if (timeout >= 0 && MPI_Wtime() - t0 >= timeout) break;
+            int moved = progress_once(e);
+            if (moved) mpipool__backoff_reset(&bo);
+            if (j->finished || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
+            if (moved) continue;
+            int moving = transfer_pending(e);
             pthread_mutex_unlock(&e->lock);
-            mpipool__backoff_wait(&bo);
+            if (moving) sched_yield();
+            else mpipool__backoff_wait(&bo);
             pthread_mutex_lock(&e->lock);
         }
+        e->driver--;
+        if (e->thread_started) pthread_cond_signal(&e->wake);
     }
     int rc = j->finished ? j->rc : MPIPOOL_ETIMEDOUT;
     pthread_mutex_unlock(&e->lock);

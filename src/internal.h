@@ -41,6 +41,10 @@ struct mpipool {
 void mpipool__setup_free(mpipool *pool);
 /* After one task: renew the state if max_tasks_per_worker says so. */
 void mpipool__after_task(mpipool *pool);
+/* How many tasks may run before the next renewal (SIZE_MAX: never), and
+ * the renewal check after k tasks run as one batch call (k <= that). */
+size_t mpipool__tasks_before_renewal(const mpipool *pool);
+void mpipool__after_tasks(mpipool *pool, size_t k);
 
 /* The master's engine (engine.c). */
 int mpipool__engine_create(mpipool *pool);

@@ -34,6 +34,9 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
         return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered "
                               "(add MPIPOOL_TASK(fn) at file scope, or mpipool_register(\"fn\", fn) "
                               "on every rank before mpipool_open)", func, (void *)(size_t)fn);
+    if (mpipool__registry_is_batch(index) && (in_size == MPIPOOL_VARIABLE || out_size == MPIPOOL_VARIABLE))
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: task '%s' is a batch task, which needs fixed-size items "
+                              "and results (not MPIPOOL_VARIABLE)", func, mpipool__registry_name(index));
     if (in_size == MPIPOOL_VARIABLE) {
         const mpipool_buf *items = in;
         for (size_t i = 0; i < n; i++) {
@@ -164,6 +167,9 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     if (mpipool__registry_find_fn(fn, &index) != MPIPOOL_OK)
         return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered", func,
                               (void *)(size_t)fn);
+    if (mpipool__registry_is_batch(index))
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: task '%s' is a batch task; imap streams items of any "
+                              "size, which batch tasks do not take", func, mpipool__registry_name(index));
     mpipool_job *j = calloc(1, sizeof *j);
     if (j == NULL) return mpipool__error(pool, MPIPOOL_ENOMEM, "%s: out of memory", func);
     j->pool = pool;

@@ -29,6 +29,13 @@ size_t mpipool__piece_from_env(const char *value);
  * more pools open) the table is sorted by name, so index i names the same
  * task on every rank whose table has the same digest. */
 int mpipool__registry_add(const char *name, mpipool_fn fn);
+/* The same for a batch task (mpipool_register_batch).  A name or a
+ * function is either plain or batch: the other kind gives MPIPOOL_EEXIST.
+ * The digest and serialised list show a batch task as "name [batch]". */
+int mpipool__registry_add_batch(const char *name, mpipool_fn fn);
+/* 1 if entry i / function fn is a batch task. */
+int mpipool__registry_is_batch(size_t i);
+int mpipool__registry_fn_is_batch(mpipool_fn fn);
 /* Sort and freeze; nested calls count.  Returns the deferred registration
  * error (from MPIPOOL_TASK constructors), if any, else MPIPOOL_OK. */
 int mpipool__registry_freeze(void);

@@ -15,7 +15,13 @@
 typedef struct {
     char *name;
     mpipool_fn fn;
+    int batch;   /* registered with mpipool_register_batch */
 } entry;
+
+/* How a batch task appears in the digest and the serialised list, so that
+ * ranks registering one name as a batch task and as a plain task differ. */
+#define BATCH_SUFFIX " [batch]"
+
 
 static entry *table;
 static size_t count, cap;
@@ -23,13 +29,15 @@ static int frozen;
 static int deferred_code;
 static char deferred_msg[MPIPOOL__MSG_MAX];
 
-int mpipool__registry_add(const char *name, mpipool_fn fn) {
+static int add_entry(const char *name, mpipool_fn fn, int batch) {
     if (name == NULL || name[0] == '\0' || fn == NULL) return MPIPOOL_EINVAL;
     if (strchr(name, '\n') != NULL) return MPIPOOL_EINVAL;
     if (frozen) return MPIPOOL_EBUSY;
     for (size_t i = 0; i < count; i++) {
         if (strcmp(table[i].name, name) == 0)
-            return table[i].fn == fn ? MPIPOOL_OK : MPIPOOL_EEXIST;
+            return table[i].fn == fn && table[i].batch == batch ? MPIPOOL_OK : MPIPOOL_EEXIST;
+        /* One function is one kind of task: plain or batch, under one name. */
+        if (table[i].fn == fn && table[i].batch != batch) return MPIPOOL_EEXIST;
     }
     if (count == cap) {
         size_t ncap = cap ? cap * 2 : 16;
@@ -42,23 +50,34 @@ int mpipool__registry_add(const char *name, mpipool_fn fn) {
     if (copy == NULL) return MPIPOOL_ENOMEM;
     table[count].name = copy;
     table[count].fn = fn;
+    table[count].batch = batch;
     count++;
     return MPIPOOL_OK;
 }
 
+int mpipool__registry_add(const char *name, mpipool_fn fn) { return add_entry(name, fn, 0); }
+int mpipool__registry_add_batch(const char *name, mpipool_fn fn) { return add_entry(name, fn, 1); }
+
 int mpipool_register(const char *name, mpipool_fn fn) {
-    return mpipool__registry_add(name, fn);
+    return add_entry(name, fn, 0);
 }
 
-void mpipool__register_deferred(const char *name, mpipool_fn fn) {
-    int rc = mpipool__registry_add(name, fn);
+int mpipool_register_batch(const char *name, mpipool_fn fn) {
+    return add_entry(name, fn, 1);
+}
+
+static void deferred(const char *name, mpipool_fn fn, int batch) {
+    int rc = add_entry(name, fn, batch);
     if (rc != MPIPOOL_OK && deferred_code == MPIPOOL_OK) {
         deferred_code = rc;
         snprintf(deferred_msg, sizeof deferred_msg,
-                 "MPIPOOL_TASK(%s) failed: %s", name ? name : "(null)",
-                 mpipool_strerror(rc));
+                 "%s(%s) failed: %s", batch ? "MPIPOOL_BATCH_TASK" : "MPIPOOL_TASK",
+                 name ? name : "(null)", mpipool_strerror(rc));
     }
 }
+
+void mpipool__register_deferred(const char *name, mpipool_fn fn) { deferred(name, fn, 0); }
+void mpipool__register_deferred_batch(const char *name, mpipool_fn fn) { deferred(name, fn, 1); }
 
 static int by_name(const void *a, const void *b) {
     return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
@@ -81,6 +100,16 @@ const char *mpipool__registry_name(size_t i) {
 
 mpipool_fn mpipool__registry_fn(size_t i) {
     return i < count ? table[i].fn : NULL;
+}
+
+int mpipool__registry_is_batch(size_t i) {
+    return i < count ? table[i].batch : 0;
+}
+
+int mpipool__registry_fn_is_batch(mpipool_fn fn) {
+    for (size_t i = 0; fn != NULL && i < count; i++)
+        if (table[i].fn == fn) return table[i].batch;
+    return 0;
 }
 
 int mpipool__registry_find_fn(mpipool_fn fn, size_t *index) {
@@ -122,6 +151,10 @@ uint64_t mpipool__registry_digest(void) {
             h ^= (unsigned char)*p;
             h *= 1099511628211ULL;
         }
+        for (const char *p = s[i].batch ? BATCH_SUFFIX : ""; *p; p++) {
+            h ^= (unsigned char)*p;
+            h *= 1099511628211ULL;
+        }
         h ^= '\n';
         h *= 1099511628211ULL;
     }
@@ -133,15 +166,19 @@ char *mpipool__registry_serialize(size_t *len) {
     entry *s = sorted_copy();
     if (s == NULL) return NULL;
     size_t total = 0;
-    for (size_t i = 0; i < count; i++) total += strlen(s[i].name) + 1;
+    for (size_t i = 0; i < count; i++) total += strlen(s[i].name) + (s[i].batch ? strlen(BATCH_SUFFIX) : 0) + 1;
     char *buf = malloc(total + 1);
     if (buf != NULL) {
         char *p = buf;
         for (size_t i = 0; i < count; i++) {
             size_t l = strlen(s[i].name);
             memcpy(p, s[i].name, l);
-            p[l] = '\n';
-            p += l + 1;
+            p += l;
+            if (s[i].batch) {
+                memcpy(p, BATCH_SUFFIX, strlen(BATCH_SUFFIX));
+                p += strlen(BATCH_SUFFIX);
+            }
+            *p++ = '\n';
         }
         *p = '\0';
         if (len) *len = total;

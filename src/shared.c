@@ -9,6 +9,7 @@
  * the others skipped.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -34,6 +35,18 @@ static void run_fini(mpipool *pool) {
     if (pool->hooks_set && runs_tasks(pool) && pool->init_rc == 0 && pool->hooks.fini)
         pool->hooks.fini(pool, pool->hooks.arg, pool->state);
     pool->state = NULL;
+}
+
+size_t mpipool__tasks_before_renewal(const mpipool *pool) {
+    if (!pool->hooks_set || pool->hooks.max_tasks_per_worker == 0) return SIZE_MAX;
+    size_t max = pool->hooks.max_tasks_per_worker;
+    return pool->tasks_since_init < max ? max - pool->tasks_since_init : 1;
+}
+
+void mpipool__after_tasks(mpipool *pool, size_t k) {
+    if (k == 0) return;
+    if (pool->hooks_set && pool->hooks.max_tasks_per_worker) pool->tasks_since_init += k - 1;
+    mpipool__after_task(pool);
 }
 
 void mpipool__after_task(mpipool *pool) {

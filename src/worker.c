@@ -7,6 +7,7 @@
  * for the master between chunks: the next chunk is usually already here when
  * one finishes.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     exec_ctx ctx;
     const char *in = b->in;
     mpipool__vout *v = b->vout;
+    int batch = mpipool__registry_fn_is_batch(b->fn);
     mpipool__fails_reset(f);
     if (v) {
         v->len = 0;
@@ -127,7 +129,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
             v->sizes = sz;
             v->nsizes = (size_t)b->count;
         }
-    } else if (b->count) {
+    } else if (b->count && !batch) {
         memset(b->out, 0, (size_t)b->count * b->out_size);
     }
     /* Fields that are the same for every item are set once; the loop only
@@ -136,8 +138,80 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     ctx.task.state = b->pool ? b->pool->state : NULL;
     ctx.pool = b->pool;
     ctx.vout = v;
+    ctx.has_msg = 0;
+    ctx.task.count = 1;
     int renew = b->pool && b->pool->hooks.max_tasks_per_worker;
     char *out = b->out;
+    if (batch && !v && !b->in_sizes) {
+        /* Batch task: one call per run of items, cut only where the
+         * worker's state is due for renewal. */
+        size_t isz = b->in_size, osz = b->out_size;
+        for (uint64_t i = 0; i < b->count;) {
+            uint64_t k = b->count - i;
+            int trc;
+            ctx.task.in = in + i * isz;
+            ctx.task.in_size = isz;
+            ctx.task.out = out + i * osz;
+            ctx.task.out_size = osz;
+            ctx.task.index = (size_t)(b->first + i);
+            ctx.has_msg = 0;
+            if (renew && b->pool->init_rc != 0) {
+                snprintf(ctx.msg, sizeof ctx.msg, "the init hook failed on rank %d when renewing the worker's "
+                         "state (returned %d)", b->rank, b->pool->init_rc);
+                ctx.has_msg = 1;
+                trc = MPIPOOL_EINIT;
+            } else {
+                if (renew) {
+                    size_t left = mpipool__tasks_before_renewal(b->pool);
+                    if (k > left) k = left;
+                }
+                ctx.task.count = (size_t)k;
+                trc = b->fn(&ctx.task);
+                if (renew) {
+                    mpipool__after_tasks(b->pool, (size_t)k);
+                    ctx.task.state = b->pool->state;
+                }
+            }
+            if (trc != 0) {
+                if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
+                /* Nothing of a failed call is trusted: its slots are zeros. */
+                memset(out + i * osz, 0, (size_t)k * osz);
+                for (uint64_t j = 0; j < k; j++) fails_add(f, b->first + i + j, ctx.msg);
+            }
+            i += k;
+        }
+        return (int64_t)f->nfail;
+    }
+    if (batch) {
+        /* Refused by the map calls; a protocol slip must not run it per item. */
+        snprintf(ctx.msg, sizeof ctx.msg, "a batch task needs fixed-size items and results");
+        for (uint64_t i = 0; i < b->count; i++) {
+            fails_add(f, b->first + i, ctx.msg);
+            if (v) v->sizes[i] = 0;
+        }
+        if (v) v->len = 0;
+        return (int64_t)f->nfail;
+    }
+    if (!v && !b->in_sizes && !renew) {
+        /* The common case, fixed sizes and nothing to renew, kept lean: this
+         * loop is the whole per-item cost of a map. */
+        mpipool_fn fn = b->fn;
+        size_t isz = b->in_size, osz = b->out_size;
+        ctx.task.in_size = isz;
+        for (uint64_t i = 0; i < b->count; i++) {
+            ctx.task.in = in + i * isz;
+            ctx.task.out = out + i * osz;
+            ctx.task.out_size = osz;
+            ctx.task.index = (size_t)(b->first + i);
+            int trc = fn(&ctx.task);
+            if (trc != 0) {
+                if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
+                fails_add(f, b->first + i, ctx.msg);
+                ctx.has_msg = 0;
+            }
+        }
+        return (int64_t)f->nfail;
+    }
     for (uint64_t i = 0; i < b->count; i++) {
         size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
         ctx.task.in = in;
@@ -378,7 +452,12 @@ static int serve_loop(worker *wk) {
         for (;;) {
             MPIPOOL__MPI(pool, MPI_Improbe(0, MPI_ANY_TAG, pool->comm, &flag, &msg, &st));
             if (flag) break;
-            mpipool__backoff_wait(&bo);
+            /* A large result still leaving moves only while we are inside
+             * MPI: keep polling (yielding the core) until it is gone. */
+            int sent = 1;
+            MPIPOOL__MPI(pool, MPI_Testall(2, wk->sreq, &sent, MPI_STATUSES_IGNORE));
+            if (!sent) sched_yield();
+            else mpipool__backoff_wait(&bo);
         }
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {

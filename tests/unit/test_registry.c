@@ -305,6 +305,45 @@ static void test_describe_diff_small_buffer(void **state) {
     assert_int_equal(msg[0], 'x');
 }
 
+/* Batch tasks: a kind of their own in lookups, digest and serialised list. */
+static void test_batch_kind(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__registry_add("plain", task_a), MPIPOOL_OK);
+    uint64_t plain_only = mpipool__registry_digest();
+    assert_int_equal(mpipool__registry_add_batch("many", task_b), MPIPOOL_OK);
+    assert_int_equal(mpipool_register_batch("many", task_b), MPIPOOL_OK); /* same again: harmless */
+    /* The other kind, for the same name or the same function: refused. */
+    assert_int_equal(mpipool__registry_add("many", task_b), MPIPOOL_EEXIST);
+    assert_int_equal(mpipool__registry_add_batch("plain", task_a), MPIPOOL_EEXIST);
+    assert_int_equal(mpipool__registry_add("other", task_b), MPIPOOL_EEXIST);
+    assert_int_equal(mpipool__registry_add_batch("other", task_a), MPIPOOL_EEXIST);
+    assert_int_equal(mpipool_register_batch(NULL, task_c), MPIPOOL_EINVAL);
+    assert_int_equal(mpipool_register_batch("x", NULL), MPIPOOL_EINVAL);
+    assert_int_equal(mpipool__registry_count(), 2);
+    size_t i;
+    assert_int_equal(mpipool__registry_find_name("many", &i), MPIPOOL_OK);
+    assert_int_equal(mpipool__registry_is_batch(i), 1);
+    assert_int_equal(mpipool__registry_find_name("plain", &i), MPIPOOL_OK);
+    assert_int_equal(mpipool__registry_is_batch(i), 0);
+    assert_int_equal(mpipool__registry_is_batch(SIZE_MAX), 0);
+    assert_int_equal(mpipool__registry_fn_is_batch(task_b), 1);
+    assert_int_equal(mpipool__registry_fn_is_batch(task_a), 0);
+    assert_int_equal(mpipool__registry_fn_is_batch(task_c), 0);
+    size_t len = 0;
+    char *list = mpipool__registry_serialize(&len);
+    assert_non_null(list);
+    assert_string_equal(list, "many [batch]\nplain\n");
+    assert_int_equal(len, strlen(list));
+    free(list);
+    uint64_t with_batch = mpipool__registry_digest();
+    assert_true(with_batch != plain_only);
+    /* The same name as a plain task gives another digest. */
+    mpipool__registry_reset();
+    assert_int_equal(mpipool__registry_add("plain", task_a), MPIPOOL_OK);
+    assert_int_equal(mpipool__registry_add("many", task_b), MPIPOOL_OK);
+    assert_true(mpipool__registry_digest() != with_batch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_and_find, reset, reset),
@@ -316,6 +355,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_digest, reset, reset),
         cmocka_unit_test_setup_teardown(test_serialize, reset, reset),
         cmocka_unit_test_setup_teardown(test_deferred, reset, reset),
+        cmocka_unit_test_setup_teardown(test_batch_kind, reset, reset),
         cmocka_unit_test(test_describe_diff_none),
         cmocka_unit_test(test_describe_diff_one),
         cmocka_unit_test(test_describe_diff_prefix_names),

@@ -37,6 +37,10 @@
 /* Aim for chunks that take at least this long once task times are known,
  * so that message cost stays a small fraction of the work. */
 #define MIN_CHUNK_SECONDS 200e-6
+/* ... and at most this long: past it a chunk buys no less message cost,
+ * only a longer tail when one worker is left with it at the end (heavy-
+ * tailed work).  Guided shrinking still applies below it. */
+#define MAX_CHUNK_SECONDS 20e-3
 /* Messages above this many bytes move in many shared-memory fragments (or
  * network segments), and only while both ends are inside MPI calls: while
  * one is in flight the master keeps polling instead of sleeping. */
@@ -440,10 +444,17 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
 }
 
 static size_t next_chunk(mpipool_job *j, size_t workers) {
-    size_t min_chunk = 1;
+    size_t min_chunk = 1, max_chunk = j->max_chunk;
     if (j->per_item > 0) {
         double want = MIN_CHUNK_SECONDS / j->per_item;
         min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
+        double most = MAX_CHUNK_SECONDS / j->per_item;
+        if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;
+    } else if (j->user_chunk == 0 && !j->source) {
+        /* Task time unknown (the first chunks of a map): one item each, so
+         * that a map of long tasks does not start with a long chunk; the
+         * first results give the time per item. */
+        return 1;
     }
     if (j->source) {
         /* Unknown length: no guided shrinking; stay well inside the window. */
@@ -454,7 +465,8 @@ static size_t next_chunk(mpipool_job *j, size_t workers) {
         if (!j->unordered && c > j->emitted + j->window - j->next) c = j->emitted + j->window - j->next;
         return c ? c : 1;
     }
-    return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk, j->max_chunk);
+    return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk,
+                               j->user_chunk ? j->max_chunk : max_chunk);
 }
 
 /* The oldest job that can take a chunk now, or NULL.  A static job is a
@@ -574,9 +586,12 @@ static int collect(mpipool__engine *e, slot *s) {
         note_failures(j, h->nfail, h->first_fail, s->worker, recs, (size_t)len);
         free(recs);
     }
-    if (h->count > 0 && h->busy > 0) {
-        double per = h->busy / (double)h->count;
-        j->per_item = j->per_item < 0 ? per : 0.7 * j->per_item + 0.3 * per;
+    if (h->count > 0) {
+        /* The mean over every item so far: one long or short item of a
+         * heavy-tailed map must not swing the chunk size. */
+        j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)h->count;
+        j->busy_items += (double)h->count;
+        j->per_item = j->busy_sum / j->busy_items;
     }
     j->done += s->count;
     j->chunks_out--;

@@ -20,7 +20,8 @@ struct mpipool_job {
     size_t max_failures;
     int *status;              /* caller's, or NULL                        */
     char **messages;          /* caller's, or NULL                        */
-    double per_item;          /* seconds per item, running estimate; < 0 unknown */
+    double per_item;          /* seconds per item, mean so far; < 0 unknown */
+    double busy_sum, busy_items; /* worker seconds and items behind per_item */
     size_t next;              /* first item not yet sent                  */
     size_t done;              /* items whose results are back             */
     int chunks_out;           /* chunks on workers                        */

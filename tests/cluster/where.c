@@ -1,0 +1,54 @@
+#define _POSIX_C_SOURCE 200809L /* gethostname */
+/*
+ * where.c — which host ran each item: a map of N items whose task returns
+ * its rank and host name; the master prints "item I rank R host H" lines
+ * in order, then "master host H".  The cluster test checks that every host
+ * ran items and that the results are the same as on one host.
+ *
+ *     mpirun ... build/tests/cluster/where [N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <mpipool.h>
+
+typedef struct {
+    int rank;
+    char host[60];
+} where_t;
+
+static int where(mpipool_task *t) {
+    where_t *w = t->out;
+    w->rank = t->rank;
+    if (gethostname(w->host, sizeof w->host) != 0) return mpipool_task_fail(t, "gethostname failed");
+    w->host[sizeof w->host - 1] = '\0';
+    return 0;
+}
+MPIPOOL_TASK(where);
+
+int main(int argc, char **argv) {
+    mpipool *pool;
+    if (mpipool_open(&pool, &argc, &argv) != MPIPOOL_OK) {
+        fprintf(stderr, "where: %s\n", mpipool_last_error(NULL));
+        return 1;
+    }
+    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
+    size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 60;
+    int *in = calloc(n + 1, sizeof *in);
+    where_t *out = calloc(n + 1, sizeof *out);
+    mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+    o.chunk_size = 1; /* spread the items over every worker */
+    int rc = in && out ? mpipool_map(pool, where, in, sizeof *in, out, sizeof *out, n, &o) : MPIPOOL_ENOMEM;
+    if (rc != MPIPOOL_OK) {
+        fprintf(stderr, "where: %s\n", mpipool_last_error(pool));
+    } else {
+        for (size_t i = 0; i < n; i++) printf("item %zu rank %d host %s\n", i, out[i].rank, out[i].host);
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        printf("master host %s\n", host);
+    }
+    free(in);
+    free(out);
+    return mpipool_close(pool) == MPIPOOL_OK && rc == MPIPOOL_OK ? 0 : 1;
+}

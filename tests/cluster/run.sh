@@ -14,6 +14,8 @@
 #      host;
 #   3. every host runs items, and each rank reports its own host (where.c);
 #   4. every MPI test of the suite (its 4-rank variant) passes over 3 hosts;
+#      then a host's link goes down mid-map: the job ends within 15 s
+#      naming that host;
 #   5. MPICH's hydra, launched the same way, runs where.c three times:
 #      reported, never a failure (MPICH 4.0.2 with UCX over TCP hangs in
 #      MPI_Finalize now and then; each run is bounded by a timeout);
@@ -126,6 +128,36 @@ while IFS=$'\t' read -r name tmo env cmd; do
   fi
 done <<<"$tests"
 [ $n -gt 0 ] || fail "found no MPI tests to run in $build"
+
+# 4b. A host's link goes down mid-map: the job must end within 15 s, naming
+#     the lost host.  Open MPI's default would notice after minutes (TCP
+#     retransmission); its out-of-band keepalive, tuned here, notices in
+#     about keepalive_time + probes * intvl = 4 s.
+KEEPALIVE=(--mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3)
+fault_log="$state/fault.log"
+on1 60 "${MPIRUN[@]}" "${TCP[@]}" "${KEEPALIVE[@]}" -n 4 "$build/tests/cluster/where" 600 50 \
+    </dev/null >"$fault_log" 2>&1 &
+fault_pid=$!
+for _ in $(seq 300); do grep -q '^started' "$fault_log" 2>/dev/null && break; sleep 0.1; done
+t_down=$(date +%s.%N)
+"$cl" link node03 down
+wait $fault_pid
+frc=$?
+t_end=$(date +%s.%N)
+"$cl" link node03 up
+took=$(awk -v a="$t_down" -v b="$t_end" 'BEGIN{printf "%.1f", b - a}')
+if ! grep -q '^started' "$fault_log"; then
+  fail "fault: the map never started"; tail -5 "$fault_log"
+elif [ $frc -eq 0 ] || [ $frc -eq 124 ]; then
+  fail "fault: node03's link went down; the job exited $frc after $took s"; tail -5 "$fault_log"
+elif ! awk -v t="$took" 'BEGIN{exit !(t < 15)}'; then
+  fail "fault: the job took $took s to end (limit 15 s)"
+elif ! grep -q 'node03' "$fault_log"; then
+  fail "fault: the job ended (exit $frc, $took s) without naming node03:"; tail -8 "$fault_log"
+else
+  pass "fault: node03's link down mid-map; the job ended in $took s (exit $frc) naming it:"
+  grep -m2 -E 'lost communication|Remote daemon' "$fault_log" | sed 's/^/    /'
+fi
 
 # 5. MPICH's hydra, the same way: reported only.  Three runs of where.c,
 #    one rank per host (-ppn 1), each bounded by 20 s.

@@ -5,11 +5,16 @@
  * in order, then "master host H".  The cluster test checks that every host
  * ran items and that the results are the same as on one host.
  *
- *     mpirun ... build/tests/cluster/where [N]
+ *     mpirun ... build/tests/cluster/where [N [MS]]
+ *
+ * With MS, each item also takes MS milliseconds (the fault test needs a
+ * map that is still running when a host goes away), and the master prints
+ * "started" once the map is under way.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <mpipool.h>
 
@@ -20,6 +25,11 @@ typedef struct {
 
 static int where(mpipool_task *t) {
     where_t *w = t->out;
+    int ms = *(const int *)t->in;
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     w->rank = t->rank;
     if (gethostname(w->host, sizeof w->host) != 0) return mpipool_task_fail(t, "gethostname failed");
     w->host[sizeof w->host - 1] = '\0';
@@ -35,8 +45,14 @@ int main(int argc, char **argv) {
     }
     if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 60;
+    int ms = argc > 2 ? atoi(argv[2]) : 0;
     int *in = calloc(n + 1, sizeof *in);
     where_t *out = calloc(n + 1, sizeof *out);
+    for (size_t i = 0; in && i < n; i++) in[i] = ms;
+    if (ms > 0) {
+        printf("started\n");
+        fflush(stdout);
+    }
     mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
     o.chunk_size = 1; /* spread the items over every worker */
     int rc = in && out ? mpipool_map(pool, where, in, sizeof *in, out, sizeof *out, n, &o) : MPIPOOL_ENOMEM;

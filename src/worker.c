@@ -115,6 +115,14 @@ int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
     return 1;
 }
 
+/* The worker's state could not be renewed: its items fail with this. */
+static int renewal_failed(exec_ctx *ctx, const mpipool__batch *b) {
+    snprintf(ctx->msg, sizeof ctx->msg, "the init hook failed on rank %d when renewing the worker's "
+             "state (returned %d)", b->rank, b->pool->init_rc);
+    ctx->has_msg = 1;
+    return MPIPOOL_EINIT;
+}
+
 int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     exec_ctx ctx;
     const char *in = b->in;
@@ -156,10 +164,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
             ctx.task.index = (size_t)(b->first + i);
             ctx.has_msg = 0;
             if (renew && b->pool->init_rc != 0) {
-                snprintf(ctx.msg, sizeof ctx.msg, "the init hook failed on rank %d when renewing the worker's "
-                         "state (returned %d)", b->rank, b->pool->init_rc);
-                ctx.has_msg = 1;
-                trc = MPIPOOL_EINIT;
+                trc = renewal_failed(&ctx, b);
             } else {
                 if (renew) {
                     size_t left = mpipool__tasks_before_renewal(b->pool);
@@ -230,10 +235,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
         ctx.has_msg = 0;
         int trc;
         if (renew && b->pool->init_rc != 0) {
-            snprintf(ctx.msg, sizeof ctx.msg, "the init hook failed on rank %d when renewing the worker's "
-                     "state (returned %d)", b->rank, b->pool->init_rc);
-            ctx.has_msg = 1;
-            trc = MPIPOOL_EINIT;
+            trc = renewal_failed(&ctx, b);
         } else {
             trc = b->fn(&ctx.task);
             if (renew) {

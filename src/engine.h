@@ -19,6 +19,7 @@ struct mpipool_job {
     mpipool_on_error on_error;
     size_t max_failures;
     int *status;              /* caller's, or NULL                        */
+    unsigned flags;           /* options->flags (MPIPOOL_MAP_PROGRESS)    */
     char **messages;          /* caller's, or NULL                        */
     double per_item;          /* seconds per item, running estimate; < 0 unknown */
     size_t next;              /* first item not yet sent                  */

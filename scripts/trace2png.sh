@@ -2,7 +2,8 @@
 # trace2png.sh — draw an mpipool trace (MPIPOOL_TRACE=FILE) as a PNG
 # timeline with gnuplot: one row per rank, each chunk a bar (alternating
 # shades, so neighbours stay apart), the master's sends and receives on
-# rank 0's row, and white where a rank was idle.
+# rank 0's row (widened to about a pixel so they show), and white where a
+# rank was idle.
 #
 #   scripts/trace2png.sh TRACE.json OUT.png [TITLE]
 #
@@ -45,6 +46,7 @@ ranks = sorted(names)
 rows = {r: i for i, r in enumerate(reversed(ranks))}  # rank 0 on top
 files = {k: open(f"{tmp}/{k}.dat", "w") for k in ("chunk", "static", "send", "recv", "scatter")}
 count = {}
+rec = []
 end = 0.0
 for e in sorted(spans, key=lambda e: e["ts"]):
     cat = e.get("cat", "")
@@ -58,7 +60,14 @@ for e in sorted(spans, key=lambda e: e["ts"]):
     h, dy = (0.38, 0.0) if kind in ("chunk", "static") else (0.15, 0.2 if kind == "send" else -0.2)
     if kind == "scatter":
         h, dy = 0.38, 0.0
-    files[kind].write(f"{t0 + dur / 2:.9f} {y + dy} {dur / 2:.9f} {h} {n % 2}\n")
+    rec.append((kind, t0, dur, y + dy, h, n % 2))
+# The master's sends and receives last microseconds: widen them to about a
+# pixel (1/1000 of the run) so they show; chunks are drawn to scale.
+for kind, t0, dur, y, h, shade in rec:
+    half = dur / 2
+    if kind in ("send", "recv"):
+        half = max(half, end / 2000)
+    files[kind].write(f"{t0 + dur / 2:.9f} {y} {half:.9f} {h} {shade}\n")
 for f in files.values():
     f.close()
 with open(f"{tmp}/meta.gp", "w") as f:
@@ -75,8 +84,8 @@ add() { # kind colour0 colour1 title
     plots+=("'$tmp/$1.dat' using 1:2:3:4:(\$5 > 0.5 ? $3 : $2) with boxxyerror fs solid 1.0 noborder lc rgb variable title '$4'")
   fi
 }
-add chunk 0x2166ac 0x67a9cf "chunk on a worker"
-add static 0x1b7837 0x7fbf7b "static share"
+add chunk 0x08519c 0x4292c6 "chunk on a worker"
+add static 0x00682f 0x41ab5d "static share"
 add scatter 0x999999 0xbbbbbb "scatter/gather (master)"
 add send 0xe08214 0xe08214 "master sends"
 add recv 0xb2182b 0xb2182b "master collects"

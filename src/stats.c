@@ -156,7 +156,7 @@ void mpipool__obs_sent(mpipool *pool, const mpipool_job *j, int rank, uint64_t f
     work_seen(o, t0, now);
     if (o->trace) {
         mpipool__trace_add(o->trace, MPIPOOL__EV_SEND, rank, t0, now, j->id, first, count, bytes);
-        mpipool__trace_sent(o->trace, rank, t0);
+        mpipool__trace_sent(o->trace, rank, now); /* the chunk is on its way from here */
     }
     shown_for(o, j, t0); /* the clock of its items/s starts at its first chunk */
     pthread_mutex_unlock(&o->lock);
@@ -175,7 +175,7 @@ void mpipool__obs_collected(mpipool *pool, const mpipool_job *j, int rank, uint6
     w->bytes_out += bytes;
     work_seen(o, now, now);
     if (o->trace) {
-        /* The span as the master saw it arrive: t0 is when it took it up. */
+        /* t0: when the master took the result up (it was in by then). */
         mpipool__trace_chunk_done(o->trace, rank, t0, busy, j->id, first, count);
         mpipool__trace_add(o->trace, MPIPOOL__EV_RECV, rank, t0, now, j->id, first, count, bytes);
     }

@@ -9,18 +9,21 @@
  * MPI_WTIME_IS_GLOBAL is false on most clusters), so a worker's own clock
  * could not be compared with the master's without an offset estimate that
  * is itself off by a message latency.  Instead a chunk's span on a worker
- * is derived from what the master knows exactly: the result's `busy`
- * seconds (measured on the worker, so its length is right), the time the
- * master collected the result (`end`, an upper bound of when the worker
- * finished), the time the chunk was sent, and the end of that worker's
- * previous chunk (lower bounds of when it started):
+ * is derived from what the master knows: the result's `busy` seconds
+ * (measured on the worker, so each span's length is right), when the
+ * master finished sending the chunk (s), and when it collected the result
+ * (c).  A worker runs its chunks one after another in the order they were
+ * sent, starting each as soon as it has it and has finished the one
+ * before, so chunk k is placed as early as that allows:
  *
- *     start = max(end - busy, sent, previous end on that worker)
+ *     start_k = max(s_k, end_(k-1)),   end_k = start_k + busy_k
  *
- * So spans never overlap on one track and never start before their chunk
- * was sent; a span drawn shorter than `busy` (or shifted right) shows the
- * master was late to collect.  The gap between two spans on a track is the
- * time that worker was idle as far as the master can tell.
+ * and, should that end after c_k (it cannot, but for clock noise), pulled
+ * back to end at c_k.  Spans never overlap on a track, never start before
+ * their chunk was sent, and add up to the busy time of the stats.  A gap
+ * on a track is time the worker had no chunk — waiting for the master;
+ * the worker's own message latency is not seen (it is small beside a
+ * chunk, or the chunks are too small).
  *
  * Cost: off, one predictable branch per chunk in the hooks (stats.c).  On,
  * one 56-byte record appended per event (three per chunk) — no I/O until
@@ -113,18 +116,22 @@ void mpipool__trace_chunk_done(mpipool__trace *t, int rank, double now, double b
                                uint64_t first, uint64_t count) {
     if (rank < 0 || rank >= t->ranks) return;
     track *k = &t->tracks[rank];
-    double lb = k->last_end;
+    double start = k->last_end;
     if (k->len > 0) {
         /* Results come back in the order their chunks were sent. */
-        if (k->sent[k->head] > lb) lb = k->sent[k->head];
+        if (k->sent[k->head] > start) start = k->sent[k->head];
         k->head = (k->head + 1) % FIFO;
         k->len--;
     }
-    double start = now - (busy > 0 ? busy : 0);
-    if (start < lb) start = lb;
-    if (start > now) start = now;
-    mpipool__trace_add(t, MPIPOOL__EV_CHUNK, rank, start, now, job, first, count, 0);
-    k->last_end = now;
+    if (busy < 0) busy = 0;
+    double end = start + busy;
+    if (end > now) {
+        end = now;
+        start = now - busy > k->last_end ? now - busy : k->last_end;
+        if (start > end) start = end;
+    }
+    mpipool__trace_add(t, MPIPOOL__EV_CHUNK, rank, start, end, job, first, count, 0);
+    k->last_end = end;
 }
 
 static const char *kind_name(int kind) {

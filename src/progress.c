@@ -6,8 +6,10 @@
  * and a test can drive it without sleeping.
  *
  * Invariant: a bar redraws at most once per interval (its first update and
- * its final line excepted), and its line always ends with a newline before
- * anything else of ours is printed: mpipool__progress_finish ends it.
+ * its final line excepted), and only mpipool__progress_finish ends its line
+ * with a newline, so a finished job's last line stays on screen.  Two jobs
+ * drawing bars at once share the one line (the stats table and the trace
+ * are written at close, after every job has finished).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -280,7 +280,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
             b.in = buf + count * 8;
         }
         if (j->out_var || j->source) b.vout = &v;
-        double obs_t0 = mpipool__obs_now(j->pool);
+        double obs_t0 = mpipool__obs_clock(j->pool);
         int64_t nfail = mpipool__run_batch(&b, &f);
         if (nfail < 0) {
             job_error(j, MPIPOOL_ENOMEM, "%s: out of memory for results", j->func);
@@ -601,7 +601,7 @@ static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int 
     ENGINE_MPI(e, MPI_Type_commit(&tin));
     ENGINE_MPI(e, MPI_Type_contiguous((int)j->out_size, MPI_BYTE, &tout));
     ENGINE_MPI(e, MPI_Type_commit(&tout));
-    double obs_t0 = mpipool__obs_now(pool);
+    double obs_t0 = mpipool__obs_clock(pool);
     int rc = MPI_Scatterv(j->in, counts, displs, tin, NULL, 0, tin, 0, pool->comm);
     if (rc == MPI_SUCCESS) rc = MPI_Gatherv(NULL, 0, tout, j->out, counts, displs, tout, 0, pool->comm);
     MPI_Type_free(&tin);

@@ -35,8 +35,12 @@ void mpipool__obs_open(mpipool *pool);
 /* At close, after every job has finished: print the stats table
  * (MPIPOOL_STATS=1), write the trace file (MPIPOOL_TRACE=FILE), free. */
 void mpipool__obs_close(mpipool *pool);
-/* The master's clock (MPI_Wtime), for the start time the hooks below take. */
+/* The start time the send and collect hooks take: MPI_Wtime when tracing,
+ * else 0 (the hooks read the clock themselves if they need to). */
 double mpipool__obs_now(const mpipool *pool);
+/* MPI_Wtime (0 with no observer): the start time the static and ran hooks
+ * take, once per static job or inline batch. */
+double mpipool__obs_clock(const mpipool *pool);
 /* A chunk of `count` items from `first` went to `rank`: `bytes` on the wire
  * (header included); the send began at t0. */
 void mpipool__obs_sent(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count,

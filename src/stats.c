@@ -88,13 +88,18 @@ void mpipool__obs_open(mpipool *pool) {
     pool->obs = o;
 }
 
-double mpipool__obs_now(const mpipool *pool) { return pool->obs ? MPI_Wtime() : 0.0; }
+/* Only a trace needs to know when a send or a collect began: with tracing
+ * off this is the one branch the engine pays for it. */
+double mpipool__obs_now(const mpipool *pool) { return pool->obs && pool->obs->trace ? MPI_Wtime() : 0.0; }
+
+double mpipool__obs_clock(const mpipool *pool) { return pool->obs ? MPI_Wtime() : 0.0; }
 
 /* ---- progress ------------------------------------------------------------- */
 
 /* The job's display, created on its first event; NULL if it shows none.
  * Called with o->lock held. */
 static shown *shown_for(mpipool__obs *o, const mpipool_job *j, double now) {
+    if (o->progress_mode == MPIPOOL__PROGRESS_OFF && !(j->flags & MPIPOOL_MAP_PROGRESS)) return NULL;
     int mode = o->progress_mode;
     double interval = o->progress_interval;
     if (j->flags & MPIPOOL_MAP_PROGRESS) {
@@ -150,10 +155,14 @@ void mpipool__obs_sent(mpipool *pool, const mpipool_job *j, int rank, uint64_t f
                        size_t bytes, double t0) {
     mpipool__obs *o = pool->obs;
     if (o == NULL || rank < 0 || rank >= o->ranks) return;
-    double now = MPI_Wtime();
     pthread_mutex_lock(&o->lock);
+    /* The clock is read only when something needs it: the first chunk
+     * starts the wall time, a trace and a progress display need it always. */
+    double now = o->trace || o->first < 0 || o->shown || o->progress_mode || (j->flags & MPIPOOL_MAP_PROGRESS)
+                     ? MPI_Wtime() : 0.0;
+    if (t0 == 0.0) t0 = now;
     o->w[rank].bytes_in += bytes;
-    work_seen(o, t0, now);
+    if (now != 0.0) work_seen(o, t0, now);
     if (o->trace) {
         mpipool__trace_add(o->trace, MPIPOOL__EV_SEND, rank, t0, now, j->id, first, count, bytes);
         mpipool__trace_sent(o->trace, rank, now); /* the chunk is on its way from here */

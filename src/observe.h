@@ -85,7 +85,6 @@ void mpipool__trace_chunk_done(mpipool__trace *t, int rank, double now, double b
 /* Write the JSON file; 0 or -1 (errno set).  `label` names the process. */
 int mpipool__trace_write(const mpipool__trace *t, const char *label);
 void mpipool__trace_free(mpipool__trace *t);
-size_t mpipool__trace_count(const mpipool__trace *t);
 
 /* ---- progress display (progress.c) -------------------------------------------
  * A small, MPI-free API, so a tool (mpipool-run --progress) can drive the

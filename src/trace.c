@@ -83,8 +83,6 @@ void mpipool__trace_free(mpipool__trace *t) {
     free(t);
 }
 
-size_t mpipool__trace_count(const mpipool__trace *t) { return t ? t->n : 0; }
-
 void mpipool__trace_add(mpipool__trace *t, int kind, int rank, double start, double end, uint64_t job,
                         uint64_t first, uint64_t count, uint64_t bytes) {
     if (t->n == t->cap) {

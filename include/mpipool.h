@@ -37,6 +37,7 @@
 #define MPIPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <mpi.h>
 
 #ifdef __cplusplus
@@ -365,9 +366,20 @@ typedef struct mpipool_map_options {
     char **messages;           /* NULL, or n entries the map fills: NULL for items
                                   that did not fail, else the failure message in a
                                   malloc'd string the caller frees with free().     */
-    unsigned flags;            /* must be 0 for now                                  */
+    unsigned flags;            /* 0 or MPIPOOL_MAP_PROGRESS; other bits are refused  */
     void *reserved[4];         /* must be NULL: room to grow without an ABI break   */
 } mpipool_map_options;
+
+/* options->flags bit: show this job's progress on the master's stderr — a
+ * bar redrawn in place (items done/total, items per second, ETA; at most
+ * five redraws a second) when stderr is a terminal, else a plain line every
+ * 10 s; a last line when the job finishes.  Never on stdout.  The
+ * environment variable MPIPOOL_PROGRESS=1 does the same for every map and
+ * imap without changing the program ("bar" or "log" force a style: under
+ * mpiexec stderr is a pipe, not the terminal; MPIPOOL_PROGRESS_INTERVAL=S
+ * sets the seconds between lines).  Also accepted in
+ * mpipool_imap_options.flags (no total, so no ETA). */
+#define MPIPOOL_MAP_PROGRESS 0x1u
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
 #define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, {0}}
@@ -432,7 +444,7 @@ typedef struct mpipool_imap_options {
                                   0 = 65536                                         */
     size_t chunk_size;         /* items per chunk; 0 = automatic                     */
     mpipool_on_error on_error; /* as for mpipool_map                                 */
-    unsigned flags;            /* must be 0 for now                                  */
+    unsigned flags;            /* 0 or MPIPOOL_MAP_PROGRESS                          */
     void *reserved[4];         /* must be NULL                                       */
 } mpipool_imap_options;
 
@@ -514,6 +526,47 @@ MPIPOOL_EXTERN int mpipool_job_free(mpipool_job *job);
  * mpipool_wait/ready/job_free (as after mpipool_close).  On a worker it behaves as mpipool_close().
  * Collective, like mpipool_close(). */
 MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);
+
+/* ---- watching a run: statistics ------------------------------------------
+ * The master counts, per worker, what it sent and got back; the workers'
+ * busy time comes in the result headers they send anyway, so statistics
+ * cost no extra message.  MPIPOOL_STATS=1 prints them as a table on stderr
+ * when the pool closes; MPIPOOL_TRACE=FILE writes a timeline (README,
+ * "Watching a run"). */
+
+/* One worker's share since the pool opened.  In a one-rank pool the one
+ * "worker" is the master, rank 0. */
+typedef struct mpipool_worker_stats {
+    int rank;              /* in the pool's communicator                     */
+    uint64_t items;        /* items it ran (failed ones included)             */
+    uint64_t chunks;       /* chunks (static shares count as one)             */
+    double busy_seconds;   /* time inside task functions, as it measured it   */
+    double idle_seconds;   /* wall_seconds - busy_seconds (>= 0)              */
+    uint64_t bytes_in;     /* bytes sent to it: work headers + items           */
+    uint64_t bytes_out;    /* bytes it sent back: result headers + results     */
+} mpipool_worker_stats;
+
+typedef struct mpipool_pool_stats {
+    int nworkers;                         /* entries in `workers`             */
+    const mpipool_worker_stats *workers;  /* owned by the pool: valid until the
+                                             next mpipool_stats() on it, or its
+                                             close; in order of rank          */
+    uint64_t items, chunks;               /* sums over the workers            */
+    double wall_seconds;      /* from the first chunk sent to the last result
+                                 collected (0 before any work)                */
+    double imbalance;         /* max busy / mean busy over the workers: 1.0 is
+                                 perfect balance; 0 when nothing ran          */
+    double master_cpu_seconds; /* CPU time of the master process since the pool
+                                  opened (all its threads)                    */
+} mpipool_pool_stats;
+
+/* Fill *stats with the pool's statistics so far (work still in flight is
+ * counted when its result comes back).  The caller owns *stats; the array
+ * stats->workers points to belongs to the pool and is overwritten by the
+ * next call.  Returns MPIPOOL_OK; MPIPOOL_EINVAL (NULL pool or stats),
+ * MPIPOOL_ECLOSED, MPIPOOL_ENOTMASTER, MPIPOOL_ENOMEM (the pool could not
+ * set up its counters).  Master only; safe while async jobs run. */
+MPIPOOL_EXTERN int mpipool_stats(mpipool *pool, mpipool_pool_stats *stats);
 
 #ifdef __cplusplus
 }

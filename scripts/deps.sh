@@ -5,7 +5,9 @@
 set -euo pipefail
 
 want=${1:-all}
-pkgs=(build-essential cmake pkg-config libcmocka-dev)
+# python3 and gnuplot-nox: the observation tests and scripts/trace2png.sh;
+# util-linux gives script(1) for the progress test under a pseudo-terminal.
+pkgs=(build-essential cmake pkg-config libcmocka-dev python3 gnuplot-nox util-linux)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;

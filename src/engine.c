@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 #include "engine.h"
+#include "observe.h"
 #include "wire.h"
 
 /* No chunk message grows beyond this: big enough that per-message cost
@@ -186,6 +187,7 @@ static void job_finish(mpipool__engine *e, mpipool_job *j) {
         j->rc = MPIPOOL_OK;
         j->err[0] = '\0';
     }
+    mpipool__obs_job_done(j);
     j->finished = 1;
     if (e) {
         /* unlink */
@@ -293,6 +295,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
             b.in = buf + count * 8;
         }
         if (j->out_var || j->source) b.vout = &v;
+        double obs_t0 = mpipool__obs_clock(j->pool);
         int64_t nfail = mpipool__run_batch(&b, &f);
         if (nfail < 0) {
             job_error(j, MPIPOOL_ENOMEM, "%s: out of memory for results", j->func);
@@ -303,6 +306,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
         size_t first = j->next;
         j->next += count;
         j->done += count;
+        mpipool__obs_ran(j->pool, j, first, count, obs_t0);
         note_failures(j, (uint64_t)nfail, f.first_fail, 0, f.p, f.len);
         if (b.vout) mpipool__deliver_var(j, first, count, v.sizes, v.p, f.p, f.len, 0, NULL);
     }
@@ -329,6 +333,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     int len[2], rc;
     size_t first = j->next, bytes = 0;
     int var_in = j->in_var || j->source != NULL;
+    double obs_t0 = mpipool__obs_now(e->pool);
 
     if (var_in) {
         /* Copy the items first: a stream may end (or fail) here. */
@@ -440,6 +445,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     e->inflight[w]++;
     e->busy++;
     e->var_busy += s->var_out;
+    mpipool__obs_sent(e->pool, j, w, first, count, sizeof s->whdr + payload, obs_t0);
     return 0;
 }
 
@@ -533,6 +539,7 @@ static int recv_fails(mpipool__engine *e, int w, char **buf, int *len) {
 static int collect(mpipool__engine *e, slot *s) {
     mpipool_job *j = s->job;
     const mpipool__result_hdr *h = &s->rhdr;
+    double obs_t0 = mpipool__obs_now(e->pool);
     ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
     if (s->pieces) {
         /* The worker sends its result pieces right after the header. */
@@ -598,6 +605,7 @@ static int collect(mpipool__engine *e, slot *s) {
     e->inflight[s->worker]--;
     e->busy--;
     e->var_busy -= s->var_out;
+    mpipool__obs_collected(e->pool, j, s->worker, s->first, s->count, h->busy, s->var_out ? s->rlen : sizeof *h + s->count * j->out_size, obs_t0);
     s->worker = 0;
     s->job = NULL;
     s->rreq = MPI_REQUEST_NULL;
@@ -622,6 +630,7 @@ static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int 
     ENGINE_MPI(e, MPI_Type_commit(&tin));
     ENGINE_MPI(e, MPI_Type_contiguous((int)j->out_size, MPI_BYTE, &tout));
     ENGINE_MPI(e, MPI_Type_commit(&tout));
+    double obs_t0 = mpipool__obs_clock(pool);
     int rc = MPI_Scatterv(j->in, counts, displs, tin, NULL, 0, tin, 0, pool->comm);
     if (rc == MPI_SUCCESS) rc = MPI_Gatherv(NULL, 0, tout, j->out, counts, displs, tout, 0, pool->comm);
     MPI_Type_free(&tin);
@@ -641,6 +650,7 @@ static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int 
             free(recs);
         }
         j->done += (size_t)counts[w];
+        mpipool__obs_static(pool, j, w, (uint64_t)displs[w], (uint64_t)counts[w], (size_t)counts[w] * j->in_size + sizeof h, (size_t)counts[w] * j->out_size + sizeof rh, rh.busy, obs_t0);
     }
     return 0;
 }

@@ -19,6 +19,7 @@ struct mpipool_job {
     mpipool_on_error on_error;
     size_t max_failures;
     int *status;              /* caller's, or NULL                        */
+    unsigned flags;           /* options->flags (MPIPOOL_MAP_PROGRESS)    */
     char **messages;          /* caller's, or NULL                        */
     double per_item;          /* seconds per item, mean so far; < 0 unknown */
     double busy_sum, busy_items; /* worker seconds and items behind per_item */

@@ -27,6 +27,7 @@ struct mpipool {
     size_t piece;        /* largest message, agreed at open (wire.h)    */
     uint64_t next_job;   /* master: id of the next job                   */
     mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */
+    struct mpipool__obs *obs; /* master: stats, trace, progress (observe.h) */
     /* set-up (shared.c): on ranks that run tasks */
     mpipool_hooks hooks;
     int hooks_set;

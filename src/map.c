@@ -65,6 +65,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->max_failures = options->max_failures;
     j->status = options->status;
     j->messages = options->messages;
+    j->flags = options->flags;
     mpipool__engine_submit(pool, j);
     *out_job = j;
     return MPIPOOL_OK;
@@ -152,8 +153,8 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: sink (or sink->put) is NULL", func);
     mpipool_imap_options o = MPIPOOL_IMAP_OPTIONS_INIT;
     if (options) o = *options;
-    if (o.flags != 0)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->flags is 0x%x; it must be 0", func, o.flags);
+    if (o.flags & ~MPIPOOL_MAP_PROGRESS)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS is defined", func, o.flags);
     for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
         if (o.reserved[i] != NULL)
             return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->reserved[%zu] is not NULL", func, i);
@@ -183,6 +184,7 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     j->user_chunk = o.chunk_size;
     j->on_error = o.on_error;
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    j->flags = o.flags;
     mpipool__engine_submit(pool, j);
     rc = mpipool_wait(j, -1.0);
     free(j);

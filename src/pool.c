@@ -12,6 +12,7 @@
 #include <string.h>
 #include "internal.h"
 #include "engine.h"
+#include "observe.h"
 #include "wire.h"
 
 /* How many open pools called MPI_Init; the last one to close finalises. */
@@ -134,6 +135,7 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
         rc = mpipool__error(NULL, MPIPOOL_ENOMEM, "%s: out of memory on some rank", func);
         goto cleanup;
     }
+    if (rank == 0) mpipool__obs_open(pool);
     if (owns_mpi) pools_owning_mpi++;
     *out = pool;
     mpipool__open_error[0] = '\0';
@@ -222,6 +224,7 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     /* Finish (or cancel) every job first: no chunk may be on a worker
      * when it is told to stop.  This stops the progress thread too. */
     mpipool__engine_destroy(pool, cancel);
+    mpipool__obs_close(pool);
     /* Zero-byte messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */
     for (int w = 1; w < pool->size; w++)

@@ -22,8 +22,8 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
                      (int)opts->on_error);
             return MPIPOOL_EINVAL;
         }
-        if (opts->flags != 0) {
-            snprintf(msg, msgsz, "options->flags is 0x%x; it must be 0", opts->flags);
+        if (opts->flags & ~MPIPOOL_MAP_PROGRESS) {
+            snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS is defined", opts->flags);
             return MPIPOOL_EINVAL;
         }
         for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++) {

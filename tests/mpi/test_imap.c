@@ -554,7 +554,7 @@ static void test_bad_arguments(void **state) {
     assert_rc(pool, mpipool_imap(pool, reshape, &so, &no_put, NULL), MPIPOOL_EINVAL);
     assert_rc(pool, mpipool_imap(pool, NULL, &so, &si, NULL), MPIPOOL_EINVAL);
     assert_rc(pool, mpipool_imap(NULL, reshape, &so, &si, NULL), MPIPOOL_EINVAL);
-    o.flags = 1;
+    o.flags = 0x100u; /* no such flag (0x1 is MPIPOOL_MAP_PROGRESS) */
     assert_rc(pool, mpipool_imap(pool, reshape, &so, &si, &o), MPIPOOL_EINVAL);
     o = (mpipool_imap_options)MPIPOOL_IMAP_OPTIONS_INIT;
     o.reserved[3] = &calls;

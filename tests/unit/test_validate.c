@@ -84,7 +84,11 @@ static void test_flags(void **state) {
     (void)state;
     mpipool_map_options o;
     mpipool_map_options_init(&o);
-    o.flags = 1;
+    o.flags = MPIPOOL_MAP_PROGRESS;
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    o.flags = 2; /* not defined */
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
+    o.flags = MPIPOOL_MAP_PROGRESS | 2;
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
     o.flags = 0x80000000u;
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");

@@ -1,0 +1,133 @@
+/*
+ * observe.h — watching a run on the master: per-worker statistics
+ * (stats.c), a Chrome trace-event timeline (trace.c) and a progress display
+ * (progress.c).  Private.
+ *
+ * Everything here is built from what the master already sees — chunk
+ * boundaries, message sizes, the `busy` seconds in each result header, and
+ * the master's own clock.  No message is added to the protocol and nothing
+ * runs on the workers.
+ *
+ * The engine calls the mpipool__obs_* hooks (one line each) where a chunk
+ * is sent, a result is collected, a static share is accounted for, the
+ * master runs a batch itself, and a job finishes; pool.c calls open/close.
+ * Every hook is a no-op when pool->obs is NULL (workers, or no memory).
+ * Hooks may run on the progress thread or the caller's thread: the
+ * observer has its own lock, so they never need the engine's.
+ */
+#ifndef MPIPOOL_OBSERVE_H
+#define MPIPOOL_OBSERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "mpipool.h"
+
+struct mpipool_job;
+typedef struct mpipool__obs mpipool__obs;
+
+/* ---- hooks (stats.c), master only ---------------------------------------- */
+
+/* Set up the observer on the master (reads MPIPOOL_STATS, MPIPOOL_TRACE,
+ * MPIPOOL_PROGRESS, MPIPOOL_PROGRESS_INTERVAL).  Leaves pool->obs NULL if
+ * out of memory: the pool works, unobserved. */
+void mpipool__obs_open(mpipool *pool);
+/* At close, after every job has finished: print the stats table
+ * (MPIPOOL_STATS=1), write the trace file (MPIPOOL_TRACE=FILE), free. */
+void mpipool__obs_close(mpipool *pool);
+/* The start time the send and collect hooks take: MPI_Wtime when tracing,
+ * else 0 (the hooks read the clock themselves if they need to). */
+double mpipool__obs_now(const mpipool *pool);
+/* MPI_Wtime (0 with no observer): the start time the static and ran hooks
+ * take, once per static job or inline batch. */
+double mpipool__obs_clock(const mpipool *pool);
+/* A chunk of `count` items from `first` went to `rank`: `bytes` on the wire
+ * (header included); the send began at t0. */
+void mpipool__obs_sent(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count,
+                       size_t bytes, double t0);
+/* Its result came back: `busy` seconds of task time on the worker, `bytes`
+ * received; collecting it began at t0.  j->done already counts it. */
+void mpipool__obs_collected(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first,
+                            uint64_t count, double busy, size_t bytes, double t0);
+/* A static share [first, first+count) ran on `rank` (busy seconds); the
+ * scatter began at t0.  j->done already counts it. */
+void mpipool__obs_static(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count,
+                         size_t in_bytes, size_t out_bytes, double busy, double t0);
+/* A one-rank pool: the master ran [first, first+count) itself since t0. */
+void mpipool__obs_ran(mpipool *pool, const struct mpipool_job *j, uint64_t first, uint64_t count, double t0);
+/* The job is settled (j->rc final): the progress display's last line. */
+void mpipool__obs_job_done(const struct mpipool_job *j);
+
+/* ---- trace (trace.c) -------------------------------------------------------
+ * Events in memory, written as JSON at close.  Times are the master's
+ * MPI_Wtime; see trace.c for how worker spans are derived. */
+typedef struct mpipool__trace mpipool__trace;
+enum mpipool__trace_kind {
+    MPIPOOL__EV_CHUNK,   /* a chunk running on a worker (or on the master of a one-rank pool) */
+    MPIPOOL__EV_STATIC,  /* a static share running on a worker              */
+    MPIPOOL__EV_SEND,    /* the master sending a chunk                      */
+    MPIPOOL__EV_RECV,    /* the master collecting a result                  */
+    MPIPOOL__EV_SCATTER  /* the master's Scatterv/Gatherv of a static job   */
+};
+/* NULL when out of memory.  `ranks` tracks (0 .. ranks-1); `origin` is
+ * time zero of the file. */
+mpipool__trace *mpipool__trace_new(const char *path, int ranks, double origin);
+/* Record one event [start, end] on rank's track (dropped past the cap). */
+void mpipool__trace_add(mpipool__trace *t, int kind, int rank, double start, double end, uint64_t job,
+                        uint64_t first, uint64_t count, uint64_t bytes);
+/* The master sent a chunk to `rank` at time t: remembered, so the chunk's
+ * span on the worker can be placed when its result comes back. */
+void mpipool__trace_sent(mpipool__trace *t, int rank, double at);
+/* Its result came back at `now` after `busy` seconds of work: add the
+ * chunk's span on the worker's track. */
+void mpipool__trace_chunk_done(mpipool__trace *t, int rank, double now, double busy, uint64_t job,
+                               uint64_t first, uint64_t count);
+/* Write the JSON file; 0 or -1 (errno set).  `label` names the process. */
+int mpipool__trace_write(const mpipool__trace *t, const char *label);
+void mpipool__trace_free(mpipool__trace *t);
+
+/* ---- progress display (progress.c) -------------------------------------------
+ * A small, MPI-free API, so a tool (mpipool-run --progress) can drive the
+ * same display with its own counts.  The caller passes the clock (`now`,
+ * seconds), which keeps the display testable without sleeping. */
+enum mpipool__progress_mode {
+    MPIPOOL__PROGRESS_OFF = 0,
+    MPIPOOL__PROGRESS_BAR = 1, /* a terminal: one line redrawn in place with \r */
+    MPIPOOL__PROGRESS_LOG = 2  /* anything else: a plain line every interval    */
+};
+/* Seconds between redraws: a bar at most 5 times a second, a log line
+ * every 10 s.  MPIPOOL_PROGRESS_INTERVAL overrides both. */
+#define MPIPOOL__PROGRESS_BAR_INTERVAL 0.2
+#define MPIPOOL__PROGRESS_LOG_INTERVAL 10.0
+/* Total unknown (a stream). */
+#define MPIPOOL__PROGRESS_UNKNOWN SIZE_MAX
+
+typedef struct mpipool__progress {
+    FILE *out;
+    int mode;
+    double interval;
+    double start, last;   /* when it began; when it last drew      */
+    int on_screen;        /* bar: a line is drawn and not yet ended */
+    unsigned draws;
+    char label[96];
+} mpipool__progress;
+
+/* The mode for MPIPOOL_PROGRESS's value: NULL, "", "0" -> OFF; "bar" ->
+ * BAR; "log" -> LOG; anything else ("1") -> BAR if `is_tty`, else LOG. */
+int mpipool__progress_mode(const char *value, int is_tty);
+/* The interval for MPIPOOL_PROGRESS_INTERVAL's value (NULL or invalid: the
+ * mode's default; 0 allowed: redraw at every update). */
+double mpipool__progress_interval(const char *value, int mode);
+void mpipool__progress_init(mpipool__progress *p, FILE *out, int mode, double interval, const char *label,
+                            double now);
+/* `done` of `total` items at `now`: redraw if the interval has passed (a
+ * bar also draws on its first update).  Returns 1 if it drew. */
+int mpipool__progress_update(mpipool__progress *p, size_t done, size_t total, double now);
+/* The last line: the final counts, and `status` (NULL for success, else
+ * e.g. "MPIPOOL_ETASK") — a bar is redrawn once more and ended. */
+void mpipool__progress_finish(mpipool__progress *p, size_t done, size_t total, double now, const char *status);
+/* The text of one line (no \r, no newline) into buf; its length. */
+size_t mpipool__progress_format(char *buf, size_t size, const mpipool__progress *p, size_t done, size_t total,
+                                double now, const char *status, int final);
+
+#endif

@@ -198,6 +198,15 @@ def main():
                      "—", "—", "—", "≤ 64 MiB and flat", verdict(peak <= 64 and flat),
                      " ".join(R.ref("imap", "mpipool", n=r["n"]) for r in im)))
 
+    # 8. the cost of tracing (issue 7): off is the plain build's path
+    tc_off = R.med("trace_cost", "mpipool-plain", "us_per_chunk")
+    tc_on = R.med("trace_cost", "mpipool-trace", "us_per_chunk")
+    if tc_off and tc_on:
+        rows.append(("one item per chunk, µs per chunk: MPIPOOL_TRACE on vs off", fmt(tc_on, " µs"),
+                     "the same map, tracing off", fmt(tc_off, " µs"), fmt(tc_on / tc_off) + "×",
+                     "(for information: little when on)", "—",
+                     R.ref("trace_cost", "mpipool-trace") + " " + R.ref("trace_cost", "mpipool-plain")))
+
     # ---- plots ----------------------------------------------------------------
     os.makedirs(a.out, exist_ok=True)
     plots = []

@@ -90,7 +90,8 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(EPROTO, -13, "unexpected message from another rank")                        \
     XX(ETIMEDOUT, -14, "timed out; the job goes on")                               \
     XX(ECANCELED, -15, "job cancelled")                                            \
-    XX(EINIT, -16, "a worker init hook failed")
+    XX(EINIT, -16, "a worker init hook failed")                                    \
+    XX(EJOURNAL, -17, "journal unusable: another job's, corrupted, or an I/O error")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -337,12 +338,56 @@ typedef struct mpipool_map_options {
                                   that did not fail, else the failure message in a
                                   malloc'd string the caller frees with free().     */
     unsigned flags;            /* must be 0 for now                                  */
-    void *reserved[4];         /* must be NULL: room to grow without an ABI break   */
+    const char *journal;       /* NULL: the file named by the environment variable
+                                  MPIPOOL_JOURNAL, if set; a path: journal this map
+                                  there; "": no journal, whatever the environment
+                                  says.  Caller-owned; read during the call only
+                                  (the library keeps its own copy).  See "Journal
+                                  and resume" below.  (Took one reserved slot.)    */
+    void *reserved[3];         /* must be NULL: room to grow without an ABI break   */
 } mpipool_map_options;
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
-#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, {0}}
+#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, {0}}
 MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
+
+/* ---- journal and resume -------------------------------------------------
+ * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's
+ * environment) the master appends each finished chunk's results to the file
+ * with a checksum, and syncs it to disk at most every 0.2 s (or 16 MiB) and
+ * always when the map finishes.  Running the same program again with the
+ * same journal skips every item whose result is there: it is filled into
+ * `out` (and `status` set to MPIPOOL_OK) without running; only the rest
+ * run.  Failed items are not journalled: they run again.
+ *
+ * Each journalled map is keyed by its number among the program's
+ * journalled maps on that file (0, 1, ...), the task's name, n, the item and
+ * result sizes and a digest of the inputs: a journal from another job (or
+ * the same program with other inputs) is refused with MPIPOOL_EJOURNAL
+ * naming the function and the file, before anything runs.  A torn last
+ * record (the job died mid-write) is ignored; a corrupted one is
+ * MPIPOOL_EJOURNAL.  A journal that cannot be written during the map does
+ * not stop it: every item still runs, and the map returns MPIPOOL_EJOURNAL
+ * (if it would have returned MPIPOOL_OK) with the reason.
+ *
+ * Journalled: mpipool_map, mpipool_map_async and mpipool_apply(_async), with
+ * fixed or variable sizes, dynamic or static (a static map is journalled
+ * when its gather completes; a resumed static map runs the rest dynamically).
+ * Not journalled: mpipool_imap (with MPIPOOL_JOURNAL set it runs unjournalled
+ * and says so once on stderr).
+ *
+ * Signals (the one place the library exits on its own, and only while a
+ * journalled map is running): SIGTERM or SIGINT on the master makes the
+ * journal durable, prints one line ("mpipool: SIGTERM: 600 of 1000 items done
+ * and saved in journal 'x' ...") on stderr and exits with
+ * MPIPOOL_EXIT_RESUMABLE.  The handler is installed only if the signal's
+ * disposition was the default, and only sets a flag; while no journalled map
+ * runs, the signal acts as it would without mpipool.  Workers keep the
+ * default action. */
+
+/* Exit status after SIGTERM/SIGINT with a journal: 75, EX_TEMPFAIL of
+ * <sysexits.h>, "temporary failure; the user is invited to retry". */
+#define MPIPOOL_EXIT_RESUMABLE 75
 
 /* out[i] = fn(in[i]) for i in [0, n): items of in_size bytes each (any struct,
  * which covers starmap), results of out_size bytes each, in input order.

@@ -62,6 +62,11 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->max_failures = options->max_failures;
     j->status = options->status;
     j->messages = options->messages;
+    rc = mpipool__resume_setup(j, options);
+    if (rc != MPIPOOL_OK) {
+        free(j);
+        return rc;
+    }
     mpipool__engine_submit(pool, j);
     *out_job = j;
     return MPIPOOL_OK;
@@ -177,6 +182,7 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     j->user_chunk = o.chunk_size;
     j->on_error = o.on_error;
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    mpipool__resume_imap_note();
     mpipool__engine_submit(pool, j);
     rc = mpipool_wait(j, -1.0);
     free(j);

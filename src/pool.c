@@ -200,6 +200,7 @@ const char *mpipool_last_error(const mpipool *pool) {
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
     mpipool__engine_destroy(pool, 1);
+    mpipool__resume_close_idle();
     mpipool__setup_free(pool);
     mpipool__live_remove(pool);
     mpipool__registry_thaw();

@@ -135,6 +135,7 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
         goto cleanup;
     }
     if (owns_mpi) pools_owning_mpi++;
+    if (rank != 0) mpipool__resume_worker_signals(); /* only with MPIPOOL_JOURNAL set */
     *out = pool;
     mpipool__open_error[0] = '\0';
     return MPIPOOL_OK;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include "engine.h"
 #include "journal.h"
@@ -63,13 +64,64 @@ static void set_bit(unsigned char *b, uint64_t i) { b[i / 8] |= (unsigned char)(
 /* ---- signals ------------------------------------------------------------ */
 
 static void on_signal(int sig) {
-    if (atomic_load(&active) > 0 && !pending_sig) {
-        pending_sig = sig;
-        return;
+    if (atomic_load(&active) > 0) {
+        /* A second SIGINT (Ctrl-C twice) kills at once; a second SIGTERM
+         * is the launcher cleaning up while we flush: ignored. */
+        if (!pending_sig || sig == SIGTERM) {
+            if (!pending_sig) pending_sig = sig;
+            return;
+        }
     }
-    /* No journalled map running, or a second signal: the default action. */
+    /* No journalled map running, or Ctrl-C again: the default action. */
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* Workers (only when MPIPOOL_JOURNAL is in their environment): a launcher
+ * that sees a rank die kills the others at once, the master too, maybe
+ * before it has flushed.  So a worker notes the first SIGTERM/SIGINT, keeps
+ * finishing the chunks it has, and exits quietly with
+ * MPIPOOL_EXIT_RESUMABLE once it has waited for work for WORKER_GRACE
+ * seconds (comm.c calls mpipool__resume_worker_poll while it waits): by
+ * then the master has flushed and exited, and the launcher is tearing the
+ * job down.  Exiting at once would make the launcher SIGKILL the master
+ * mid-flush (seen with Open MPI and MPICH).  A second SIGINT kills at once. */
+#define WORKER_GRACE 2.0
+static volatile sig_atomic_t worker_sig;
+static int worker_installed[2];
+
+static void on_worker_signal(int sig) {
+    if (!worker_sig || sig == SIGTERM) {
+        if (!worker_sig) worker_sig = sig;
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void mpipool__resume_worker_signals(void) {
+    const char *p = getenv("MPIPOOL_JOURNAL");
+    if (p == NULL || p[0] == '\0') return;
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_worker_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        if (sigaction(sigs[i], &sa, NULL) == 0) worker_installed[i] = 1;
+    }
+}
+
+void mpipool__resume_worker_poll(void) {
+    static double idle_since;
+    if (!worker_sig) return;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double now = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    if (idle_since == 0) idle_since = now;
+    if (now - idle_since >= WORKER_GRACE) exit(MPIPOOL_EXIT_RESUMABLE);
 }
 
 /* Only where the program left the default: its own handler, or SIG_IGN,
@@ -90,6 +142,12 @@ static void install_handlers(void) {
 }
 
 static void restore_handlers(void) {
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur;
+        if (!worker_installed[i]) continue;
+        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_worker_signal) signal(sigs[i], SIG_DFL);
+        worker_installed[i] = 0;
+    }
     for (int i = 0; i < 2; i++) {
         struct sigaction cur;
         if (!handler_installed[i]) continue;

@@ -34,6 +34,9 @@ void mpipool__resume_finish(struct mpipool_job *j);
 void mpipool__resume_poll(void);
 /* Pool teardown: close the journals no job uses. */
 void mpipool__resume_close_idle(void);
+/* Worker side of the signals (pool.c at open; comm.c while waiting). */
+void mpipool__resume_worker_signals(void);
+void mpipool__resume_worker_poll(void);
 /* imap: say once that MPIPOOL_JOURNAL does not cover it. */
 void mpipool__resume_imap_note(void);
 

@@ -504,6 +504,12 @@ uint64_t mpipool__journal_size(const mpipool__journal *j) { return j->size; }
 int mpipool__journal_had_torn_tail(const mpipool__journal *j) { return j->torn; }
 size_t mpipool__journal_nmaps(const mpipool__journal *j) { return j->nmaps; }
 
+int mpipool__journal_same_file(const mpipool__journal *j, const char *path) {
+    struct stat a, b;
+    if (j->fd < 0 || fstat(j->fd, &a) != 0 || stat(path, &b) != 0) return 0;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static void describe(char *buf, size_t sz, const char *fn, uint64_t n, uint64_t in, uint64_t out, uint64_t dg) {
     char a[32], b[32];
     if (in == UINT64_MAX) snprintf(a, sizeof a, "variable");

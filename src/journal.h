@@ -84,6 +84,9 @@ const char *mpipool__journal_path(const mpipool__journal *j);
 uint64_t mpipool__journal_size(const mpipool__journal *j);
 /* 1 if open found (and cut off) a torn last record. */
 int mpipool__journal_had_torn_tail(const mpipool__journal *j);
+/* 1 if `path` still names the file the journal has open (not deleted or
+ * replaced since). */
+int mpipool__journal_same_file(const mpipool__journal *j, const char *path);
 /* How many maps the journal knows. */
 size_t mpipool__journal_nmaps(const mpipool__journal *j);
 

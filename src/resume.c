@@ -269,6 +269,12 @@ int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
         snprintf(err, sizeof err, "out of memory");
         goto cleanup;
     }
+    if (e->j && e->users == 0 && !mpipool__journal_same_file(e->j, path)) {
+        /* Deleted or replaced since we last used it: read the new file. */
+        mpipool__journal_close(e->j);
+        e->j = NULL;
+        atomic_fetch_sub(&open_journals, 1);
+    }
     if (e->j == NULL) {
         rc = mpipool__journal_open(path, &e->j, err, sizeof err);
         if (rc != MPIPOOL_OK) goto cleanup;

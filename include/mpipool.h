@@ -382,8 +382,11 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * and saved in journal 'x' ...") on stderr and exits with
  * MPIPOOL_EXIT_RESUMABLE.  The handler is installed only if the signal's
  * disposition was the default, and only sets a flag; while no journalled map
- * runs, the signal acts as it would without mpipool.  Workers keep the
- * default action. */
+ * runs, the signal acts as it would without mpipool.  Workers whose
+ * environment has MPIPOOL_JOURNAL catch the first SIGTERM/SIGINT too: they
+ * finish their chunks and, after 2 s without work, exit quietly with
+ * MPIPOOL_EXIT_RESUMABLE (dying at once would let the launcher kill the
+ * master before it flushed).  See "Journal and resume" in the README. */
 
 /* Exit status after SIGTERM/SIGINT with a journal: 75, EX_TEMPFAIL of
  * <sysexits.h>, "temporary failure; the user is invited to retry". */

@@ -30,8 +30,10 @@
  *   Worker only  call it on ranks other than 0.
  *   Any rank     local, no communication.
  * Every fallible call returns MPIPOOL_OK (0) or a negative MPIPOOL_E... code.
- * The library never calls exit() or MPI_Abort().  It is not thread-safe: use
- * one pool from one thread.
+ * The library never calls exit() or MPI_Abort(), with one documented,
+ * opt-in exception: SIGTERM/SIGINT while a journalled map runs (see
+ * "journal and resume" below).  It is not thread-safe: use one pool from
+ * one thread.
  */
 #ifndef MPIPOOL_H
 #define MPIPOOL_H

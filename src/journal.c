@@ -306,7 +306,18 @@ static int scan(mpipool__journal *j, uint64_t total, char *err, size_t errsz) {
     while (off < total) {
         unsigned char h[HDR];
         uint64_t rem = total - off;
-        if (rem < HDR) goto torn;
+        if (rem < HDR) {
+            /* A first record cut short must at least start like one: never
+             * cut a small file that is not a journal down to nothing. */
+            unsigned char m[4], want[4];
+            size_t k = rem < 4 ? (size_t)rem : 4;
+            put32(want, MAGIC);
+            if (off == 0 && (read_at(j, 0, m, k) != 0 || memcmp(m, want, k) != 0) && !zero_tail(j, 0, total)) {
+                rc = fail(j, err, errsz, "%snot an mpipool journal (bad magic)", "", off);
+                goto cleanup;
+            }
+            goto torn;
+        }
         if (read_at(j, off, h, HDR) != 0) {
             rc = fail(j, err, errsz, "%scannot read", "", off);
             goto cleanup;

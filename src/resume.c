@@ -262,6 +262,7 @@ int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
     struct mpipool__resume *r = calloc(1, sizeof *r);
     if (r == NULL) return mpipool__error(j->pool, MPIPOOL_ENOMEM, "%s: out of memory", j->func);
     r->job = j;
+    uint64_t digest = input_digest(j); /* before the lock: it reads all the inputs */
     pthread_mutex_lock(&jlock);
     jentry *e = entry_for(path);
     if (e == NULL) {
@@ -283,7 +284,7 @@ int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
     r->je = e;
     r->seq = e->next_seq;
     mpipool__jkey key = {r->seq, j->n, j->in_var ? UINT64_MAX : j->in_size, j->out_var ? UINT64_MAX : j->out_size,
-                         input_digest(j), mpipool__registry_name(j->fn_index)};
+                         digest, mpipool__registry_name(j->fn_index)};
     rc = mpipool__journal_begin(e->j, &key, err, sizeof err);
     if (rc < 0) goto cleanup;
     e->next_seq++; /* this map has its number now, even if replay fails below */

@@ -215,6 +215,19 @@ static void test_corrupted(void **state) {
     mpipool__journal *j = NULL;
     assert_int_equal(mpipool__journal_open(path, &j, err, sizeof err), MPIPOOL_EJOURNAL);
     assert_non_null(strstr(err, "not an mpipool journal"));
+    /* Even a small one, shorter than a record header: refused, not cut. */
+    f = fopen(path, "w");
+    fputs("hello\n", f);
+    fclose(f);
+    assert_int_equal(mpipool__journal_open(path, &j, err, sizeof err), MPIPOOL_EJOURNAL);
+    assert_int_equal(file_size(), 6);
+    /* While the start of a first record cut short is a torn write. */
+    f = fopen(path, "w");
+    fputs("MPJ", f);
+    fclose(f);
+    j = open_ok();
+    assert_true(mpipool__journal_had_torn_tail(j));
+    mpipool__journal_close(j);
 }
 
 static void test_foreign_job(void **state) {

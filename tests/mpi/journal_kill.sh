@@ -7,6 +7,8 @@
 #   - no item whose result was in the journal after the kill ran again;
 #   - the first run saved something and did not finish.
 # MODE: abort        a task calls abort() at a random item
+#       abort-static the same with map #0 in static mode (journalled whole,
+#                    when its gather completes)
 #       kill-worker  kill -9 of rank 1's PID (what the program wrote)
 #       kill-master  kill -9 of rank 0's PID
 #       sigterm      SIGTERM to the mpiexec this script started; also checks
@@ -37,6 +39,7 @@ point=${JOURNAL_KILL_POINT:-$((50 + RANDOM % span))}
 echo "mode=$mode np=$np kill point=$point of $TOTAL items"
 J=$work/journal
 common=(--n $N --chunk 8)
+[ "$mode" = abort-static ] && common+=(--static)
 
 # Wait (at most 60 s) until the tasks have logged at least $1 executions.
 wait_progress() {
@@ -66,7 +69,7 @@ wait_file() {
 # 2. The run that dies.
 rc1=0
 case $mode in
-abort)
+abort | abort-static)
   if [ "$point" -lt "$N" ]; then at=$point; else at=$((100000 + point - N)); fi
   "${launch[@]}" "$prog" "${common[@]}" --dir "$work/r1" --out "$work/r1.out" --journal "$J" \
     --abort-at "$at" --delay-us 500 >"$work/r1.log" 2>&1

@@ -408,8 +408,11 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
  * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (n * size
  * overflowing the address space; items of any size are allowed), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
- * MPIPOOL_ECLOSED, MPIPOOL_EMPI.  Arguments are checked before anything is
- * sent, so a refused call leaves the pool usable.  Master only. */
+ * MPIPOOL_ECLOSED, MPIPOOL_EMPI, MPIPOOL_EJOURNAL (with a journal: see
+ * "journal and resume" above).  Arguments (and the journal) are checked
+ * before anything is sent, so a refused call leaves the pool usable; a
+ * journal refused after part of it was read may have filled part of `out`.
+ * Master only. */
 MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
                                const void *in, size_t in_size,
                                void *out, size_t out_size,

@@ -340,8 +340,13 @@ void mpipool__resume_apply(mpipool_job *j) {
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
 }
 
+/* A one-rank pool runs its items between signal checks in batches: keep
+ * them short, so SIGTERM is answered after at most this many items. */
+#define INLINE_BATCH 16
+
 size_t mpipool__resume_clip(mpipool_job *j, size_t count) {
     struct mpipool__resume *r = j->resume;
+    if (r && j->pool->size == 1 && count > INLINE_BATCH) count = INLINE_BATCH; /* only run_inline runs there */
     if (r == NULL || r->done == NULL) return count;
     while (j->next < j->n && bit(r->done, j->next)) {
         j->next++;

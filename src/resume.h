@@ -22,7 +22,8 @@ int mpipool__resume_setup(struct mpipool_job *j, const mpipool_map_options *opts
  * replayed items done (status OK, variable results moved into out). */
 void mpipool__resume_apply(struct mpipool_job *j);
 /* send_chunk / run_inline: skip j->next past replayed items and return how
- * many of the next `count` items can go in one chunk (0: none left). */
+ * many of the next `count` items can go in one chunk (0: none left); in a
+ * one-rank pool at most 16, so signals are seen between small batches. */
 size_t mpipool__resume_clip(struct mpipool_job *j, size_t count);
 /* note_failures: the failure records of the chunk about to be recorded. */
 void mpipool__resume_note_failures(struct mpipool_job *j, uint64_t nfail, const char *recs, size_t len);

@@ -356,8 +356,10 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
 /* ---- journal and resume -------------------------------------------------
  * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's
  * environment) the master appends each finished chunk's results to the file
- * with a checksum, and syncs it to disk at most every 0.2 s (or 16 MiB) and
- * always when the map finishes.  Running the same program again with the
+ * with a checksum (one write() per chunk, so a process that dies loses
+ * nothing collected), and syncs it to disk (fdatasync) once the oldest
+ * unsynced record is 0.2 s old or 16 MiB are unsynced, when a map finishes
+ * (at most ~5 times a second), at close and on a signal.  Running the same program again with the
  * same journal skips every item whose result is there: it is filled into
  * `out` (and `status` set to MPIPOOL_OK) without running; only the rest
  * run.  Failed items are not journalled: they run again.

@@ -41,8 +41,10 @@
  * written with one write() when its chunk is collected, so a process that
  * dies loses nothing already collected; fdatasync — which only a node or
  * power failure needs — runs once the oldest unsynced record is this old,
- * or this many bytes are unsynced, and always when a map finishes, the
- * journal closes, or a signal asks the job to stop. */
+ * or this many bytes are unsynced; when a map finishes, unless the last sync
+ * is more recent than this (so a loop of small maps or applies syncs at
+ * most ~5 times a second, not once per map); and always when the journal
+ * closes or a signal asks the job to stop. */
 #define MPIPOOL__JOURNAL_SYNC_SECONDS 0.2
 #define MPIPOOL__JOURNAL_SYNC_BYTES ((uint64_t)16 << 20)
 
@@ -122,6 +124,9 @@ int mpipool__journal_append_chunk(mpipool__journal *j, uint64_t seq, uint64_t fi
 int mpipool__journal_sync(mpipool__journal *j, char *err, size_t errsz);
 /* fdatasync if the policy above says it is time.  1 if it synced. */
 int mpipool__journal_maybe_sync(mpipool__journal *j, char *err, size_t errsz);
+/* The same at the end of a map: sync unless the last sync was less than
+ * MPIPOOL__JOURNAL_SYNC_SECONDS ago (then as maybe_sync).  1 if it synced. */
+int mpipool__journal_sync_finish(mpipool__journal *j, char *err, size_t errsz);
 
 /* Fuzzing and tests: check `len` bytes as a journal and replay every map
  * they hold.  MPIPOOL_OK or the error open/replay gives. */

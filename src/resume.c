@@ -416,7 +416,7 @@ void mpipool__resume_finish(mpipool_job *j) {
     char err[512];
     if (r == NULL) return;
     pthread_mutex_lock(&jlock);
-    if (mpipool__journal_sync(r->je->j, err, sizeof err) != MPIPOOL_OK && !r->werr) {
+    if (mpipool__journal_sync_finish(r->je->j, err, sizeof err) < 0 && !r->werr) {
         r->werr = 1;
         snprintf(r->msg, sizeof r->msg, "%s", err);
     }

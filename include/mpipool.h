@@ -30,8 +30,10 @@
  *   Worker only  call it on ranks other than 0.
  *   Any rank     local, no communication.
  * Every fallible call returns MPIPOOL_OK (0) or a negative MPIPOOL_E... code.
- * The library never calls exit() or MPI_Abort().  It is not thread-safe: use
- * one pool from one thread.
+ * The library never calls exit() or MPI_Abort(), with one documented,
+ * opt-in exception: SIGTERM/SIGINT while a journalled map runs (see
+ * "journal and resume" below).  It is not thread-safe: use one pool from
+ * one thread.
  */
 #ifndef MPIPOOL_H
 #define MPIPOOL_H
@@ -91,7 +93,8 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(EPROTO, -13, "unexpected message from another rank")                        \
     XX(ETIMEDOUT, -14, "timed out; the job goes on")                               \
     XX(ECANCELED, -15, "job cancelled")                                            \
-    XX(EINIT, -16, "a worker init hook failed")
+    XX(EINIT, -16, "a worker init hook failed")                                    \
+    XX(EJOURNAL, -17, "journal unusable: another job's, corrupted, or an I/O error")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -367,7 +370,13 @@ typedef struct mpipool_map_options {
                                   that did not fail, else the failure message in a
                                   malloc'd string the caller frees with free().     */
     unsigned flags;            /* 0 or MPIPOOL_MAP_PROGRESS; other bits are refused  */
-    void *reserved[4];         /* must be NULL: room to grow without an ABI break   */
+    const char *journal;       /* NULL: the file named by the environment variable
+                                  MPIPOOL_JOURNAL, if set; a path: journal this map
+                                  there; "": no journal, whatever the environment
+                                  says.  Caller-owned; read during the call only
+                                  (the library keeps its own copy).  See "Journal
+                                  and resume" below.  (Took one reserved slot.)    */
+    void *reserved[3];         /* must be NULL: room to grow without an ABI break   */
 } mpipool_map_options;
 
 /* options->flags bit: show this job's progress on the master's stderr — a
@@ -382,8 +391,51 @@ typedef struct mpipool_map_options {
 #define MPIPOOL_MAP_PROGRESS 0x1u
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
-#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, {0}}
+#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, {0}}
 MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
+
+/* ---- journal and resume -------------------------------------------------
+ * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's
+ * environment) the master appends each finished chunk's results to the file
+ * with a checksum (one write() per chunk, so a process that dies loses
+ * nothing collected), and syncs it to disk (fdatasync) once the oldest
+ * unsynced record is 0.2 s old or 16 MiB are unsynced, when a map finishes
+ * (at most ~5 times a second), at close and on a signal.  Running the same program again with the
+ * same journal skips every item whose result is there: it is filled into
+ * `out` (and `status` set to MPIPOOL_OK) without running; only the rest
+ * run.  Failed items are not journalled: they run again.
+ *
+ * Each journalled map is keyed by its number among the program's
+ * journalled maps on that file (0, 1, ...), the task's name, n, the item and
+ * result sizes and a digest of the inputs: a journal from another job (or
+ * the same program with other inputs) is refused with MPIPOOL_EJOURNAL
+ * naming the function and the file, before anything runs.  A torn last
+ * record (the job died mid-write) is ignored; a corrupted one is
+ * MPIPOOL_EJOURNAL.  A journal that cannot be written during the map does
+ * not stop it: every item still runs, and the map returns MPIPOOL_EJOURNAL
+ * (if it would have returned MPIPOOL_OK) with the reason.
+ *
+ * Journalled: mpipool_map, mpipool_map_async and mpipool_apply(_async), with
+ * fixed or variable sizes, dynamic or static (a static map is journalled
+ * when its gather completes; a resumed static map runs the rest dynamically).
+ * Not journalled: mpipool_imap (with MPIPOOL_JOURNAL set it runs unjournalled
+ * and says so once on stderr).
+ *
+ * Signals (the one place the library exits on its own, and only while a
+ * journalled map is running): SIGTERM or SIGINT on the master makes the
+ * journal durable, prints one line ("mpipool: SIGTERM: 600 of 1000 items done
+ * and saved in journal 'x' ...") on stderr and exits with
+ * MPIPOOL_EXIT_RESUMABLE.  The handler is installed only if the signal's
+ * disposition was the default, and only sets a flag; while no journalled map
+ * runs, the signal acts as it would without mpipool.  Workers whose
+ * environment has MPIPOOL_JOURNAL catch the first SIGTERM/SIGINT too: they
+ * finish their chunks and, after 2 s without work, exit quietly with
+ * MPIPOOL_EXIT_RESUMABLE (dying at once would let the launcher kill the
+ * master before it flushed).  See "Journal and resume" in the README. */
+
+/* Exit status after SIGTERM/SIGINT with a journal: 75, EX_TEMPFAIL of
+ * <sysexits.h>, "temporary failure; the user is invited to retry". */
+#define MPIPOOL_EXIT_RESUMABLE 75
 
 /* out[i] = fn(in[i]) for i in [0, n): items of in_size bytes each (any struct,
  * which covers starmap), results of out_size bytes each, in input order.
@@ -399,8 +451,11 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
  * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (n * size
  * overflowing the address space; items of any size are allowed), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
- * MPIPOOL_ECLOSED, MPIPOOL_EMPI.  Arguments are checked before anything is
- * sent, so a refused call leaves the pool usable.  Master only. */
+ * MPIPOOL_ECLOSED, MPIPOOL_EMPI, MPIPOOL_EJOURNAL (with a journal: see
+ * "journal and resume" above).  Arguments (and the journal) are checked
+ * before anything is sent, so a refused call leaves the pool usable; a
+ * journal refused after part of it was read may have filled part of `out`.
+ * Master only. */
 MPIPOOL_EXTERN int mpipool_map(mpipool *pool, mpipool_fn fn,
                                const void *in, size_t in_size,
                                void *out, size_t out_size,

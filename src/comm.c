@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sched.h>
 #include "internal.h"
+#include "resume.h"
 
 char mpipool__open_error[MPIPOOL__ERR_MAX];
 
@@ -72,6 +73,7 @@ void mpipool__backoff_reset(mpipool__backoff *b) {
 }
 
 void mpipool__backoff_wait(mpipool__backoff *b) {
+    mpipool__resume_worker_poll(); /* a worker told to stop exits here, idle */
     double now = MPI_Wtime();
     if (b->start < 0) b->start = now;
     /* Spin for a short while: answers usually come within microseconds, and

@@ -128,6 +128,7 @@ static void note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_fail, i
     uint64_t index;
     const char *msg;
     uint32_t mlen;
+    if (j->resume) mpipool__resume_note_failures(j, nfail, recs, len);
     if (nfail == 0) return;
     while (mpipool__fails_next(recs, len, &off, &index, &msg, &mlen)) {
         if (index >= j->n) continue;
@@ -188,6 +189,7 @@ static void job_finish(mpipool__engine *e, mpipool_job *j) {
         j->err[0] = '\0';
     }
     mpipool__obs_job_done(j);
+    if (j->resume) mpipool__resume_finish(j);
     j->finished = 1;
     if (e) {
         /* unlink */
@@ -278,6 +280,8 @@ void mpipool__job_run_inline(mpipool_job *j) {
     if (j->source && j->window && j->window < step) step = j->window; /* the window bounds a stream here too */
     while (j->next < j->n && !j->cancelled) {
         size_t count = j->n - j->next < step ? j->n - j->next : step;
+        mpipool__resume_poll();
+        if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) break; /* the rest is in the journal */
         mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in + j->next * j->in_size, j->in_size, NULL,
                             j->out + j->next * j->out_size, j->out_size, NULL, j->next, count, 0, j->pool};
         if (j->in_var || j->source) {
@@ -309,6 +313,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
         mpipool__obs_ran(j->pool, j, first, count, obs_t0);
         note_failures(j, (uint64_t)nfail, f.first_fail, 0, f.p, f.len);
         if (b.vout) mpipool__deliver_var(j, first, count, v.sizes, v.p, f.p, f.len, 0, NULL);
+        if (j->resume) mpipool__resume_record(j, first, count);
     }
     free(buf);
     mpipool__vout_free(&v);
@@ -335,6 +340,8 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     int var_in = j->in_var || j->source != NULL;
     double obs_t0 = mpipool__obs_now(e->pool);
 
+    if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) return 0; /* the rest is in the journal */
+    first = j->next;
     if (var_in) {
         /* Copy the items first: a stream may end (or fail) here. */
         int64_t got = take_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes);
@@ -593,6 +600,7 @@ static int collect(mpipool__engine *e, slot *s) {
         note_failures(j, h->nfail, h->first_fail, s->worker, recs, (size_t)len);
         free(recs);
     }
+    if (j->resume) mpipool__resume_record(j, s->first, s->count);
     if (h->count > 0) {
         /* The mean over every item so far: one long or short item of a
          * heavy-tailed map must not swing the chunk size. */
@@ -649,6 +657,7 @@ static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int 
             note_failures(j, rh.nfail, rh.first_fail, w, recs, (size_t)len);
             free(recs);
         }
+        if (j->resume) mpipool__resume_record(j, (uint64_t)displs[w], (uint64_t)counts[w]);
         j->done += (size_t)counts[w];
         mpipool__obs_static(pool, j, w, (uint64_t)displs[w], (uint64_t)counts[w], (size_t)counts[w] * j->in_size + sizeof h, (size_t)counts[w] * j->out_size + sizeof rh, rh.busy, obs_t0);
     }
@@ -678,6 +687,7 @@ static int run_static(mpipool__engine *e, mpipool_job *j) {
  * jobs.  Returns 1 if anything happened.  Called with e->lock held. */
 static int progress_once(mpipool__engine *e) {
     int any = 0;
+    mpipool__resume_poll(); /* timed journal sync; SIGTERM/SIGINT exit */
     while (!e->broken && e->var_busy > 0) {
         /* Variable-size results: take each one that has arrived and hand it
          * to its worker's oldest chunk still waiting for one. */
@@ -875,6 +885,7 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
         for (size_t i = 0; i < j->n; i++) j->messages[i] = NULL;
     if (j->out_var)
         for (size_t i = 0; i < j->n; i++) ((mpipool_buf *)(void *)j->out)[i] = (mpipool_buf){NULL, 0};
+    if (j->resume) mpipool__resume_apply(j); /* after the resets above */
     /* Scatterv counts and displacements are ints (in items), and no rank's
      * share may be one message larger than a piece: else go dynamic. */
     if (j->schedule == MPIPOOL_SCHEDULE_STATIC && pool->size > 1) {

@@ -6,6 +6,7 @@
 #define MPIPOOL_ENGINE_H
 
 #include "internal.h"
+#include "resume.h"
 
 struct mpipool_job {
     mpipool *pool;
@@ -45,6 +46,7 @@ struct mpipool_job {
     int stream_rc;            /* source error or sink stop: ECANCELED     */
     int sink_stopped;         /* the sink asked to stop: deliver no more  */
     struct mpipool__pending *pending; /* ordered imap: chunks waiting their turn */
+    struct mpipool__resume *resume; /* its journal, or NULL (resume.c)      */
 };
 
 /* Deliver the variable-size results of items [first, first+count) of a job

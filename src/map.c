@@ -66,6 +66,11 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->status = options->status;
     j->messages = options->messages;
     j->flags = options->flags;
+    rc = mpipool__resume_setup(j, options);
+    if (rc != MPIPOOL_OK) {
+        free(j);
+        return rc;
+    }
     mpipool__engine_submit(pool, j);
     *out_job = j;
     return MPIPOOL_OK;
@@ -185,6 +190,7 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     j->on_error = o.on_error;
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->flags = o.flags;
+    mpipool__resume_imap_note();
     mpipool__engine_submit(pool, j);
     rc = mpipool_wait(j, -1.0);
     free(j);

@@ -137,6 +137,7 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     }
     if (rank == 0) mpipool__obs_open(pool);
     if (owns_mpi) pools_owning_mpi++;
+    if (rank != 0) mpipool__resume_worker_signals(); /* only with MPIPOOL_JOURNAL set */
     *out = pool;
     mpipool__open_error[0] = '\0';
     return MPIPOOL_OK;
@@ -202,6 +203,7 @@ const char *mpipool_last_error(const mpipool *pool) {
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
     mpipool__engine_destroy(pool, 1);
+    mpipool__resume_close_idle();
     mpipool__setup_free(pool);
     mpipool__live_remove(pool);
     mpipool__registry_thaw();

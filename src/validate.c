@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include "pure.h"
 
 int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
@@ -24,6 +25,11 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
         }
         if (opts->flags & ~MPIPOOL_MAP_PROGRESS) {
             snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS is defined", opts->flags);
+            return MPIPOOL_EINVAL;
+        }
+        if (opts->journal != NULL && strlen(opts->journal) >= 4096) {
+            snprintf(msg, msgsz, "options->journal is a path of %zu bytes; at most 4095",
+                     strlen(opts->journal));
             return MPIPOOL_EINVAL;
         }
         for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++) {

@@ -9,11 +9,14 @@
  *
  * With MS, each item also takes MS milliseconds (the fault test needs a
  * map that is still running when a host goes away), and the master prints
- * "started" once the map is under way.
+ * "started" once the map is under way.  With WHERE_LOG=FILE in the
+ * environment every execution of an item appends its index to FILE (one
+ * line, O_APPEND, from whichever host ran it), so a test can count runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 #include <mpipool.h>
@@ -32,6 +35,17 @@ static int where(mpipool_task *t) {
     }
     w->rank = t->rank;
     if (gethostname(w->host, sizeof w->host) != 0) return mpipool_task_fail(t, "gethostname failed");
+    const char *log = getenv("WHERE_LOG");
+    if (log && *log) {
+        char line[32];
+        int len = snprintf(line, sizeof line, "%zu\n", t->index);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd < 0 || write(fd, line, (size_t)len) != len) {
+            if (fd >= 0) close(fd);
+            return mpipool_task_fail(t, "cannot append to %s", log);
+        }
+        close(fd);
+    }
     w->host[sizeof w->host - 1] = '\0';
     return 0;
 }

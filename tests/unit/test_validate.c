@@ -108,6 +108,26 @@ static void test_reserved(void **state) {
     }
 }
 
+static void test_journal_option(void **state) {
+    (void)state;
+    static char long_path[5000];
+    mpipool_map_options o;
+    mpipool_map_options_init(&o);
+    assert_null(o.journal);
+    o.journal = "run.journal";
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    o.journal = ""; /* "no journal, whatever MPIPOOL_JOURNAL says" */
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    memset(long_path, 'a', 4095);
+    o.journal = long_path;
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    memset(long_path, 'a', 4096);
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "journal");
+    /* The journal took a reserved slot; three remain, and the ABI size is
+     * unchanged. */
+    assert_int_equal(sizeof o.reserved / sizeof o.reserved[0], 3);
+}
+
 static void test_huge_items(void **state) {
     (void)state;
     /* Items of any size are allowed (messages over the piece size are sent
@@ -170,12 +190,14 @@ static void test_options_init(void **state) {
     assert_int_equal(o.schedule, MPIPOOL_SCHEDULE_DYNAMIC);
     assert_int_equal(o.chunk_size, 0);
     assert_int_equal(o.flags, 0);
+    assert_null(o.journal);
     for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++) assert_null(o.reserved[i]);
     mpipool_map_options_init(NULL); /* no crash */
     mpipool_map_options s = MPIPOOL_MAP_OPTIONS_INIT;
     assert_int_equal(s.schedule, MPIPOOL_SCHEDULE_DYNAMIC);
     assert_int_equal(s.chunk_size, 0);
     assert_int_equal(s.flags, 0);
+    assert_null(s.journal);
     for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++) assert_null(s.reserved[i]);
     assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
 }
@@ -189,6 +211,7 @@ int main(void) {
         cmocka_unit_test(test_bad_schedule),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_reserved),
+        cmocka_unit_test(test_journal_option),
         cmocka_unit_test(test_huge_items),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_overlap),

@@ -1,0 +1,460 @@
+/*
+ * resume.c — journal and resume, as the master's engine sees it: which
+ * journal a map uses, replaying what a previous run finished, skipping those
+ * items, journalling each chunk as it comes back, the sync timer, and the
+ * SIGTERM/SIGINT exit.  No MPI calls.
+ *
+ * Invariants:
+ *  - an item is skipped only if its result is in `out` (replayed from an
+ *    intact record of this very map: same seq, task, n, sizes, inputs);
+ *  - a chunk is journalled only when every one of its failed items is known
+ *    (failed items are listed in the record and run again next time);
+ *  - journals are process-wide, keyed by path, so maps are numbered per
+ *    journal across the whole program (pools may close and reopen); one
+ *    mutex guards them, taken after the engine's lock, never before it;
+ *  - the signal handler only sets a flag; mpipool__resume_poll (called on
+ *    every progress pass) acts on it.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <pthread.h>
+#include "engine.h"
+#include "journal.h"
+#include "resume.h"
+
+typedef struct jentry {
+    char *path;
+    uint64_t next_seq;      /* maps of this program begun on this file */
+    mpipool__journal *j;    /* NULL while closed                       */
+    int users;              /* jobs in flight                          */
+    struct jentry *next;
+} jentry;
+
+struct mpipool__resume {
+    jentry *je;
+    uint64_t seq;
+    unsigned char *done;    /* bitmap of replayed items, or NULL if none */
+    mpipool_buf *vtmp;      /* variable results replayed, until apply   */
+    uint64_t *failed;       /* the failed items of the current chunk    */
+    size_t nfailed, capfailed;
+    int unknown_fail;       /* some failure of it had no record         */
+    uint64_t replayed, recorded;
+    int werr;               /* the journal could not be written         */
+    char msg[MPIPOOL__MSG_MAX];
+    struct mpipool__resume *next;
+    mpipool_job *job;
+};
+
+static pthread_mutex_t jlock = PTHREAD_MUTEX_INITIALIZER;
+static jentry *entries;
+static struct mpipool__resume *active_list;
+static atomic_int active;            /* journalled jobs in flight */
+static atomic_int open_journals;     /* fast path for poll        */
+static volatile sig_atomic_t pending_sig;
+static int handler_installed[2];
+static const int sigs[2] = {SIGTERM, SIGINT};
+
+static int bit(const unsigned char *b, uint64_t i) { return (b[i / 8] >> (i % 8)) & 1; }
+static void set_bit(unsigned char *b, uint64_t i) { b[i / 8] |= (unsigned char)(1u << (i % 8)); }
+
+/* ---- signals ------------------------------------------------------------ */
+
+static void on_signal(int sig) {
+    if (atomic_load(&active) > 0) {
+        /* A second SIGINT (Ctrl-C twice) kills at once; a second SIGTERM
+         * is the launcher cleaning up while we flush: ignored. */
+        if (!pending_sig || sig == SIGTERM) {
+            if (!pending_sig) pending_sig = sig;
+            return;
+        }
+    }
+    /* No journalled map running, or Ctrl-C again: the default action. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Workers (only when MPIPOOL_JOURNAL is in their environment): a launcher
+ * that sees a rank die kills the others at once, the master too, maybe
+ * before it has flushed.  So a worker notes the first SIGTERM/SIGINT, keeps
+ * finishing the chunks it has, and exits quietly with
+ * MPIPOOL_EXIT_RESUMABLE once it has waited for work for WORKER_GRACE
+ * seconds (comm.c calls mpipool__resume_worker_poll while it waits): by
+ * then the master has flushed and exited, and the launcher is tearing the
+ * job down.  Exiting at once would make the launcher SIGKILL the master
+ * mid-flush (seen with Open MPI and MPICH).  A second SIGINT kills at once. */
+#define WORKER_GRACE 2.0
+static volatile sig_atomic_t worker_sig;
+static int worker_installed[2];
+
+static void on_worker_signal(int sig) {
+    if (!worker_sig || sig == SIGTERM) {
+        if (!worker_sig) worker_sig = sig;
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void mpipool__resume_worker_signals(void) {
+    const char *p = getenv("MPIPOOL_JOURNAL");
+    if (p == NULL || p[0] == '\0') return;
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_worker_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        if (sigaction(sigs[i], &sa, NULL) == 0) worker_installed[i] = 1;
+    }
+}
+
+void mpipool__resume_worker_poll(void) {
+    static double idle_since;
+    if (!worker_sig) return;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    double now = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+    if (idle_since == 0) idle_since = now;
+    if (now - idle_since >= WORKER_GRACE) exit(MPIPOOL_EXIT_RESUMABLE);
+}
+
+/* Only where the program left the default: its own handler, or SIG_IGN,
+ * stays in charge. */
+static void install_handlers(void) {
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0) continue;
+        if (old.sa_handler == on_signal) continue;
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_signal;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART;
+            if (sigaction(sigs[i], &sa, NULL) == 0) handler_installed[i] = 1;
+        }
+    }
+}
+
+static void restore_handlers(void) {
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur;
+        if (!worker_installed[i]) continue;
+        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_worker_signal) signal(sigs[i], SIG_DFL);
+        worker_installed[i] = 0;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct sigaction cur;
+        if (!handler_installed[i]) continue;
+        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_signal) signal(sigs[i], SIG_DFL);
+        handler_installed[i] = 0;
+    }
+}
+
+/* Called with jlock held.  Never returns. */
+static void signal_exit(int sig) {
+    uint64_t done = 0, total = 0;
+    const char *path = "";
+    int njobs = 0;
+    char err[512];
+    for (jentry *e = entries; e; e = e->next)
+        if (e->j) mpipool__journal_sync(e->j, err, sizeof err);
+    for (struct mpipool__resume *r = active_list; r; r = r->next) {
+        done += r->replayed + r->recorded;
+        total += r->job->n;
+        path = r->je->path;
+        njobs++;
+    }
+    fprintf(stderr, "mpipool: %s: %llu of %llu items done and saved in journal '%s'%s, %llu not done; "
+            "run the program again with the same journal to resume (exit status %d)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)done, (unsigned long long)total, path,
+            njobs > 1 ? " (and others)" : "", (unsigned long long)(total - done), MPIPOOL_EXIT_RESUMABLE);
+    fflush(stderr);
+    /* The documented exception to "the library never exits": the batch
+     * system is about to kill us; what is done is on disk. */
+    exit(MPIPOOL_EXIT_RESUMABLE);
+}
+
+void mpipool__resume_poll(void) {
+    if (atomic_load(&open_journals) == 0) return;
+    pthread_mutex_lock(&jlock);
+    if (pending_sig && active_list) signal_exit(pending_sig);
+    for (jentry *e = entries; e; e = e->next) {
+        if (e->j == NULL || e->users == 0) continue;
+        char err[512];
+        if (mpipool__journal_maybe_sync(e->j, err, sizeof err) < 0)
+            for (struct mpipool__resume *r = active_list; r; r = r->next)
+                if (r->je == e && !r->werr) {
+                    r->werr = 1;
+                    snprintf(r->msg, sizeof r->msg, "%s", err);
+                }
+    }
+    pthread_mutex_unlock(&jlock);
+}
+
+/* ---- set-up and replay -------------------------------------------------- */
+
+static uint64_t input_digest(const mpipool_job *j) {
+    if (!j->in_var) return mpipool__hash(j->in, j->n * j->in_size);
+    mpipool__hasher s;
+    mpipool__hash_init(&s);
+    const mpipool_buf *items = (const mpipool_buf *)(const void *)j->in;
+    for (size_t i = 0; i < j->n; i++) {
+        uint64_t sz = items[i].size;
+        mpipool__hash_update(&s, &sz, 8);
+        if (sz) mpipool__hash_update(&s, items[i].data, items[i].size);
+    }
+    return mpipool__hash_final(&s);
+}
+
+static int replay_item(void *ctx, uint64_t index, const void *data, size_t size) {
+    struct mpipool__resume *r = ctx;
+    if (r->vtmp) {
+        mpipool_buf *b = &r->vtmp[index];
+        free(b->data);
+        b->data = NULL;
+        b->size = 0;
+        if (size && (b->data = malloc(size)) == NULL) return MPIPOOL_ENOMEM;
+        if (size) memcpy(b->data, data, size);
+        b->size = size;
+    }
+    if (!bit(r->done, index)) r->replayed++;
+    set_bit(r->done, index);
+    return 0;
+}
+
+static void resume_free(struct mpipool__resume *r, uint64_t n) {
+    if (r == NULL) return;
+    if (r->vtmp)
+        for (uint64_t i = 0; i < n; i++) free(r->vtmp[i].data);
+    free(r->vtmp);
+    free(r->done);
+    free(r->failed);
+    free(r);
+}
+
+static jentry *entry_for(const char *path) {
+    for (jentry *e = entries; e; e = e->next)
+        if (strcmp(e->path, path) == 0) return e;
+    jentry *e = calloc(1, sizeof *e);
+    if (e == NULL || (e->path = strdup(path)) == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->next = entries;
+    entries = e;
+    return e;
+}
+
+int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
+    const char *path = opts ? opts->journal : NULL;
+    char err[MPIPOOL__ERR_MAX - 64];
+    int rc = MPIPOOL_OK;
+    j->resume = NULL;
+    if (path == NULL) path = getenv("MPIPOOL_JOURNAL");
+    if (path == NULL || path[0] == '\0') return MPIPOOL_OK;
+    if (j->source) return MPIPOOL_OK; /* streams are not journalled */
+    struct mpipool__resume *r = calloc(1, sizeof *r);
+    if (r == NULL) return mpipool__error(j->pool, MPIPOOL_ENOMEM, "%s: out of memory", j->func);
+    r->job = j;
+    uint64_t digest = input_digest(j); /* before the lock: it reads all the inputs */
+    pthread_mutex_lock(&jlock);
+    jentry *e = entry_for(path);
+    if (e == NULL) {
+        rc = MPIPOOL_ENOMEM;
+        snprintf(err, sizeof err, "out of memory");
+        goto cleanup;
+    }
+    if (e->j && e->users == 0 && !mpipool__journal_same_file(e->j, path)) {
+        /* Deleted or replaced since we last used it: read the new file. */
+        mpipool__journal_close(e->j);
+        e->j = NULL;
+        atomic_fetch_sub(&open_journals, 1);
+    }
+    if (e->j == NULL) {
+        rc = mpipool__journal_open(path, &e->j, err, sizeof err);
+        if (rc != MPIPOOL_OK) goto cleanup;
+        atomic_fetch_add(&open_journals, 1);
+    }
+    r->je = e;
+    r->seq = e->next_seq;
+    mpipool__jkey key = {r->seq, j->n, j->in_var ? UINT64_MAX : j->in_size, j->out_var ? UINT64_MAX : j->out_size,
+                         digest, mpipool__registry_name(j->fn_index)};
+    rc = mpipool__journal_begin(e->j, &key, err, sizeof err);
+    if (rc < 0) goto cleanup;
+    e->next_seq++; /* this map has its number now, even if replay fails below */
+    if (rc == 1) {
+        /* A previous run began this map: take what it finished. */
+        r->done = calloc(j->n / 8 + 1, 1);
+        if (j->out_var) r->vtmp = calloc(j->n ? j->n : 1, sizeof *r->vtmp);
+        if (r->done == NULL || (j->out_var && r->vtmp == NULL)) {
+            rc = MPIPOOL_ENOMEM;
+            snprintf(err, sizeof err, "out of memory for the journal's results");
+            goto cleanup;
+        }
+        rc = mpipool__journal_replay(e->j, r->seq, j->out_var ? NULL : j->out, replay_item, r, err, sizeof err);
+        if (rc != MPIPOOL_OK) {
+            if (rc == MPIPOOL_ENOMEM) snprintf(err, sizeof err, "out of memory replaying journal '%s'", path);
+            goto cleanup;
+        }
+        if (r->replayed == 0) {
+            free(r->done);
+            r->done = NULL;
+        }
+    }
+    rc = MPIPOOL_OK;
+    e->users++;
+    r->next = active_list;
+    active_list = r;
+    atomic_fetch_add(&active, 1);
+    install_handlers();
+    j->resume = r;
+cleanup:
+    pthread_mutex_unlock(&jlock);
+    if (rc != MPIPOOL_OK) {
+        resume_free(r, j->n);
+        return mpipool__error(j->pool, rc, "%s: %s", j->func, err);
+    }
+    return MPIPOOL_OK;
+}
+
+void mpipool__resume_apply(mpipool_job *j) {
+    struct mpipool__resume *r = j->resume;
+    if (r == NULL || r->done == NULL) return;
+    for (size_t i = 0; i < j->n; i++) {
+        if (!bit(r->done, i)) continue;
+        if (j->status) j->status[i] = MPIPOOL_OK;
+        if (r->vtmp) {
+            ((mpipool_buf *)(void *)j->out)[i] = r->vtmp[i];
+            r->vtmp[i] = (mpipool_buf){NULL, 0};
+        }
+    }
+    free(r->vtmp);
+    r->vtmp = NULL;
+    /* Only part of a static map is left: hand it out in chunks. */
+    j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+}
+
+/* A one-rank pool runs its items between signal checks in batches: keep
+ * them short, so SIGTERM is answered after at most this many items. */
+#define INLINE_BATCH 16
+
+size_t mpipool__resume_clip(mpipool_job *j, size_t count) {
+    struct mpipool__resume *r = j->resume;
+    if (r && j->pool->size == 1 && count > INLINE_BATCH) count = INLINE_BATCH; /* only run_inline runs there */
+    if (r == NULL || r->done == NULL) return count;
+    while (j->next < j->n && bit(r->done, j->next)) {
+        j->next++;
+        j->done++;
+    }
+    size_t c = 0;
+    while (c < count && j->next + c < j->n && !bit(r->done, j->next + c)) c++;
+    return c;
+}
+
+/* ---- recording ---------------------------------------------------------- */
+
+void mpipool__resume_note_failures(mpipool_job *j, uint64_t nfail, const char *recs, size_t len) {
+    struct mpipool__resume *r = j->resume;
+    size_t off = 0;
+    uint64_t index, seen = 0;
+    const char *msg;
+    uint32_t mlen;
+    if (r == NULL || nfail == 0) return;
+    while (mpipool__fails_next(recs, len, &off, &index, &msg, &mlen)) {
+        if (r->nfailed == r->capfailed) {
+            size_t ncap = r->capfailed ? 2 * r->capfailed : 16;
+            uint64_t *p = realloc(r->failed, ncap * sizeof *p);
+            if (p == NULL) {
+                r->unknown_fail = 1;
+                return;
+            }
+            r->failed = p;
+            r->capfailed = ncap;
+        }
+        r->failed[r->nfailed++] = index;
+        seen++;
+    }
+    if (seen < nfail) r->unknown_fail = 1; /* failures beyond MPIPOOL__FAILS_MAX: which ones is unknown */
+}
+
+void mpipool__resume_record(mpipool_job *j, uint64_t first, uint64_t count) {
+    struct mpipool__resume *r = j->resume;
+    char err[512];
+    if (r == NULL) return;
+    /* Journal only what is certain: all failures known, results stored. */
+    if (!r->unknown_fail && j->stream_rc == MPIPOOL_OK && count > 0) {
+        uint64_t nf = 0;
+        for (size_t i = 0; i < r->nfailed; i++)
+            if (r->failed[i] >= first && r->failed[i] - first < count) r->failed[nf++] = r->failed[i];
+        pthread_mutex_lock(&jlock);
+        int rc = mpipool__journal_append_chunk(
+            r->je->j, r->seq, first, count, j->out_var ? UINT64_MAX : j->out_size,
+            j->out_var ? NULL : j->out + first * j->out_size,
+            j->out_var ? (const mpipool_buf *)(const void *)j->out + first : NULL, r->failed, nf, err, sizeof err);
+        if (rc == MPIPOOL_OK) {
+            r->recorded += count - nf;
+            if (mpipool__journal_maybe_sync(r->je->j, err, sizeof err) < 0) rc = MPIPOOL_EJOURNAL;
+        }
+        if (rc != MPIPOOL_OK && !r->werr) {
+            r->werr = 1;
+            snprintf(r->msg, sizeof r->msg, "%s", err);
+        }
+        pthread_mutex_unlock(&jlock);
+    }
+    r->nfailed = 0;
+    r->unknown_fail = 0;
+}
+
+void mpipool__resume_finish(mpipool_job *j) {
+    struct mpipool__resume *r = j->resume;
+    char err[512];
+    if (r == NULL) return;
+    pthread_mutex_lock(&jlock);
+    if (mpipool__journal_sync_finish(r->je->j, err, sizeof err) < 0 && !r->werr) {
+        r->werr = 1;
+        snprintf(r->msg, sizeof r->msg, "%s", err);
+    }
+    for (struct mpipool__resume **pp = &active_list; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    r->je->users--;
+    atomic_fetch_sub(&active, 1);
+    pthread_mutex_unlock(&jlock);
+    if (r->werr && j->rc == MPIPOOL_OK) {
+        j->rc = MPIPOOL_EJOURNAL;
+        snprintf(j->err, sizeof j->err, "%s: every item ran, but %.480s", j->func, r->msg);
+    }
+    j->resume = NULL;
+    resume_free(r, j->n);
+}
+
+void mpipool__resume_close_idle(void) {
+    pthread_mutex_lock(&jlock);
+    int still_open = 0;
+    for (jentry *e = entries; e; e = e->next) {
+        if (e->j && e->users == 0) {
+            mpipool__journal_close(e->j);
+            e->j = NULL;
+            atomic_fetch_sub(&open_journals, 1);
+        }
+        still_open |= e->j != NULL;
+    }
+    if (!still_open) restore_handlers();
+    pthread_mutex_unlock(&jlock);
+}
+
+void mpipool__resume_imap_note(void) {
+    static atomic_int said;
+    const char *p = getenv("MPIPOOL_JOURNAL");
+    if (p && p[0] && atomic_exchange(&said, 1) == 0)
+        fprintf(stderr, "mpipool_imap: MPIPOOL_JOURNAL is set, but imap is not journalled: "
+                "its items will all run again if the job is restarted\n");
+}

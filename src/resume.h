@@ -1,0 +1,44 @@
+/*
+ * resume.h — the calls between the engine/map code and the journal
+ * (resume.c): each is one line at its call site, and does nothing for a
+ * job without a journal (j->resume == NULL).  Private.
+ */
+#ifndef MPIPOOL_RESUME_H
+#define MPIPOOL_RESUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mpipool.h"
+
+struct mpipool_job;
+struct mpipool__resume;
+
+/* map.c, last step before submit: pick the journal (options->journal, else
+ * MPIPOOL_JOURNAL), check the job against it, replay what it holds into
+ * `out`.  MPIPOOL_OK (j->resume set, or NULL: no journal), else the code
+ * with the pool's error set; then nothing was sent and j->resume is NULL. */
+int mpipool__resume_setup(struct mpipool_job *j, const mpipool_map_options *opts);
+/* engine_submit, after it initialised status/messages/out: mark the
+ * replayed items done (status OK, variable results moved into out). */
+void mpipool__resume_apply(struct mpipool_job *j);
+/* send_chunk / run_inline: skip j->next past replayed items and return how
+ * many of the next `count` items can go in one chunk (0: none left); in a
+ * one-rank pool at most 16, so signals are seen between small batches. */
+size_t mpipool__resume_clip(struct mpipool_job *j, size_t count);
+/* note_failures: the failure records of the chunk about to be recorded. */
+void mpipool__resume_note_failures(struct mpipool_job *j, uint64_t nfail, const char *recs, size_t len);
+/* A chunk's results are in place (in out): journal them. */
+void mpipool__resume_record(struct mpipool_job *j, uint64_t first, uint64_t count);
+/* job_finish, before `finished` is set: sync, settle rc, forget the job. */
+void mpipool__resume_finish(struct mpipool_job *j);
+/* Every progress pass: timed sync, and the SIGTERM/SIGINT exit. */
+void mpipool__resume_poll(void);
+/* Pool teardown: close the journals no job uses. */
+void mpipool__resume_close_idle(void);
+/* Worker side of the signals (pool.c at open; comm.c while waiting). */
+void mpipool__resume_worker_signals(void);
+void mpipool__resume_worker_poll(void);
+/* imap: say once that MPIPOOL_JOURNAL does not cover it. */
+void mpipool__resume_imap_note(void);
+
+#endif

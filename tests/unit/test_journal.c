@@ -1,0 +1,342 @@
+/*
+ * test_journal.c — the journal file (src/journal.c), no MPI: write/read
+ * round trips (fixed and variable results, failed items), a torn last
+ * record ignored and cut off, a corrupted record refused, a foreign job
+ * refused, several maps in one journal, a second writer locked out, and the
+ * hash's independence from how the bytes are split.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "journal.h"
+
+static char path[256];
+static char err[1024];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/mpipool_test_journal_%ld.jnl", (long)getpid());
+    unlink(path);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    unlink(path);
+    return 0;
+}
+
+static mpipool__journal *open_ok(void) {
+    mpipool__journal *j = NULL;
+    int rc = mpipool__journal_open(path, &j, err, sizeof err);
+    if (rc != MPIPOOL_OK) fail_msg("open: %s", err);
+    return j;
+}
+
+static off_t file_size(void) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* What replay delivered: results by index, and how many. */
+typedef struct {
+    uint64_t got[64];
+    int seen[64];
+    size_t count;
+    char var[64][32];
+    size_t var_size[64];
+} sink;
+
+static int collect(void *ctx, uint64_t index, const void *data, size_t size) {
+    sink *s = ctx;
+    assert_true(index < 64);
+    s->seen[index]++;
+    s->count++;
+    if (data && size == 8) memcpy(&s->got[index], data, 8);
+    if (data && size <= 32) {
+        memcpy(s->var[index], data, size);
+        s->var_size[index] = size;
+    }
+    return 0;
+}
+
+static mpipool__jkey key(uint64_t seq, const char *fn, uint64_t n, uint64_t digest) {
+    mpipool__jkey k = {seq, n, 8, 8, digest, fn};
+    return k;
+}
+
+static void test_round_trip(void **state) {
+    (void)state;
+    uint64_t res[20];
+    for (int i = 0; i < 20; i++) res[i] = (uint64_t)i * i + 1;
+    mpipool__journal *j = open_ok();
+    mpipool__jkey k = key(0, "square", 20, 42);
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 0); /* new */
+    uint64_t failed[] = {12};
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 0, 10, 8, res, NULL, NULL, 0, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 10, 5, 8, res + 10, NULL, failed, 1, err, sizeof err),
+                     MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_close(j), MPIPOOL_OK);
+
+    j = open_ok();
+    assert_false(mpipool__journal_had_torn_tail(j));
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 1); /* found, same job */
+    sink s = {0};
+    assert_int_equal(mpipool__journal_replay(j, 0, NULL, collect, &s, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(s.count, 14); /* 15 items, one failed */
+    for (int i = 0; i < 20; i++) {
+        int want = i < 15 && i != 12;
+        assert_int_equal(s.seen[i], want);
+        if (want) assert_int_equal(s.got[i], res[i]);
+    }
+    /* Straight into place. */
+    uint64_t out[20] = {0};
+    sink t = {0};
+    assert_int_equal(mpipool__journal_replay(j, 0, out, collect, &t, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(t.count, 14);
+    for (int i = 0; i < 15; i++)
+        if (i != 12) assert_int_equal(out[i], res[i]);
+    assert_int_equal(out[15], 0);
+    mpipool__journal_close(j);
+}
+
+static void test_variable(void **state) {
+    (void)state;
+    mpipool_buf v[4] = {{"ab", 2}, {NULL, 0}, {"hello", 5}, {"x", 1}};
+    mpipool__journal *j = open_ok();
+    mpipool__jkey k = {0, 4, UINT64_MAX, UINT64_MAX, 7, "words"};
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 0);
+    uint64_t failed[] = {3};
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 0, 4, UINT64_MAX, NULL, v, failed, 1, err, sizeof err),
+                     MPIPOOL_OK);
+    mpipool__journal_close(j);
+    j = open_ok();
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 1);
+    sink s = {0};
+    assert_int_equal(mpipool__journal_replay(j, 0, NULL, collect, &s, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.var_size[0], 2);
+    assert_memory_equal(s.var[0], "ab", 2);
+    assert_int_equal(s.seen[1], 1);
+    assert_int_equal(s.var_size[1], 0);
+    assert_memory_equal(s.var[2], "hello", 5);
+    assert_int_equal(s.seen[3], 0);
+    mpipool__journal_close(j);
+}
+
+/* Write a journal with one map and two chunks; return the file size after
+ * the first chunk. */
+static off_t write_two_chunks(void) {
+    uint64_t res[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    mpipool__journal *j = open_ok();
+    mpipool__jkey k = key(0, "f", 8, 1);
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 0);
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 0, 4, 8, res, NULL, NULL, 0, err, sizeof err), MPIPOOL_OK);
+    off_t mid = (off_t)mpipool__journal_size(j);
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 4, 4, 8, res + 4, NULL, NULL, 0, err, sizeof err),
+                     MPIPOOL_OK);
+    mpipool__journal_close(j);
+    return mid;
+}
+
+static void test_torn_tail(void **state) {
+    (void)state;
+    off_t mid = write_two_chunks(), end = file_size();
+    /* Every cut inside the last record is a torn write: ignored. */
+    for (off_t cut = mid + 1; cut < end; cut += 7) {
+        assert_int_equal(truncate(path, cut), 0);
+        mpipool__journal *j = open_ok();
+        assert_true(mpipool__journal_had_torn_tail(j));
+        assert_int_equal((off_t)mpipool__journal_size(j), mid);
+        mpipool__jkey k = key(0, "f", 8, 1);
+        assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 1);
+        sink s = {0};
+        assert_int_equal(mpipool__journal_replay(j, 0, NULL, collect, &s, err, sizeof err), MPIPOOL_OK);
+        assert_int_equal(s.count, 4);
+        mpipool__journal_close(j);
+        /* ... and cut off, so appends follow the last intact record. */
+        assert_int_equal(file_size(), mid);
+        unlink(path);
+        write_two_chunks();
+    }
+    /* A zero-filled tail (what a crash can leave) is torn too. */
+    int fd = open(path, O_WRONLY | O_APPEND);
+    char zeros[100] = {0};
+    assert_int_equal(write(fd, zeros, sizeof zeros), (ssize_t)sizeof zeros);
+    close(fd);
+    mpipool__journal *j = open_ok();
+    assert_true(mpipool__journal_had_torn_tail(j));
+    assert_int_equal((off_t)mpipool__journal_size(j), end);
+    mpipool__journal_close(j);
+}
+
+static void flip(off_t at) {
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    assert_int_equal(pread(fd, &c, 1, at), 1);
+    c ^= 0x40;
+    assert_int_equal(pwrite(fd, &c, 1, at), 1);
+    close(fd);
+}
+
+static void test_corrupted(void **state) {
+    (void)state;
+    off_t mid = write_two_chunks(), end = file_size();
+    /* A flipped byte anywhere in an intact record (header or body, first
+     * chunk or last) is an error naming the file, never applied. */
+    off_t spots[] = {mid - 20, mid - 1, mid + 2, mid + 12, mid + 30, end - 1, 3};
+    for (size_t i = 0; i < sizeof spots / sizeof spots[0]; i++) {
+        unlink(path);
+        write_two_chunks();
+        flip(spots[i]);
+        mpipool__journal *j = NULL;
+        int rc = mpipool__journal_open(path, &j, err, sizeof err);
+        if (rc != MPIPOOL_EJOURNAL) fail_msg("flip at %lld: %s", (long long)spots[i], mpipool_err_name(rc));
+        assert_null(j);
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, "offset"));
+    }
+    /* Garbage that is not a journal at all. */
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    fputs("this is not a journal, it is a text file with enough bytes in it", f);
+    fclose(f);
+    mpipool__journal *j = NULL;
+    assert_int_equal(mpipool__journal_open(path, &j, err, sizeof err), MPIPOOL_EJOURNAL);
+    assert_non_null(strstr(err, "not an mpipool journal"));
+    /* Even a small one, shorter than a record header: refused, not cut. */
+    f = fopen(path, "w");
+    fputs("hello\n", f);
+    fclose(f);
+    assert_int_equal(mpipool__journal_open(path, &j, err, sizeof err), MPIPOOL_EJOURNAL);
+    assert_int_equal(file_size(), 6);
+    /* While the start of a first record cut short is a torn write. */
+    f = fopen(path, "w");
+    fputs("MPJ", f);
+    fclose(f);
+    j = open_ok();
+    assert_true(mpipool__journal_had_torn_tail(j));
+    mpipool__journal_close(j);
+}
+
+static void test_foreign_job(void **state) {
+    (void)state;
+    write_two_chunks(); /* map #0: 'f' over 8 items, digest 1 */
+    mpipool__jkey other[] = {key(0, "g", 8, 1), key(0, "f", 9, 1), key(0, "f", 8, 2),
+                             {0, 8, 4, 8, 1, "f"}, {0, 8, 8, UINT64_MAX, 1, "f"}};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        mpipool__journal *j = open_ok();
+        assert_int_equal(mpipool__journal_begin(j, &other[i], err, sizeof err), MPIPOOL_EJOURNAL);
+        assert_non_null(strstr(err, "belongs to another job"));
+        assert_non_null(strstr(err, path));
+        assert_non_null(strstr(err, "'f'"));
+        mpipool__journal_close(j);
+    }
+    assert_int_equal(file_size() > 0, 1);
+}
+
+static void test_several_maps(void **state) {
+    (void)state;
+    uint64_t a[3] = {10, 11, 12}, b[2] = {20, 21};
+    mpipool__journal *j = open_ok();
+    mpipool__jkey ka = key(0, "f", 3, 5), kb = key(1, "g", 2, 6), kc = key(2, "f", 3, 5);
+    assert_int_equal(mpipool__journal_begin(j, &ka, err, sizeof err), 0);
+    assert_int_equal(mpipool__journal_begin(j, &kb, err, sizeof err), 0);
+    /* Records of two maps interleave (map_async). */
+    assert_int_equal(mpipool__journal_append_chunk(j, 1, 0, 1, 8, b, NULL, NULL, 0, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_append_chunk(j, 0, 0, 3, 8, a, NULL, NULL, 0, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_append_chunk(j, 1, 1, 1, 8, b + 1, NULL, NULL, 0, err, sizeof err),
+                     MPIPOOL_OK);
+    /* A chunk of a map never begun is refused by the reader, so the
+     * writer's caller never does that; a second begin of a seq is "found". */
+    assert_int_equal(mpipool__journal_begin(j, &ka, err, sizeof err), 1);
+    mpipool__journal_close(j);
+
+    j = open_ok();
+    assert_int_equal(mpipool__journal_nmaps(j), 2);
+    assert_int_equal(mpipool__journal_begin(j, &ka, err, sizeof err), 1);
+    assert_int_equal(mpipool__journal_begin(j, &kb, err, sizeof err), 1);
+    assert_int_equal(mpipool__journal_begin(j, &kc, err, sizeof err), 0); /* same job as #0, but map #2 */
+    sink sa = {0}, sb = {0}, sc = {0};
+    assert_int_equal(mpipool__journal_replay(j, 0, NULL, collect, &sa, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_replay(j, 1, NULL, collect, &sb, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_replay(j, 2, NULL, collect, &sc, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(sa.count, 3);
+    assert_int_equal(sa.got[2], 12);
+    assert_int_equal(sb.count, 2);
+    assert_int_equal(sb.got[0], 20);
+    assert_int_equal(sb.got[1], 21);
+    assert_int_equal(sc.count, 0);
+    mpipool__journal_close(j);
+}
+
+static void test_locked(void **state) {
+    (void)state;
+    mpipool__journal *j = open_ok(), *k = NULL;
+    assert_int_equal(mpipool__journal_open(path, &k, err, sizeof err), MPIPOOL_EJOURNAL);
+    assert_non_null(strstr(err, "in use"));
+    mpipool__journal_close(j);
+    k = open_ok();
+    mpipool__journal_close(k);
+}
+
+static void test_check_bytes(void **state) {
+    (void)state;
+    write_two_chunks();
+    off_t size = file_size();
+    char *buf = malloc((size_t)size);
+    FILE *f = fopen(path, "rb");
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    assert_int_equal(mpipool__journal_check_bytes(buf, (size_t)size, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(mpipool__journal_check_bytes(buf, (size_t)size - 3, err, sizeof err), MPIPOOL_OK); /* torn */
+    assert_int_equal(mpipool__journal_check_bytes(buf, 0, err, sizeof err), MPIPOOL_OK);
+    buf[30] ^= 1;
+    assert_int_equal(mpipool__journal_check_bytes(buf, (size_t)size, err, sizeof err), MPIPOOL_EJOURNAL);
+    free(buf);
+}
+
+static void test_hash_split(void **state) {
+    (void)state;
+    unsigned char data[100];
+    for (int i = 0; i < 100; i++) data[i] = (unsigned char)(i * 37 + 1);
+    uint64_t whole = mpipool__hash(data, sizeof data);
+    for (size_t a = 0; a <= 100; a += 3) {
+        for (size_t b = a; b <= 100; b += 11) {
+            mpipool__hasher s;
+            mpipool__hash_init(&s);
+            mpipool__hash_update(&s, data, a);
+            mpipool__hash_update(&s, data + a, b - a);
+            mpipool__hash_update(&s, data + b, 100 - b);
+            assert_true(mpipool__hash_final(&s) == whole);
+        }
+    }
+    assert_true(mpipool__hash(data, 99) != whole);
+    assert_true(mpipool__hash("", 0) != mpipool__hash("\0", 1));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_variable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_maps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_bytes, setup, teardown),
+        cmocka_unit_test(test_hash_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -87,13 +87,6 @@ typedef struct {
 } mpipool__fails;
 void mpipool__fails_reset(mpipool__fails *f);
 void mpipool__fails_free(mpipool__fails *f);
-/* Walk the records of a fail message: 1 and the next record, or 0 at the
- * end (or at a malformed record). */
-int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
-                        const char **msg, uint32_t *mlen);
-
-/* A size field on the wire that means "variable: sizes follow". */
-#define MPIPOOL__VAR UINT64_MAX
 
 /* Results of variable size, appended back to back. */
 typedef struct {

@@ -112,10 +112,22 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     pool->size = size;
     pool->owns_mpi = owns_mpi;
     pool->next_job = 1;
-    /* The master's setting rules, so every rank cuts messages the same way. */
-    uint64_t piece = mpipool__piece_from_env(getenv("MPIPOOL_PIECE_BYTES"));
+    /* The master's setting rules, so every rank cuts messages the same way;
+     * 0 says the master's value is not a number, refused on every rank. */
+    size_t mine = 0;
+    const char *env = rank == 0 ? getenv("MPIPOOL_PIECE_BYTES") : NULL;
+    uint64_t piece = mpipool__piece_parse(env, &mine) == MPIPOOL_OK ? (uint64_t)mine : 0;
     if ((mpirc = MPI_Bcast(&piece, 1, MPI_UINT64_T, 0, dup)) != MPI_SUCCESS) {
         rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Bcast");
+        goto cleanup;
+    }
+    if (piece == 0) {
+        if (rank == 0)
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PIECE_BYTES is \"%.64s\"; it must be a "
+                                "number of bytes (digits only, at least %zu)", func, env, MPIPOOL__MIN_PIECE);
+        else
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the master's MPIPOOL_PIECE_BYTES is not "
+                                "a number of bytes", func, rank);
         goto cleanup;
     }
     pool->piece = (size_t)piece;

@@ -8,6 +8,11 @@
 #     <name>_np<N> for each rank count, run under ${MPIEXEC_EXECUTABLE}.
 #   mpipool_mpiexec_command(<outvar> <nranks>)
 #     the launch prefix (list) for N ranks, for tests that run a command.
+#   mpipool_contain_command(<outvar> <ctest-timeout>)
+#     the prefix that bounds a test command by <ctest-timeout> - 5 s and
+#     fails it if it leaves any process behind (tests/contain.sh).  Every
+#     test that starts MPI processes runs under it; the test
+#     "test_properties" checks that, and that every test has a TIMEOUT.
 #
 # Running as root and oversubscribing 2 cores with 4 ranks need Open MPI's
 # permission; we set it here for the tests, never relying on the shell.
@@ -40,6 +45,12 @@ function(mpipool_mpiexec_command out n)
       ${MPIEXEC_PREFLAGS} PARENT_SCOPE)
 endfunction()
 
+set(MPIPOOL_CONTAIN ${PROJECT_SOURCE_DIR}/tests/contain.sh CACHE INTERNAL "")
+function(mpipool_contain_command out timeout)
+  math(EXPR inner "${timeout} - 5")
+  set(${out} ${MPIPOOL_CONTAIN} ${inner} PARENT_SCOPE)
+endfunction()
+
 function(mpipool_add_unit_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -66,10 +77,11 @@ function(mpipool_add_mpi_test)
   target_include_directories(${T_NAME} PRIVATE ${CMOCKA_INCLUDE_DIR})
   target_link_libraries(${T_NAME} PRIVATE mpipool::mpipool ${CMOCKA_LIBRARY})
   target_compile_options(${T_NAME} PRIVATE ${MPIPOOL_WARNINGS})
+  mpipool_contain_command(contain ${T_TIMEOUT})
   foreach(n IN LISTS T_RANKS)
     mpipool_mpiexec_command(launch ${n})
     add_test(NAME mpi_${T_NAME}_np${n}
-             COMMAND ${launch} $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
+             COMMAND ${contain} ${launch} $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
     set_tests_properties(mpi_${T_NAME}_np${n} PROPERTIES
       TIMEOUT ${T_TIMEOUT} LABELS mpi PROCESSORS 1
       ENVIRONMENT "${MPIPOOL_TEST_ENV};${T_ENV}")

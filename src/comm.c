@@ -10,8 +10,6 @@
 #include <sched.h>
 #include "internal.h"
 
-char mpipool__open_error[MPIPOOL__ERR_MAX];
-
 int mpipool__error(mpipool *pool, int code, const char *fmt, ...) {
     char *buf = pool ? pool->err : mpipool__open_error;
     va_list ap;

@@ -226,6 +226,7 @@ static int64_t take_items(mpipool_job *j, size_t count, char **buf, size_t *cap,
         } else {
             item = ((const mpipool_buf *)(const void *)j->in)[j->next + got];
         }
+        if (item.size > MPIPOOL__VAR_TOTAL_MAX - used) return -1; /* would wrap: treat as out of memory */
         if (used + item.size > *cap) {
             size_t ncap = *cap * 2;
             while (ncap < used + item.size) ncap *= 2;

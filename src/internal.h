@@ -15,8 +15,6 @@
 #include "mpipool.h"
 #include "pure.h"
 
-#define MPIPOOL__ERR_MAX 1024
-
 typedef struct mpipool__engine mpipool__engine;
 
 struct mpipool {
@@ -53,8 +51,6 @@ void mpipool__engine_destroy(mpipool *pool, int cancel);
 int mpipool__error(mpipool *pool, int code, const char *fmt, ...) MPIPOOL__PRINTF(3, 4);
 /* Record a failed MPI call made by `func` and return MPIPOOL_EMPI. */
 int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *call);
-/* The buffer mpipool_last_error(NULL) returns. */
-extern char mpipool__open_error[MPIPOOL__ERR_MAX];
 
 /* Table of open pools, so a closed (freed) handle is recognised without
  * being dereferenced. */

@@ -195,12 +195,13 @@ int mpipool_open_comm(mpipool **pool, MPI_Comm comm) {
     return open_on(pool, comm, 0, "mpipool_open_comm");
 }
 
-int mpipool_is_master(const mpipool *pool) { return pool != NULL && pool->rank == 0; }
+/* A closed pool's handle is freed memory: answer as for NULL. */
+int mpipool_is_master(const mpipool *pool) { return mpipool__live_has(pool) && pool->rank == 0; }
 
-int mpipool_rank(const mpipool *pool) { return pool ? pool->rank : -1; }
+int mpipool_rank(const mpipool *pool) { return mpipool__live_has(pool) ? pool->rank : -1; }
 
 int mpipool_size(const mpipool *pool) {
-    if (pool == NULL) return 0;
+    if (!mpipool__live_has(pool)) return 0;
     return pool->size > 1 ? pool->size - 1 : 1;
 }
 

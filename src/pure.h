@@ -12,6 +12,11 @@
 #include "mpipool.h"
 #include "wire.h"
 
+/* Longest error detail kept (mpipool_last_error), including the NUL. */
+#define MPIPOOL__ERR_MAX 1024
+/* The buffer mpipool_last_error(NULL) returns (error.c). */
+extern char mpipool__open_error[MPIPOOL__ERR_MAX];
+
 /* Longest message kept for a task failure or an error, including the NUL. */
 #define MPIPOOL__MSG_MAX 512
 /* Largest single MPI message we build, in bytes: counts are C ints.  The
@@ -19,6 +24,9 @@
 #define MPIPOOL__MAX_MSG_BYTES ((size_t)0x7fff0000)
 #define MPIPOOL__DEFAULT_PIECE ((size_t)1 << 30)
 #define MPIPOOL__MIN_PIECE ((size_t)256)
+/* Most bytes the variable-size items of one map (or one imap item) may
+ * add up to: far beyond any memory, far from wrapping a size_t. */
+#define MPIPOOL__VAR_TOTAL_MAX (SIZE_MAX / 4)
 /* How many messages of at most `piece` bytes carry `bytes` (>= 1). */
 size_t mpipool__npieces(size_t bytes, size_t piece);
 /* Parse MPIPOOL_PIECE_BYTES: the default for NULL/empty/invalid, else the

@@ -47,7 +47,20 @@ int mpipool__registry_add(const char *name, mpipool_fn fn) {
 }
 
 int mpipool_register(const char *name, mpipool_fn fn) {
-    return mpipool__registry_add(name, fn);
+    int rc = mpipool__registry_add(name, fn);
+    char *e = mpipool__open_error;
+    size_t n = sizeof mpipool__open_error;
+    if (rc == MPIPOOL_EINVAL)
+        snprintf(e, n, "mpipool_register: %s", name == NULL ? "name is NULL" : name[0] == '\0' ? "name is empty"
+                 : fn == NULL ? "fn is NULL" : "the name contains a newline");
+    else if (rc == MPIPOOL_EEXIST)
+        snprintf(e, n, "mpipool_register: '%.200s' is already registered to another function", name);
+    else if (rc == MPIPOOL_EBUSY)
+        snprintf(e, n, "mpipool_register: cannot register '%.200s' while a pool is open "
+                 "(register every task before mpipool_open)", name);
+    else if (rc != MPIPOOL_OK)
+        snprintf(e, n, "mpipool_register: out of memory");
+    return rc;
 }
 
 void mpipool__register_deferred(const char *name, mpipool_fn fn) {

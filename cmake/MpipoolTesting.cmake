@@ -1,7 +1,8 @@
 # Helpers to register tests.
 #
 #   mpipool_add_unit_test(NAME <name> SOURCES <src...> [TIMEOUT <s>])
-#     cmocka test, no MPI: links the pure object library and cmocka.
+#     cmocka test, no MPI: links the pure object library and cmocka; with
+#     MPIPOOL_VALGRIND also valgrind_<name>, the same under valgrind.
 #   mpipool_add_mpi_test(NAME <name> SOURCES <src...> [RANKS 1 2 4] [TIMEOUT <s>] [ARGS ...]
 #                        [ENV VAR=value ...])
 #     builds one executable linked with mpipool + cmocka and registers
@@ -69,6 +70,13 @@ function(mpipool_contain_command out timeout)
   set(${out} ${MPIPOOL_CONTAIN} ${inner} PARENT_SCOPE)
 endfunction()
 
+# -DMPIPOOL_VALGRIND=ON also runs every unit test under valgrind
+# (valgrind_<name>, label "valgrind").
+option(MPIPOOL_VALGRIND "Also run the unit tests under valgrind" OFF)
+if(MPIPOOL_VALGRIND)
+  find_program(MPIPOOL_VALGRIND_EXE valgrind REQUIRED)
+endif()
+
 function(mpipool_add_unit_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES" ${ARGN})
   if(NOT T_TIMEOUT)
@@ -82,6 +90,13 @@ function(mpipool_add_unit_test)
   add_test(NAME unit_${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(unit_${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS unit
                        ENVIRONMENT "${MPIPOOL_SANITIZER_ENV}")
+  if(MPIPOOL_VALGRIND)
+    # Any error or leak of any kind fails the test.
+    add_test(NAME valgrind_${T_NAME}
+             COMMAND ${MPIPOOL_VALGRIND_EXE} -q --error-exitcode=1 --leak-check=full
+                     --show-leak-kinds=all --errors-for-leak-kinds=all $<TARGET_FILE:${T_NAME}>)
+    set_tests_properties(valgrind_${T_NAME} PROPERTIES TIMEOUT 120 LABELS "unit;valgrind")
+  endif()
 endfunction()
 
 function(mpipool_add_mpi_test)

@@ -10,7 +10,7 @@
 #   mpipool_mpiexec_command(<outvar> <nranks>)
 #     the launch prefix (list) for N ranks, for tests that run a command.
 #   mpipool_contain_command(<outvar> <ctest-timeout>)
-#     the prefix that bounds a test command by <ctest-timeout> - 5 s and
+#     the prefix that bounds a test command by <ctest-timeout> - 10 s and
 #     fails it if it leaves any process behind (tests/contain.sh).  Every
 #     test that starts MPI processes runs under it; the test
 #     "test_properties" checks that, and that every test has a TIMEOUT.
@@ -66,7 +66,7 @@ endfunction()
 
 set(MPIPOOL_CONTAIN ${PROJECT_SOURCE_DIR}/tests/contain.sh CACHE INTERNAL "")
 function(mpipool_contain_command out timeout)
-  math(EXPR inner "${timeout} - 5")
+  math(EXPR inner "${timeout} - 10")
   set(${out} ${MPIPOOL_CONTAIN} ${inner} PARENT_SCOPE)
 endfunction()
 

@@ -1,7 +1,9 @@
 /*
  * pure.h — the parts of mpipool that need no MPI: the task registry, chunk
- * planning, argument checks and error names.  They are compiled into the
- * library and, on their own, into the cmocka unit tests (tests/unit/).
+ * planning, argument checks, error names, and the checks of outside input
+ * (environment values, received chunks and failure records).  They are
+ * compiled into the library and, on their own, into the cmocka unit tests
+ * (tests/unit/) and the fuzz targets (tests/fuzz/).
  * Nothing declared here may call MPI.
  */
 #ifndef MPIPOOL_PURE_H

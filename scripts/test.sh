@@ -3,7 +3,8 @@
 # (unit, MPI at 1/2/4 ranks, examples, downstream install) twice: under
 # Open MPI (build/, with the unit tests also under valgrind) and under
 # MPICH (build-mpich/); then the tests again under AddressSanitizer +
-# UndefinedBehaviorSanitizer (build-asan/, Open MPI), a short libFuzzer run
+# UndefinedBehaviorSanitizer (build-asan/, Open MPI; unit and MPI tests at
+# 1 and 2 ranks), a short libFuzzer run
 # of every tests/fuzz target (build-fuzz/, clang), and every benchmark once
 # on tiny sizes (bench/run --smoke) so none rots.  Timings are never
 # asserted.  Each stage prints how long it took.
@@ -36,19 +37,18 @@ mpich="-DMPI_C_COMPILER=mpicc.mpich -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.mpich"
 run_suite "Open MPI" build "$ompi $common -DMPIPOOL_VALGRIND=ON" "" || status=1
 run_suite "MPICH" build-mpich "$mpich $common" "" || status=1
 # Sanitizers: reports are fatal and only MPI's own leaks are suppressed
-# (tests/sanitizers/).  Left out here, and run in the suites above:
-# downstream (its consumer is built without -fsanitize, so the ASan
-# runtime would not come first), the dead-rank tests (they check the
-# launcher, and ASan's own SIGSEGV handler changes how the rank dies), and,
-# to keep this stage short (LeakSanitizer's exit check costs ~3 s per
-# process with Open MPI's thousands of suppressed allocations), the 4-rank
-# runs (the code paths of 2 ranks, at twice the cost on 2 cores) and the
-# examples' 1-rank and singleton runs (the inline path, which the 1-rank MPI
-# tests cover), and the 20,000-line imap_lines example (~30 s here).
-# test_imap's 2 GB bounded-memory case skips itself under
-# ASan (its RSS bound means nothing with shadow memory).
-run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined" \
-  "-E ^(downstream|mpi_dead_rank_.*|.*_np4|example_.*_np1|example_.*_singleton|example_imap_lines_big_.*)$" || status=1
+# (tests/sanitizers/).  To keep this stage short (LeakSanitizer's exit
+# check costs ~3 s per process with Open MPI's thousands of suppressed
+# allocations), it runs the unit, MPI and canary tests at 1 and 2 ranks
+# only, and leaves to the suites above: the 4-rank runs (the code paths of
+# 2 ranks, at twice the cost on 2 cores), the examples (demos whose library
+# paths the MPI tests cover; ~70 s here), downstream (its consumer is built
+# without -fsanitize, so the ASan runtime would not come first) and the
+# dead-rank tests (they check the launcher, and ASan's SIGSEGV handler
+# changes how the rank dies).  test_imap's 2 GB bounded-memory case skips
+# itself under ASan (its RSS bound means nothing with shadow memory).
+run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
+  "-E ^(downstream|mpi_dead_rank_.*|.*_np4|example_.*)$" || status=1
 # Fuzzing: 10 s per target from the committed corpus (tests/fuzz/README.md).
 run_suite "libFuzzer (clang)" build-fuzz \
   "-DCMAKE_C_COMPILER=clang -DMPI_C_COMPILER=mpicc.openmpi -DMPIPOOL_FUZZ=ON -DMPIPOOL_BUILD_TESTS=OFF -DMPIPOOL_BUILD_EXAMPLES=OFF" \

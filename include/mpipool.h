@@ -166,7 +166,8 @@ MPIPOOL_EXTERN int mpipool_task_fail(mpipool_task *task, const char *fmt, ...)
  * the same set before mpipool_open(), which checks that they did.
  * Registering the same (name, fn) twice is harmless.
  * Returns MPIPOOL_EINVAL (NULL or empty name, NULL fn), MPIPOOL_EEXIST (name
- * taken by another function), MPIPOOL_EBUSY (a pool is open), MPIPOOL_ENOMEM.
+ * taken by another function), MPIPOOL_EBUSY (a pool is open), MPIPOOL_ENOMEM;
+ * the reason is then in mpipool_last_error(NULL).
  * Any rank, before mpipool_open(). */
 MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
 
@@ -217,8 +218,9 @@ typedef struct mpipool mpipool;
  * On success *pool is the new pool.  On failure *pool is NULL, every rank
  * returns the same code, and mpipool_last_error(NULL) says why (for
  * MPIPOOL_EMISMATCH: which functions differ, and on which ranks).
- * Returns MPIPOOL_EINVAL, MPIPOOL_EMPI, MPIPOOL_EMISMATCH, MPIPOOL_EEXIST,
- * MPIPOOL_ENOMEM.  Collective over MPI_COMM_WORLD. */
+ * Returns MPIPOOL_EINVAL (pool NULL; or the master's MPIPOOL_PIECE_BYTES is
+ * set to something other than digits), MPIPOOL_EMPI, MPIPOOL_EMISMATCH,
+ * MPIPOOL_EEXIST, MPIPOOL_ENOMEM.  Collective over MPI_COMM_WORLD. */
 MPIPOOL_EXTERN int mpipool_open(mpipool **pool, int *argc, char ***argv);
 
 /* Open a pool over `comm` in a program that already initialised MPI; rank 0
@@ -228,14 +230,17 @@ MPIPOOL_EXTERN int mpipool_open(mpipool **pool, int *argc, char ***argv);
  * initialised or comm is MPI_COMM_NULL.  Collective over `comm`. */
 MPIPOOL_EXTERN int mpipool_open_comm(mpipool **pool, MPI_Comm comm);
 
-/* 1 on the master (rank 0), 0 on a worker or for a NULL pool.  Any rank. */
+/* 1 on the master (rank 0), 0 on a worker or for a NULL or closed pool.
+ * Any rank. */
 MPIPOOL_EXTERN int mpipool_is_master(const mpipool *pool);
 
-/* This rank in the pool's communicator; -1 for a NULL pool.  Any rank. */
+/* This rank in the pool's communicator; -1 for a NULL or closed pool.
+ * Any rank. */
 MPIPOOL_EXTERN int mpipool_rank(const mpipool *pool);
 
 /* The number of ranks that run tasks: communicator size - 1, or 1 for a
- * one-rank pool (where the master runs the tasks itself).  0 for NULL.
+ * one-rank pool (where the master runs the tasks itself).  0 for a NULL or
+ * closed pool.
  * Any rank. */
 MPIPOOL_EXTERN int mpipool_size(const mpipool *pool);
 
@@ -554,12 +559,13 @@ MPIPOOL_EXTERN int mpipool_apply_async(mpipool *pool, mpipool_fn fn,
                                        void *out, size_t out_size,
                                        mpipool_job **job);
 
-/* Wait up to `timeout_seconds` (< 0: forever, 0: just look) for `job`.
+/* Wait up to `timeout_seconds` (< 0 or > 1e9: forever, 0: just look) for `job`.
  * Returns the job's result (as mpipool_map would: MPIPOOL_OK, MPIPOOL_ETASK,
  * MPIPOOL_ECANCELED, MPIPOOL_EMPI...) once it is finished, and then keeps
  * returning it; MPIPOOL_ETIMEDOUT if the time passed first — the job goes on
  * and loses nothing.  The job's error detail is copied to
- * mpipool_last_error(pool).  MPIPOOL_EINVAL for a NULL job.  Master only. */
+ * mpipool_last_error(pool).  MPIPOOL_EINVAL for a NULL job or a NaN timeout.
+ * Master only. */
 MPIPOOL_EXTERN int mpipool_wait(mpipool_job *job, double timeout_seconds);
 
 /* 1 if `job` is finished, 0 if not (and moves it along when there is no

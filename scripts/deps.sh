@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages mpipool needs, only those missing.
-# Usage: scripts/deps.sh [openmpi|mpich|all]   (default: all)
+# Usage: scripts/deps.sh [openmpi|mpich|fuzz|all]   (default: all)
+# all = both MPIs, cmocka, valgrind, and clang with its sanitizer/libFuzzer
+# runtime (libclang-rt-14-dev) for tests/fuzz.
 # As root it calls apt-get directly; otherwise through sudo.
 set -euo pipefail
 
@@ -11,8 +13,9 @@ pkgs=(build-essential cmake pkg-config libcmocka-dev python3 gnuplot-nox util-li
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;
-  all)     pkgs+=(libopenmpi-dev openmpi-bin libmpich-dev mpich) ;;
-  *) echo "deps.sh: unknown set '$want' (openmpi, mpich or all)" >&2; exit 2 ;;
+  fuzz)    pkgs+=(libopenmpi-dev clang libclang-rt-14-dev) ;;
+  all)     pkgs+=(libopenmpi-dev openmpi-bin libmpich-dev mpich valgrind clang libclang-rt-14-dev) ;;
+  *) echo "deps.sh: unknown set '$want' (openmpi, mpich, fuzz or all)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,31 +1,59 @@
 #!/usr/bin/env bash
 # Quick start 2: install what is missing, then build and run every test
 # (unit, MPI at 1/2/4 ranks, examples, downstream install) twice: under
-# Open MPI (build/) and under MPICH (build-mpich/); then run every
-# benchmark once on tiny sizes (bench/run --smoke) so none rots.  Timings
-# are never asserted.
+# Open MPI (build/, with the unit tests also under valgrind) and under
+# MPICH (build-mpich/); then the tests again under AddressSanitizer +
+# UndefinedBehaviorSanitizer (build-asan/, Open MPI; unit and MPI tests at
+# 1 and 2 ranks), a short libFuzzer run
+# of every tests/fuzz target (build-fuzz/, clang), and every benchmark once
+# on tiny sizes (bench/run --smoke) so none rots.  Timings are never
+# asserted.  Each stage prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh all
 . scripts/env.sh
 
 status=0
-run_suite() { # name dir mpicc mpiexec
-  local name=$1 dir=$2 cc=$3 exe=$4
+# run_suite NAME DIR CMAKE-ARGS CTEST-ARGS (the ARGS as single words lists)
+run_suite() {
+  local name=$1 dir=$2 cmake_args=$3 ctest_args=$4 t0=$SECONDS
   echo "==== $name: configure and build ($dir)"
-  cmake -S . -B "$dir" -DMPI_C_COMPILER="$cc" -DMPIEXEC_EXECUTABLE="$exe" \
-        -DMPIPOOL_BUILD_TESTS=ON -DMPIPOOL_WERROR=ON >"$dir/configure.log" 2>&1 \
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086 # the argument lists are split on purpose
+  (set -f; cmake -S . -B "$dir" $cmake_args) >"$dir/configure.log" 2>&1 \
     || { cat "$dir/configure.log"; return 1; }
   if ! cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1; then
     grep -E -B2 -A6 "error|Error" "$dir/build.log" | head -n 80; return 1
   fi
   echo "==== $name: ctest"
-  (cd "$dir" && ctest --output-on-failure --timeout 300)
+  # shellcheck disable=SC2086
+  (set -f; cd "$dir" && ctest --output-on-failure --timeout 300 $ctest_args) || { echo "==== $name: $((SECONDS - t0)) s, FAILED"; return 1; }
+  echo "==== $name: $((SECONDS - t0)) s"
 }
-mkdir -p build build-mpich
-run_suite "Open MPI" build mpicc.openmpi /usr/bin/mpiexec.openmpi || status=1
-run_suite "MPICH" build-mpich mpicc.mpich /usr/bin/mpiexec.mpich || status=1
+common="-DMPIPOOL_BUILD_TESTS=ON -DMPIPOOL_WERROR=ON"
+ompi="-DMPI_C_COMPILER=mpicc.openmpi -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.openmpi"
+mpich="-DMPI_C_COMPILER=mpicc.mpich -DMPIEXEC_EXECUTABLE=/usr/bin/mpiexec.mpich"
+
+run_suite "Open MPI" build "$ompi $common -DMPIPOOL_VALGRIND=ON" "" || status=1
+run_suite "MPICH" build-mpich "$mpich $common" "" || status=1
+# Sanitizers: reports are fatal and only MPI's own leaks are suppressed
+# (tests/sanitizers/).  To keep this stage short (LeakSanitizer's exit
+# check costs ~3 s per process with Open MPI's thousands of suppressed
+# allocations), it runs the unit, MPI and canary tests at 1 and 2 ranks
+# only, and leaves to the suites above: the 4-rank runs (the code paths of
+# 2 ranks, at twice the cost on 2 cores), the examples (demos whose library
+# paths the MPI tests cover; ~70 s here), downstream (its consumer is built
+# without -fsanitize, so the ASan runtime would not come first) and the
+# dead-rank tests (they check the launcher, and ASan's SIGSEGV handler
+# changes how the rank dies).  test_imap's 2 GB bounded-memory case skips
+# itself under ASan (its RSS bound means nothing with shadow memory).
+run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
+  "-E ^(downstream|mpi_dead_rank_.*|.*_np4|example_.*)$" || status=1
+# Fuzzing: 10 s per target from the committed corpus (tests/fuzz/README.md).
+run_suite "libFuzzer (clang)" build-fuzz \
+  "-DCMAKE_C_COMPILER=clang -DMPI_C_COMPILER=mpicc.openmpi -DMPIPOOL_FUZZ=ON -DMPIPOOL_BUILD_TESTS=OFF -DMPIPOOL_BUILD_EXAMPLES=OFF" \
+  "-L fuzz" || status=1
 echo "==== benchmarks, smoke sizes (bench/run --smoke)"
 bash bench/run --smoke || { echo "bench/run --smoke failed" >&2; status=1; }
-if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI and MPICH)"; else echo "==== FAILED" >&2; fi
+if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI, MPICH, ASan+UBSan, fuzz)"; else echo "==== FAILED" >&2; fi
 exit $status

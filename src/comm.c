@@ -11,8 +11,6 @@
 #include "internal.h"
 #include "resume.h"
 
-char mpipool__open_error[MPIPOOL__ERR_MAX];
-
 int mpipool__error(mpipool *pool, int code, const char *fmt, ...) {
     char *buf = pool ? pool->err : mpipool__open_error;
     va_list ap;

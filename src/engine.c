@@ -243,6 +243,16 @@ static int64_t take_items(mpipool_job *j, size_t count, char **buf, size_t *cap,
         } else {
             item = ((const mpipool_buf *)(const void *)j->in)[j->next + got];
         }
+        if ((item.data == NULL && item.size > 0) || item.size > MPIPOOL__VAR_TOTAL_MAX - used) {
+            /* Only a source gets here (a map's items were checked up front):
+             * refuse the item; those already taken still run. */
+            j->stream_rc = item.data == NULL ? MPIPOOL_EINVAL : MPIPOOL_EOVERFLOW;
+            snprintf(j->err, sizeof j->err, "%s: the source gave item %zu %s (size %zu)", j->func, j->next + got,
+                     item.data == NULL ? "with data NULL" : "too large to hold", item.size);
+            j->cancelled = 1;
+            j->n = j->next + got;
+            break;
+        }
         if (used + item.size > *cap) {
             size_t ncap = *cap * 2;
             while (ncap < used + item.size) ncap *= 2;

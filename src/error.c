@@ -5,6 +5,8 @@
  */
 #include "pure.h"
 
+char mpipool__open_error[MPIPOOL__ERR_MAX];
+
 const char *mpipool_strerror(int code) {
     switch (code) {
     case MPIPOOL_OK: return "success";

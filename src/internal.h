@@ -15,8 +15,6 @@
 #include "mpipool.h"
 #include "pure.h"
 
-#define MPIPOOL__ERR_MAX 1024
-
 typedef struct mpipool__engine mpipool__engine;
 
 struct mpipool {
@@ -58,8 +56,6 @@ void mpipool__engine_destroy(mpipool *pool, int cancel);
 int mpipool__error(mpipool *pool, int code, const char *fmt, ...) MPIPOOL__PRINTF(3, 4);
 /* Record a failed MPI call made by `func` and return MPIPOOL_EMPI. */
 int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *call);
-/* The buffer mpipool_last_error(NULL) returns. */
-extern char mpipool__open_error[MPIPOOL__ERR_MAX];
 
 /* Table of open pools, so a closed (freed) handle is recognised without
  * being dereferenced. */
@@ -92,13 +88,6 @@ typedef struct {
 } mpipool__fails;
 void mpipool__fails_reset(mpipool__fails *f);
 void mpipool__fails_free(mpipool__fails *f);
-/* Walk the records of a fail message: 1 and the next record, or 0 at the
- * end (or at a malformed record). */
-int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
-                        const char **msg, uint32_t *mlen);
-
-/* A size field on the wire that means "variable: sizes follow". */
-#define MPIPOOL__VAR UINT64_MAX
 
 /* Results of variable size, appended back to back. */
 typedef struct {

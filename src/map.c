@@ -39,10 +39,16 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
                               "and results (not MPIPOOL_VARIABLE)", func, mpipool__registry_name(index));
     if (in_size == MPIPOOL_VARIABLE) {
         const mpipool_buf *items = in;
+        size_t total = 0;
         for (size_t i = 0; i < n; i++) {
             if (items[i].data == NULL && items[i].size > 0)
                 return mpipool__error(pool, MPIPOOL_EINVAL, "%s: in[%zu].data is NULL with size %zu", func, i,
                                       items[i].size);
+            /* Chunk buffers hold sizes and items together: keep far from wrapping. */
+            if (items[i].size > MPIPOOL__VAR_TOTAL_MAX - total)
+                return mpipool__error(pool, MPIPOOL_EOVERFLOW, "%s: in[%zu].size is %zu; the items' sizes add up "
+                                      "past %zu bytes", func, i, items[i].size, MPIPOOL__VAR_TOTAL_MAX);
+            total += items[i].size;
         }
     }
     mpipool_job *j = calloc(1, sizeof *j);
@@ -106,6 +112,13 @@ int mpipool_apply_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_
 
 int mpipool_wait(mpipool_job *job, double timeout_seconds) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: job is NULL");
+    if (timeout_seconds != timeout_seconds) {
+        if (mpipool__live_has(job->pool))
+            return mpipool__error(job->pool, MPIPOOL_EINVAL, "mpipool_wait: timeout_seconds is NaN");
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: timeout_seconds is NaN");
+    }
+    /* Past ~31 years a deadline would overflow time_t arithmetic: forever. */
+    if (timeout_seconds > 1e9) timeout_seconds = -1.0;
     if (job->finished) return settle(job, job->rc);
     return settle(job, mpipool__engine_wait(job, timeout_seconds));
 }

@@ -113,10 +113,22 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     pool->size = size;
     pool->owns_mpi = owns_mpi;
     pool->next_job = 1;
-    /* The master's setting rules, so every rank cuts messages the same way. */
-    uint64_t piece = mpipool__piece_from_env(getenv("MPIPOOL_PIECE_BYTES"));
+    /* The master's setting rules, so every rank cuts messages the same way;
+     * 0 says the master's value is not a number, refused on every rank. */
+    size_t mine = 0;
+    const char *env = rank == 0 ? getenv("MPIPOOL_PIECE_BYTES") : NULL;
+    uint64_t piece = mpipool__piece_parse(env, &mine) == MPIPOOL_OK ? (uint64_t)mine : 0;
     if ((mpirc = MPI_Bcast(&piece, 1, MPI_UINT64_T, 0, dup)) != MPI_SUCCESS) {
         rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Bcast");
+        goto cleanup;
+    }
+    if (piece == 0) {
+        if (rank == 0)
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PIECE_BYTES is \"%.64s\"; it must be a "
+                                "number of bytes (digits only, at least %zu)", func, env, MPIPOOL__MIN_PIECE);
+        else
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the master's MPIPOOL_PIECE_BYTES is not "
+                                "a number of bytes", func, rank);
         goto cleanup;
     }
     pool->piece = (size_t)piece;
@@ -186,12 +198,13 @@ int mpipool_open_comm(mpipool **pool, MPI_Comm comm) {
     return open_on(pool, comm, 0, "mpipool_open_comm");
 }
 
-int mpipool_is_master(const mpipool *pool) { return pool != NULL && pool->rank == 0; }
+/* A closed pool's handle is freed memory: answer as for NULL. */
+int mpipool_is_master(const mpipool *pool) { return mpipool__live_has(pool) && pool->rank == 0; }
 
-int mpipool_rank(const mpipool *pool) { return pool ? pool->rank : -1; }
+int mpipool_rank(const mpipool *pool) { return mpipool__live_has(pool) ? pool->rank : -1; }
 
 int mpipool_size(const mpipool *pool) {
-    if (pool == NULL) return 0;
+    if (!mpipool__live_has(pool)) return 0;
     return pool->size > 1 ? pool->size - 1 : 1;
 }
 

@@ -1,7 +1,9 @@
 /*
  * pure.h — the parts of mpipool that need no MPI: the task registry, chunk
- * planning, argument checks and error names.  They are compiled into the
- * library and, on their own, into the cmocka unit tests (tests/unit/).
+ * planning, argument checks, error names, and the checks of outside input
+ * (environment values, received chunks and failure records).  They are
+ * compiled into the library and, on their own, into the cmocka unit tests
+ * (tests/unit/) and the fuzz targets (tests/fuzz/).
  * Nothing declared here may call MPI.
  */
 #ifndef MPIPOOL_PURE_H
@@ -10,6 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mpipool.h"
+#include "wire.h"
+
+/* Longest error detail kept (mpipool_last_error), including the NUL. */
+#define MPIPOOL__ERR_MAX 1024
+/* The buffer mpipool_last_error(NULL) returns (error.c). */
+extern char mpipool__open_error[MPIPOOL__ERR_MAX];
 
 /* Longest message kept for a task failure or an error, including the NUL. */
 #define MPIPOOL__MSG_MAX 512
@@ -18,11 +26,36 @@
 #define MPIPOOL__MAX_MSG_BYTES ((size_t)0x7fff0000)
 #define MPIPOOL__DEFAULT_PIECE ((size_t)1 << 30)
 #define MPIPOOL__MIN_PIECE ((size_t)256)
+/* Most bytes the variable-size items of one map (or one imap item) may
+ * add up to: far beyond any memory, far from wrapping a size_t. */
+#define MPIPOOL__VAR_TOTAL_MAX (SIZE_MAX / 4)
 /* How many messages of at most `piece` bytes carry `bytes` (>= 1). */
 size_t mpipool__npieces(size_t bytes, size_t piece);
 /* Parse MPIPOOL_PIECE_BYTES: the default for NULL/empty/invalid, else the
  * value clamped to [MPIPOOL__MIN_PIECE, MPIPOOL__DEFAULT_PIECE]. */
 size_t mpipool__piece_from_env(const char *value);
+
+/* ---- outside input (parse.c) ---------------------------------------------
+ * Each reads only the bytes it is given, whatever they say (fuzzed in
+ * tests/fuzz/). */
+
+/* MPIPOOL_PIECE_BYTES as mpipool_open reads it: NULL or "" -> the default;
+ * digits only -> the value clamped to [MPIPOOL__MIN_PIECE,
+ * MPIPOOL__DEFAULT_PIECE]; anything else (a sign, a space, a suffix) ->
+ * MPIPOOL_EINVAL, with *piece set to the default. */
+int mpipool__piece_parse(const char *value, size_t *piece);
+/* Where the items of a received chunk are (wire.h): `msg` holds `got`
+ * bytes, starting with the header `h` (8-byte aligned, as malloc gives).
+ * 0 with *sizes (variable items: h->count sizes; else NULL) and *data (the
+ * items back to back, exactly filling the rest of the message), or -1 if
+ * the message does not hold what its header announces. */
+int mpipool__chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t got,
+                          const uint64_t **sizes, const char **data);
+/* Walk the records of a fail message (u64 index, u32 length, text): 1 and
+ * the next record (*msg inside [p, p + len)), or 0 at the end (or at a
+ * malformed record). */
+int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
+                        const char **msg, uint32_t *mlen);
 
 /* ---- registry (registry.c) -----------------------------------------------
  * A process-wide table of (name, function).  Invariant: while frozen (one or

@@ -58,12 +58,30 @@ static int add_entry(const char *name, mpipool_fn fn, int batch) {
 int mpipool__registry_add(const char *name, mpipool_fn fn) { return add_entry(name, fn, 0); }
 int mpipool__registry_add_batch(const char *name, mpipool_fn fn) { return add_entry(name, fn, 1); }
 
+/* mpipool_register's code, with its reason in mpipool_last_error(NULL). */
+static int registered(const char *func, const char *name, mpipool_fn fn, int rc) {
+    char *e = mpipool__open_error;
+    size_t n = sizeof mpipool__open_error;
+    if (rc == MPIPOOL_EINVAL)
+        snprintf(e, n, "%s: %s", func, name == NULL ? "name is NULL" : name[0] == '\0' ? "name is empty"
+                 : fn == NULL ? "fn is NULL" : "the name contains a newline");
+    else if (rc == MPIPOOL_EEXIST)
+        snprintf(e, n, "%s: '%.200s' is already registered to another function, or the function under "
+                 "another kind (plain or batch)", func, name);
+    else if (rc == MPIPOOL_EBUSY)
+        snprintf(e, n, "%s: cannot register '%.200s' while a pool is open "
+                 "(register every task before mpipool_open)", func, name);
+    else if (rc != MPIPOOL_OK)
+        snprintf(e, n, "%s: out of memory", func);
+    return rc;
+}
+
 int mpipool_register(const char *name, mpipool_fn fn) {
-    return add_entry(name, fn, 0);
+    return registered("mpipool_register", name, fn, add_entry(name, fn, 0));
 }
 
 int mpipool_register_batch(const char *name, mpipool_fn fn) {
-    return add_entry(name, fn, 1);
+    return registered("mpipool_register_batch", name, fn, add_entry(name, fn, 1));
 }
 
 static void deferred(const char *name, mpipool_fn fn, int batch) {

@@ -48,6 +48,9 @@ enum mpipool__tag {
     MPIPOOL__TAG_VPIECE   /* pieces of a VRESULT after its header       */
 };
 
+/* A size field on the wire that means "variable: sizes follow". */
+#define MPIPOOL__VAR UINT64_MAX
+
 enum mpipool__kind {
     MPIPOOL__KIND_CHUNK = 1,
     MPIPOOL__KIND_STATIC = 2

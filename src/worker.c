@@ -104,17 +104,6 @@ static void fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
     f->len += 12 + mlen;
 }
 
-int mpipool__fails_next(const char *p, size_t len, size_t *off, uint64_t *index,
-                        const char **msg, uint32_t *mlen) {
-    if (*off + 12 > len) return 0;
-    memcpy(index, p + *off, 8);
-    memcpy(mlen, p + *off + 8, 4);
-    if (*mlen > len - *off - 12) return 0;
-    *msg = p + *off + 12;
-    *off += 12 + *mlen;
-    return 1;
-}
-
 /* The worker's state could not be renewed: its items fail with this. */
 static int renewal_failed(exec_ctx *ctx, const mpipool__batch *b) {
     snprintf(ctx->msg, sizeof ctx->msg, "the init hook failed on rank %d when renewing the worker's "
@@ -295,29 +284,6 @@ static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
 }
 
 
-/* Where a chunk's items are, per the layout in wire.h; -1 if the message
- * does not hold what its header says. */
-static int chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t got,
-                        const uint64_t **sizes, const char **data) {
-    size_t off = sizeof *h;
-    *sizes = NULL;
-    if (h->in_size == MPIPOOL__VAR) {
-        if (h->count > (got - off) / 8) return -1;
-        *sizes = (const uint64_t *)(const void *)(msg + off);
-        off += (size_t)h->count * 8;
-        uint64_t total = 0;
-        for (uint64_t i = 0; i < h->count; i++) {
-            if ((*sizes)[i] > got) return -1;
-            total += (*sizes)[i];
-        }
-        if (total != got - off) return -1;
-    } else if (h->count > 0 && (h->in_size == 0 || got - off != h->count * h->in_size)) {
-        return -1;
-    }
-    *data = msg + off;
-    return 0;
-}
-
 /* Send result buffer k (header rh + payload, `bytes` in all).  Up to a
  * piece: one nonblocking send.  Larger: the header alone, then the rest in
  * pieces with blocking sends, which complete because the master takes them
@@ -344,7 +310,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     mpipool_fn fn;
     const uint64_t *in_sizes;
     const char *data;
-    if (chunk_layout(h, wk->in.p, got, &in_sizes, &data) != 0)
+    if (mpipool__chunk_layout(h, wk->in.p, got, &in_sizes, &data) != 0)
         return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a chunk of %zu bytes does not "
                               "hold the %llu items its header announces", pool->rank, got,
                               (unsigned long long)h->count);

@@ -27,6 +27,7 @@ typedef struct item_hdr {
 #define MR_RES_FILLER 8u      /* a filler item's result                             */
 #define MR_RES_SPAWN 16u      /* could not be started (pipe/fork failed)           */
 #define MR_RES_LOST 32u       /* part of the output could not be captured           */
+#define MR_RES_TERM 64u       /* the worker itself got SIGTERM/SIGINT: stop the farm */
 
 typedef struct res_hdr {
     uint64_t seq;

@@ -221,6 +221,7 @@ static int farm_job(mpipool_task *t) {
             r.err_len = mr_capture_size(&rr.err);
         }
     }
+    if (g_term) r.flags |= MR_RES_TERM;
     uint64_t total = sizeof r + r.out_len + r.err_len;
     char *out = total > SIZE_MAX ? NULL : mpipool_task_output(t, (size_t)total);
     if (out == NULL) {
@@ -468,6 +469,7 @@ typedef struct run {
     size_t itembuf_cap;
     int workers;          /* ranks that run jobs (1 in a one-rank pool)          */
     int stopping, halted; /* no new jobs: SIGTERM or --halt                      */
+    int term_seen;        /* a worker reported a SIGTERM                         */
     int fatal;
     int have_thread;
     pthread_mutex_t stop_lock;
@@ -794,6 +796,13 @@ static int sink(void *ctx, size_t index, const void *result, size_t size, int st
         return 0;
     }
     memcpy(&h, result, sizeof h);
+    if ((h.flags & MR_RES_TERM) && !R->term_seen) {
+        /* A worker was signalled but maybe not rank 0: stop everything,
+         * exactly as if the signal had reached us. */
+        R->term_seen = 1;
+        R->stopping = 1;
+        request_stop(R);
+    }
     const char *out = (const char *)result + sizeof h, *err = out + h.out_len;
     if (h.flags & MR_RES_BOUNCED) {
         r->tries--; /* it did not run */
@@ -922,16 +931,23 @@ static int load_joblog(run *R) {
 
     /* The input, whole, so every logged command can be checked first. */
     const char *p;
-    size_t n, cap2 = 0;
-    while (next_line(R, &p, &n)) {
-        if (R->npre == cap2) {
+    size_t n, cap2 = 0, npre = 0;
+    char **pre = NULL;
+    while (next_line(R, &p, &n)) { /* from the file: R->pre is still NULL */
+        if (npre == cap2) {
             cap2 = cap2 ? cap2 * 2 : 1024;
-            char **q = realloc(R->pre, cap2 * sizeof *q);
-            if (q == NULL) return -1;
-            R->pre = q;
+            char **q = realloc(pre, cap2 * sizeof *q);
+            if (q == NULL) break;
+            pre = q;
         }
-        if ((R->pre[R->npre] = strndup(p, n)) == NULL) return -1;
-        R->npre++;
+        if ((pre[npre] = strndup(p, n)) == NULL) break;
+        npre++;
+    }
+    R->pre = pre;
+    R->npre = npre;
+    if (!feof(R->in)) {
+        diag("cannot read the input: %s", ferror(R->in) ? strerror(errno) : "out of memory");
+        return -1;
     }
     for (size_t s = 1; s < R->nlog; s++) {
         if (!R->log[s].present) continue;
@@ -1069,7 +1085,7 @@ static int master(mpipool *pool, int argc, char **argv, int thread_multiple) {
         diag("cannot write standard output: %s", strerror(errno));
         R->fatal = 1;
     }
-    if (g_term) {
+    if (g_term || R->term_seen) {
         diag("stopped by a signal; run again with --resume to finish");
         code = EXIT_RESUMABLE;
     } else if (R->fatal) {

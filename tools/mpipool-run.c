@@ -344,7 +344,7 @@ static int parse_options(int argc, char **argv, options *o) {
     optind = 1;
     int c;
     unsigned long long n;
-    while ((c = getopt_long(argc, argv, "+a:khV", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:a:khV", longs, NULL)) != -1) {
         switch (c) {
         case 'a': o->argfile = optarg; break;
         case 'k': o->keep_order = 1; break;

@@ -19,6 +19,7 @@
  * unterminated is a usage error: it is almost always a typo, and running
  * ten thousand wrong commands is worse than refusing.
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

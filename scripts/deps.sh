@@ -5,7 +5,8 @@
 set -euo pipefail
 
 want=${1:-all}
-pkgs=(build-essential cmake pkg-config libcmocka-dev)
+# parallel: GNU parallel, which the mpipool-run tests compare against.
+pkgs=(build-essential cmake pkg-config libcmocka-dev parallel)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;

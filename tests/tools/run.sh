@@ -191,8 +191,11 @@ launcher_term) # SIGTERM to the launcher (the batch system's way): joblog whole,
   timeout 60 sh -c 'cat in > fifo'
   wait "$(cat launcher.pid)"
   rc=$?
-  # The launcher's own exit status is its choice (Open MPI's mpirun says 1).
-  check "the launcher reported a failure" [ "$rc" != 0 ]
+  # The launcher's own exit status is its choice (Open MPI's mpirun says 1,
+  # MPICH's says 0 or 143), so only check that the farm stopped by itself,
+  # long before `timeout` would have killed it, and left job 6 out.
+  check "the farm stopped on SIGTERM (not killed by timeout)" [ "$rc" != 137 ]
+  check_not "the interrupted job is not logged" grep -q $'^6\t' jl
   check "every joblog line is whole" awk -F'\t' 'NR > 1 && NF != 9 { exit 1 }' jl
   mr -a in --resume --joblog jl
   expect_rc 0
@@ -221,7 +224,8 @@ resume) # --resume-failed, refusing a changed input, a torn last line
   # A run killed mid-write leaves a torn line: dropped, and that job runs again.
   printf '%s\n' 1 2 3 > in3
   mr -a in3 --joblog jl3 'echo {}'
-  head -n 3 jl3 > jl3.torn && printf '3\tvm\t17' >> jl3.torn && mv jl3.torn jl3
+  # (lines come in the order jobs finish: keep all but job 3's, then tear it)
+  awk -F'\t' '$1 != 3' jl3 > jl3.torn && printf '3\tvm\t17' >> jl3.torn && mv jl3.torn jl3
   mr -a in3 --resume --joblog jl3 'echo {}'
   expect_rc 0
   check "the torn line's job ran again" [ "$(cat out)" = 3 ]

@@ -10,7 +10,10 @@
 #ifndef MPIPOOL_RUN_FARM_H
 #define MPIPOOL_RUN_FARM_H
 
+#include <signal.h>
 #include <stdint.h>
+#include <mpi.h>
+#include <mpipool.h>
 
 #define MR_ITEM_FILLER 1u /* no command: only takes a place in a retry round */
 
@@ -43,5 +46,52 @@ typedef struct res_hdr {
 /* Tags of the tool's own control messages, on its own duplicate of
  * MPI_COMM_WORLD (never the pool's communicator). */
 enum { MR_CTL_STOP = 1, MR_CTL_DONE = 2 };
+
+/* Exit statuses, as GNU parallel's: 0 all jobs succeeded, 1..100 that many
+ * failed, 101 more than 100 failed, 255 a usage or other error.  We add
+ * 143 = 128 + SIGTERM: stopped by SIGTERM, the joblog is complete and
+ * --resume will finish the work.  143 is what a shell reports for a
+ * program killed by SIGTERM, so scripts and batch systems that already
+ * treat "killed at the time limit" as "requeue" do the right thing, and it
+ * cannot be confused with a count of failed jobs (at most 101). */
+#define EXIT_USAGE 255
+#define EXIT_RESUMABLE 143
+
+/* What the command line asked for (mpipool-run.c parses it). */
+typedef struct options {
+    const char *argfile, *joblog, *results;
+    char *tmpl; /* NULL: each line is a command */
+    int keep_order, tag, resume, resume_failed;
+    double timeout;
+    unsigned retries; /* total tries per job, as parallel's --retries (0, 1: once) */
+    int halt_now;     /* halt mode: 0 never, 1 soon, 2 now */
+    unsigned long long halt_fail;
+    unsigned progress;
+} options;
+
+/* State shared by the files of the tool (defined in mpipool-run.c). */
+extern volatile sig_atomic_t g_term; /* SIGTERM/SIGINT arrived on this rank    */
+extern volatile sig_atomic_t g_halt; /* stop running jobs (halt, or rank 0 said) */
+extern MPI_Comm g_ctl;               /* our own duplicate of MPI_COMM_WORLD     */
+extern int g_rank, g_nranks;
+extern char g_host[64];              /* this host's name, one word              */
+extern int g_wake[2];                /* rank 0: a pipe that wakes the stop thread */
+
+/* A diagnostic on stderr: "mpipool-run: ", plus "[rank N] " on a worker. */
+#if defined(__GNUC__) || defined(__clang__)
+void mr_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#else
+void mr_diag(const char *fmt, ...);
+#endif
+
+/* 0: run; 1: --help or --version printed; -1: a usage error, reported. */
+int mr_parse_options(int argc, char **argv, options *o);
+
+/* The task every rank registers (job.c): run one job, return a res_hdr
+ * followed by its stdout and stderr. */
+int farm_job(mpipool_task *t);
+
+/* Rank 0's whole run (master.c): returns the exit status. */
+int mr_master(mpipool *pool, int argc, char **argv, int thread_multiple);
 
 #endif

@@ -610,6 +610,24 @@ static int open_outputs(run *R) {
     return 0;
 }
 
+/* The number of lines of a regular file, read ahead for the progress
+ * display's total and put back to the start; 0 (unknown) for a pipe. */
+static unsigned long long count_lines(FILE *f) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    off_t at = ftello(f);
+    unsigned long long n = 0;
+    int c, last = '\n';
+    while ((c = getc(f)) != EOF) {
+        if (c == '\n') n++;
+        last = c;
+    }
+    if (last != '\n') n++;
+    clearerr(f);
+    if (at < 0 || fseeko(f, at, SEEK_SET) != 0) return 0;
+    return n;
+}
+
 static double wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -650,6 +668,8 @@ int mr_master(mpipool *pool, int argc, char **argv, int thread_multiple) {
         }
     }
     mr_progress_init(&R->prog, R->o.progress);
+    if (R->prog.mode && !R->pre) R->c.total = count_lines(R->in);
+    else if (R->pre) R->c.total = R->npre;
 
     mpipool_imap_options io = MPIPOOL_IMAP_OPTIONS_INIT;
     io.unordered = 1; /* we order output ourselves (retries finish late) */

@@ -1,12 +1,25 @@
 /*
- * progress.c — a one-line progress display, redrawn in place with \r on a
- * terminal and never written anywhere else (a log file would fill with
- * carriage returns).
+ * progress.c — a one-line progress display, redrawn in place with \r.
+ *
+ * Drawn when stderr is a terminal, and also when it is a pipe or a socket:
+ * under mpirun, mpiexec or srun rank 0's stderr is the launcher's pipe,
+ * which the launcher copies to its own stderr, usually the user's
+ * terminal; we cannot see past it.  Never drawn into a regular file (a log
+ * would fill with carriage returns); a launcher that writes our stderr to
+ * a file does get the redraws, which is the price of the rule above.
  */
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "progress.h"
+
+static int stderr_shows_progress(void) {
+    struct stat st;
+    if (isatty(2)) return 1;
+    if (fstat(2, &st) != 0) return 0;
+    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
+}
 
 static double now(void) {
     struct timespec ts;
@@ -15,7 +28,7 @@ static double now(void) {
 }
 
 void mr_progress_init(mr_progress *p, unsigned mode) {
-    p->mode = isatty(2) ? mode : 0;
+    p->mode = stderr_shows_progress() ? mode : 0;
     p->t0 = p->last = now();
     p->drawn = 0;
 }

@@ -16,7 +16,7 @@ typedef struct mr_counts {
 } mr_counts;
 
 typedef struct mr_progress {
-    unsigned mode; /* 0: off (also when stderr is not a terminal) */
+    unsigned mode; /* 0: off (also when stderr is a file) */
     double t0, last;
     int drawn;
 } mr_progress;

@@ -50,15 +50,20 @@ parallel_compat) # -k output byte-identical to GNU parallel -k, several template
   command -v parallel >/dev/null || { echo "GNU parallel is not installed: skipped"; exit 77; }
   printf '%s\n' 'plain' 'two words' 'dir/file.txt' '/abs/path/arch.tar.gz' 'dir.d/noext' \
     '' 'trailing/' "it's" '$HOME' 'a"b' 'back\slash' '*glob*' 'tab	here' '  lead' '.hidden' \
-    'x;echo injected' 'ünï' > in
+    'x;echo injected' 'ünï' "'lead" "trail'" > in
   for t in 'echo' 'echo {}' 'echo {.}' 'echo {/}' 'echo {//}' 'echo {/.}' 'echo {#} {}' \
            'printf %s\\n {} {.} {/} {//} {/.}' 'echo {} >&2; echo out {#}'; do
     # shellcheck disable=SC2086
-    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k $t < in > want 2>/dev/null
+    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --joblog jl.par $t < in > want 2>/dev/null
     # shellcheck disable=SC2086
-    mr -k $t < in
+    mr -k --joblog jl.mr $t < in
     expect_rc 0
     cmp -s out want || { fail "'$t': output differs from parallel -k"; diff want out | head >&2; }
+    # The very commands (quoting included) are parallel's: compare the joblogs'
+    # Seq and Command columns.
+    tail -n +2 jl.par | cut -f1,9- | sort -n > cmds.par
+    tail -n +2 jl.mr | cut -f1,9- | sort -n > cmds.mr
+    cmp -s cmds.mr cmds.par || { fail "'$t': commands differ from parallel's"; diff cmds.par cmds.mr | head >&2; }
   done
   # --tag, and launcher style (each line a command)
   PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --tag 'printf "l1\nl2"' < in > want 2>/dev/null

@@ -300,6 +300,13 @@ edge) # empty input, malformed template, unwritable joblog, usage, environment
   check "MPIPOOL_RANK is a rank that runs jobs" \
     awk -v n="$n" '{ if (n == 1 ? $2 != 0 : ($2 < 1 || $2 >= n)) exit 1 }' out
   check "20 jobs printed" [ "$(wc -l < out)" = 20 ]
+  # --progress: under a launcher rank 0's stderr is the launcher's pipe, so the
+  # display is drawn (in place, with \r); the last redraw shows the total.
+  mr -a in --progress --bar 'echo {}'
+  expect_rc 0
+  check "--progress draws a final 20/20" grep -q $'\r''mpipool-run: \[#*\] 100% 20/20 done, 0 failed, 0 running' err
+  mr -a in 'echo {}'
+  check_not "no progress unless asked" grep -q $'\r' err
   # without -k: as they finish, but every job's output is whole
   mr -a in 'printf "%s-a\n%s-b\n" {} {}'
   check "unordered output: each job's lines together" awk -F- 'NR % 2 == 1 { a = $1; next } { if ($1 != a) exit 1 }' out

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Install the Debian packages mpipool needs, only those missing.
 # Usage: scripts/deps.sh [openmpi|mpich|fuzz|all]   (default: all)
-# all = both MPIs, cmocka, valgrind, and clang with its sanitizer/libFuzzer
-# runtime (libclang-rt-14-dev) for tests/fuzz.
+# openmpi = what the demo needs (compiler, CMake, Open MPI); all = both MPIs
+# and everything the tests use (listed below).
 # As root it calls apt-get directly; otherwise through sudo.
 set -euo pipefail
 
 want=${1:-all}
-# python3 and gnuplot-nox: the observation tests and scripts/trace2png.sh;
-# util-linux gives script(1) for the progress test under a pseudo-terminal.
-pkgs=(build-essential cmake pkg-config libcmocka-dev python3 gnuplot-nox util-linux)
+pkgs=(build-essential cmake pkg-config)
+# What the tests need besides the MPIs: cmocka; python3 and gnuplot-nox (the
+# observation tests, scripts/trace2png.sh); util-linux (script(1) for the
+# pseudo-terminal test, unshare for the cluster test) and iproute2 (its
+# network namespaces); GNU parallel (the mpipool-run tests compare against
+# it); valgrind; clang and its sanitizer/libFuzzer runtime (tests/fuzz).
+test_pkgs=(libcmocka-dev python3 gnuplot-nox util-linux iproute2 parallel valgrind clang libclang-rt-14-dev)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;
-  fuzz)    pkgs+=(libopenmpi-dev clang libclang-rt-14-dev) ;;
-  all)     pkgs+=(libopenmpi-dev openmpi-bin libmpich-dev mpich valgrind clang libclang-rt-14-dev) ;;
+  fuzz)    pkgs+=(libopenmpi-dev libcmocka-dev clang libclang-rt-14-dev) ;;
+  all)     pkgs+=(libopenmpi-dev openmpi-bin libmpich-dev mpich "${test_pkgs[@]}") ;;
   *) echo "deps.sh: unknown set '$want' (openmpi, mpich, fuzz or all)" >&2; exit 2 ;;
 esac
 

@@ -1,0 +1,146 @@
+/*
+ * job.c — the worker side of mpipool-run: one job in, one result out.
+ *
+ * farm_job() runs on whichever rank the pool gives the item to (a worker,
+ * or rank 0 in a one-rank pool).  It runs the command through runner.c,
+ * and while the command runs it looks (should_stop) for a SIGTERM on this
+ * rank and for rank 0's MR_CTL_STOP on the tool's own communicator, so a
+ * halt or a shutdown reaches jobs that are already running.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mpi.h>
+#include <mpipool.h>
+
+#include "farm.h"
+#include "runner.h"
+
+/* Should the running job stop?  On a worker, look for rank 0's STOP. */
+static int should_stop(void *ctx) {
+    (void)ctx;
+    if (g_term || g_halt) return 1;
+    if (g_rank != 0 && g_ctl != MPI_COMM_NULL) {
+        int flag = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(0, MR_CTL_STOP, g_ctl, &flag, &st) == MPI_SUCCESS && flag) {
+            MPI_Recv(NULL, 0, MPI_BYTE, 0, MR_CTL_STOP, g_ctl, MPI_STATUS_IGNORE);
+            g_halt = 1;
+        }
+    }
+    return g_term || g_halt;
+}
+
+/* The job's environment: ours, with MPIPOOL_TASK_ID and MPIPOOL_RANK set. */
+static char **job_env(unsigned long long seq, int rank) {
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = malloc((n + 3) * sizeof *env);
+    char *id = malloc(48), *rk = malloc(48);
+    if (env == NULL || id == NULL || rk == NULL) {
+        free(env);
+        free(id);
+        free(rk);
+        return NULL;
+    }
+    snprintf(id, 48, "MPIPOOL_TASK_ID=%llu", seq);
+    snprintf(rk, 48, "MPIPOOL_RANK=%d", rank);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "MPIPOOL_TASK_ID=", 16) != 0 &&
+            strncmp(environ[i], "MPIPOOL_RANK=", 13) != 0)
+            env[k++] = environ[i];
+    env[k++] = id;
+    env[k++] = rk;
+    env[k] = NULL;
+    return env;
+}
+
+static void job_env_free(char **env) {
+    if (env == NULL) return;
+    size_t n = 0;
+    while (env[n]) n++;
+    free(env[n - 1]);
+    free(env[n - 2]);
+    free(env);
+}
+
+/* The task every rank registers: run one job, return a res_hdr + output. */
+int farm_job(mpipool_task *t) {
+    item_hdr h;
+    res_hdr r;
+    if (t->in_size < sizeof h) return mpipool_task_fail(t, "[rank %d] malformed item", t->rank);
+    memcpy(&h, t->in, sizeof h);
+    memset(&r, 0, sizeof r);
+    r.seq = h.seq;
+    r.rank = t->rank;
+    snprintf(r.host, sizeof r.host, "%s", g_host);
+    mr_run_result rr;
+    memset(&rr, 0, sizeof rr);
+    rr.out.fd = rr.err.fd = -1;
+    if (h.flags & MR_ITEM_FILLER) {
+        r.flags = MR_RES_FILLER;
+    } else if (h.avoid_rank >= 0 && h.avoid_rank == t->rank) {
+        r.flags = MR_RES_BOUNCED;
+    } else if (should_stop(NULL)) {
+        r.flags = MR_RES_INTERRUPTED;
+    } else {
+        size_t clen = t->in_size - sizeof h;
+        char *cmd = malloc(clen + 1);
+        char **env = job_env(h.seq, t->rank);
+        if (cmd == NULL || env == NULL) {
+            free(cmd);
+            job_env_free(env);
+            return mpipool_task_fail(t, "[rank %d] out of memory for job %llu", t->rank,
+                                     (unsigned long long)h.seq);
+        }
+        memcpy(cmd, (const char *)t->in + sizeof h, clen);
+        cmd[clen] = '\0';
+        int rc = mr_run(cmd, env, h.timeout, should_stop, NULL, &rr);
+        free(cmd);
+        job_env_free(env);
+        r.exitval = rr.exitval;
+        r.signal = rr.signal;
+        r.start = rr.start;
+        r.runtime = rr.runtime;
+        if (rc != 0) {
+            r.flags |= MR_RES_SPAWN;
+            mr_diag("job %llu: cannot start /bin/sh: %s", (unsigned long long)h.seq,
+                 strerror(rr.spawn_error));
+        }
+        if (rr.timed_out) r.flags |= MR_RES_TIMEDOUT;
+        if (rr.interrupted) r.flags |= MR_RES_INTERRUPTED;
+        if (rr.out.error || rr.err.error) {
+            r.flags |= MR_RES_LOST;
+            mr_diag("job %llu: output lost: %s", (unsigned long long)h.seq,
+                 strerror(rr.out.error ? rr.out.error : rr.err.error));
+        }
+        if (!rr.interrupted) {
+            r.out_len = mr_capture_size(&rr.out);
+            r.err_len = mr_capture_size(&rr.err);
+        }
+    }
+    if (g_term) r.flags |= MR_RES_TERM;
+    uint64_t total = sizeof r + r.out_len + r.err_len;
+    char *out = total > SIZE_MAX ? NULL : mpipool_task_output(t, (size_t)total);
+    if (out == NULL) {
+        mr_run_result_free(&rr);
+        return mpipool_task_fail(t, "[rank %d] no memory for the %llu bytes of output of job %llu",
+                                 t->rank, (unsigned long long)total, (unsigned long long)h.seq);
+    }
+    memcpy(out, &r, sizeof r);
+    int ok = 1;
+    if (r.out_len && mr_capture_copy(&rr.out, out + sizeof r) != 0) ok = 0;
+    if (r.err_len && mr_capture_copy(&rr.err, out + sizeof r + r.out_len) != 0) ok = 0;
+    mr_run_result_free(&rr);
+    if (!ok)
+        return mpipool_task_fail(t, "[rank %d] cannot read back the spilled output of job %llu",
+                                 t->rank, (unsigned long long)h.seq);
+    return 0;
+}
+MPIPOOL_TASK(farm_job);
+

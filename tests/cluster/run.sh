@@ -13,9 +13,12 @@
 #   2. the square example over 3 hosts prints exactly what it prints on one
 #      host;
 #   3. every host runs items, and each rank reports its own host (where.c);
+#      the task farm (mpipool-run) runs jobs on every host, and its joblog
+#      names the host of each job;
 #   4. every MPI test of the suite (its 4-rank variant) passes over 3 hosts;
 #      then a host's link goes down mid-map: the job ends within 15 s
-#      naming that host;
+#      naming that host, and run again with the link back it resumes from
+#      its journal (MPIPOOL_JOURNAL) and loses nothing;
 #   5. MPICH's hydra, launched the same way, runs where.c three times:
 #      reported, never a failure (MPICH 4.0.2 with UCX over TCP hangs in
 #      MPI_Finalize now and then; each run is bounded by a timeout);
@@ -96,12 +99,43 @@ else
   fail "where did not run:"; tail -5 "$state/where.txt"
 fi
 
+# 3b. The task farm over 3 hosts: each job prints the host it ran on, and
+#     the joblog (GNU parallel's format) names the hosts.
+if [ -x "$build/tools/mpipool-run" ]; then
+  seq 1 24 | sed 's/^/echo job /; s/$/ $(hostname)/' >"$state/farm.in"
+  if on1 120 "${MPIRUN[@]}" "${TCP[@]}" -n 4 "$build/tools/mpipool-run" -k --joblog "$state/farm.joblog" \
+       -a "$state/farm.in" </dev/null >"$state/farm.out" 2>"$state/farm.err"; then
+    out_hosts=$(awk '{print $3}' "$state/farm.out" | sort -u | tr '\n' ' ')
+    log_hosts=$(awk -F'\t' 'NR > 1 {print $2}' "$state/farm.joblog" | sort -u | tr '\n' ' ')
+    # each job's joblog Host is the host its output names
+    agree=$(awk -F'\t' 'NR > 1 {print $1, $2}' "$state/farm.joblog" | sort -n |
+            paste -d' ' - <(awk '{print $2, $3}' "$state/farm.out") | awk '$1 != $3 || $2 != $4' | wc -l)
+    if [ "$(wc -l <"$state/farm.out")" -eq 24 ] && [ "$out_hosts" = "node01 node02 node03 " ] &&
+       [ "$log_hosts" = "node01 node02 node03 " ] && [ "$agree" -eq 0 ]; then
+      pass "mpipool-run over 3 hosts: 24 jobs, in order; the joblog names $log_hosts(each job's host as it printed)"
+    else
+      fail "mpipool-run over 3 hosts: output hosts '$out_hosts', joblog hosts '$log_hosts', $agree mismatches"
+      head -3 "$state/farm.joblog"
+    fi
+  else
+    fail "mpipool-run over 3 hosts did not run:"; tail -5 "$state/farm.err"
+  fi
+fi
+
 # 4. The MPI test suite, 4 ranks, over 3 hosts.
 tests=$(cd "$build" && ctest --show-only=json-v1 -L mpi -R '_np4$' | python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin)["tests"]:
     cmd = t["command"]
-    exe = next(i for i, c in enumerate(cmd) if "/tests/" in c and os.access(c, os.X_OK))
+    # [contain.sh SECS] mpiexec -n 4 [flags] PROGRAM ARGS...: keep PROGRAM ARGS.
+    # Tests run by a driver script (it launches mpiexec itself, e.g. to kill
+    # a rank) are listed as skipped: they are about one host.
+    if os.path.basename(cmd[0]) == "contain.sh":
+        cmd = cmd[2:]
+    if not os.path.basename(cmd[0]).startswith("mpiexec"):
+        print(t["name"], 0, "-", "SKIP", sep="\t")
+        continue
+    exe = next(i for i, c in enumerate(cmd) if i > 0 and "/" in c and os.access(c, os.X_OK))
     props = {p["name"]: p["value"] for p in t.get("properties", [])}
     env = [e for e in props.get("ENVIRONMENT", []) if e.startswith("MPIPOOL_")]
     # The 2 GB stream of test_imap is about the master'"'"'s memory on one
@@ -109,9 +143,10 @@ for t in json.load(sys.stdin)["tests"]:
     env.append("MPIPOOL_TEST_STREAM_ITEMS=200000")
     print(t["name"], int(props.get("TIMEOUT", 60)), ",".join(env) or "-", " ".join(cmd[exe:]), sep="\t")
 ')
-n=0
+n=0 skipped=""
 while IFS=$'\t' read -r name tmo env cmd; do
   [ -n "$name" ] || continue
+  if [ "$cmd" = SKIP ]; then skipped="$skipped $name"; continue; fi
   n=$((n + 1))
   # The test's own MPIPOOL_* settings, for every rank on every host.
   kv=() xs=()
@@ -128,6 +163,7 @@ while IFS=$'\t' read -r name tmo env cmd; do
   fi
 done <<<"$tests"
 [ $n -gt 0 ] || fail "found no MPI tests to run in $build"
+[ -z "$skipped" ] || echo "cluster: note: run by driver scripts on one host, not here:$skipped"
 
 # 4b. A host's link goes down mid-map: the job must end within 15 s, naming
 #     the lost host.  Open MPI's default would notice after minutes (TCP
@@ -135,10 +171,16 @@ done <<<"$tests"
 #     about keepalive_time + probes * intvl = 4 s.
 KEEPALIVE=(--mca oob_tcp_keepalive_time 1 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 3)
 fault_log="$state/fault.log"
-on1 60 "${MPIRUN[@]}" "${TCP[@]}" "${KEEPALIVE[@]}" -n 4 "$build/tests/cluster/where" 600 50 \
-    </dev/null >"$fault_log" 2>&1 &
+JOURNAL=(-x MPIPOOL_JOURNAL="$state/fault.journal")
+on1 60 env WHERE_LOG="$state/exec1.log" "${MPIRUN[@]}" "${TCP[@]}" "${KEEPALIVE[@]}" "${JOURNAL[@]}" \
+    -x WHERE_LOG -n 4 "$build/tests/cluster/where" 600 50 </dev/null >"$fault_log" 2>&1 &
 fault_pid=$!
-for _ in $(seq 300); do grep -q '^started' "$fault_log" 2>/dev/null && break; sleep 0.1; done
+# Wait until the map is under way and some items have run (and so been
+# journalled as their chunks came back), bounded at 30 s.
+for _ in $(seq 300); do
+  [ "$(wc -l <"$state/exec1.log" 2>/dev/null || echo 0)" -ge 60 ] && break
+  sleep 0.1
+done
 t_down=$(date +%s.%N)
 "$cl" link node03 down
 wait $fault_pid
@@ -157,6 +199,26 @@ elif ! grep -q 'node03' "$fault_log"; then
 else
   pass "fault: node03's link down mid-map; the job ended in $took s (exit $frc) naming it:"
   grep -m2 -E 'lost communication|Remote daemon' "$fault_log" | sed 's/^/    /'
+fi
+# ... and, with the link back, the same job resumes from its journal: every
+# item in the output exactly once, the items it did not run again were run
+# by the first attempt, and it ran fewer than all of them.
+if on1 120 env WHERE_LOG="$state/exec2.log" "${MPIRUN[@]}" "${TCP[@]}" "${JOURNAL[@]}" -x WHERE_LOG \
+     -n 4 "$build/tests/cluster/where" 600 50 </dev/null >"$state/resume.txt" 2>&1; then
+  touch "$state/exec2.log"
+  items=$(awk '/^item/ {print $2}' "$state/resume.txt" | sort -n | uniq | wc -l)
+  all=$(grep -c '^item' "$state/resume.txt")
+  ran2=$(sort -n -u "$state/exec2.log" | wc -l)
+  dup2=$(sort -n "$state/exec2.log" | uniq -d | wc -l)
+  # items not run now must have run in the first attempt
+  replayed_not_run=$(comm -23 <(seq 0 599 | sort) <(sort -u "$state/exec2.log") | comm -23 - <(sort -u "$state/exec1.log") | wc -l)
+  if [ "$items" -eq 600 ] && [ "$all" -eq 600 ] && [ "$ran2" -lt 600 ] && [ "$dup2" -eq 0 ] && [ "$replayed_not_run" -eq 0 ]; then
+    pass "fault: resumed from the journal on the restored hosts: 600 items, $((600 - ran2)) from the journal, $ran2 run again"
+  else
+    fail "fault: resume: $items distinct items of $all lines, $ran2 run again ($dup2 twice), $replayed_not_run never run"
+  fi
+else
+  fail "fault: the resumed job failed:"; tail -5 "$state/resume.txt"
 fi
 
 # 5. MPICH's hydra, the same way: reported only.  Three runs of where.c,

@@ -3,7 +3,7 @@
  * any bytes are checked as a journal file and every map they hold is
  * replayed, both item by item and straight into an output array.  It must
  * return MPIPOOL_OK or MPIPOOL_EJOURNAL (or ENOMEM), never crash, hang,
- * leak or read out of bounds.  Seeds: tests/fuzz/corpus/journal/ (an empty
+ * leak or read out of bounds.  Seeds: tests/fuzz/corpus/fuzz_journal/ (an empty
  * journal, fixed and variable chunks with failed items, several maps, a
  * torn tail, a journal written by journal_prog).
  *
@@ -13,7 +13,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Isrc -Iinclude $(mpicc --showme:compile) \
  *     tests/fuzz/fuzz_journal.c src/journal.c src/error.c -o fuzz_journal
- *   ./fuzz_journal -max_total_time=60 tests/fuzz/corpus/journal
+ *   ./fuzz_journal -max_total_time=60 tests/fuzz/corpus/fuzz_journal
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,10 +1,11 @@
 /*
  * runner.c — one task's child process, from fork to reaping.
  *
- * The child is /bin/sh -c CMD (fork + execve), made leader of its own
+ * The forked child is a small guard (see child()), made leader of its own
  * process group (setpgid in both parent and child, so there is no window in
- * which a kill could miss it), with stdin from /dev/null and stdout/stderr
- * on two pipes.  The parent reads both pipes with poll(), so a task that
+ * which a kill could miss it); it starts /bin/sh -c CMD in that group, with
+ * stdin from /dev/null and stdout/stderr on two pipes, and kills the whole
+ * group if the rank dies.  The parent reads both pipes with poll(), so a task that
  * fills one pipe while we wait on the other can never block: neither pipe
  * is left unread.  A timeout or a stop request kills the whole group
  * (SIGTERM, then SIGKILL after a grace period), which takes the shell's own
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -122,18 +124,8 @@ void mr_run_result_free(mr_run_result *r) {
     r->out.fd = r->err.fd = -1;
 }
 
-/* In the child: async-signal-safe calls only, then exec. */
-static void child(const char *cmd, char *const envp[], int devnull, int out_w, int err_w) {
-    setpgid(0, 0);
-#ifdef __linux__
-    /* If the rank dies (the launcher SIGKILLs it), take the shell along. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL); /* errors for KILL/STOP are fine */
+/* The shell, started by the guard with vfork: syscalls only, then exec. */
+static void shell(const char *cmd, char *const envp[], int devnull, int out_w, int err_w) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -142,6 +134,94 @@ static void child(const char *cmd, char *const envp[], int devnull, int out_w, i
     char *argv[] = {"sh", "-c", (char *)(uintptr_t)cmd, NULL};
     execve("/bin/sh", argv, envp);
     _exit(127);
+}
+
+/* Die the way the shell died, so the runner's waitpid sees its status. */
+static void mirror(int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none); /* the shell dumped its core, if any; not us */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(sig, &dfl, NULL);
+        kill(getpid(), sig); /* pending while blocked ... */
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        sigprocmask(SIG_UNBLOCK, &one, NULL); /* ... delivered here */
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+/*
+ * In the forked child: async-signal-safe calls only.  The child is the
+ * job's guard: the leader of the job's process group, and the parent of
+ * the shell, which it starts in the same group.  It exists so that no
+ * process of the job outlives the rank, however the rank dies: a rank
+ * SIGKILLed by its launcher runs no code of ours, and PR_SET_PDEATHSIG on
+ * the shell alone would kill the shell but not what the shell started.  So
+ * the guard asks for SIGTERM when the rank dies, and then kills its whole
+ * group (itself included) with SIGKILL.
+ *
+ * Handler-free: the guard blocks the signals it cares about and takes them
+ * with sigwaitinfo.  A SIGTERM or SIGINT also comes from the runner's own
+ * kill(-pgid) (the guard is in the group; the shell got it too), so a
+ * signal means "the rank is gone" only if getppid() has changed; otherwise
+ * the guard goes on waiting and the grace period is kept.  When the shell
+ * ends, the guard ends the same way (exit code or signal), so the runner
+ * sees the shell's status.  The shell is started with vfork, which (unlike
+ * fork) runs no atfork handlers in this copy of a multi-threaded process.
+ */
+static void child(const char *cmd, char *const envp[], pid_t rank, int devnull, int out_w,
+                  int err_w, int out_r, int err_r) {
+    setpgid(0, 0);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL); /* errors for KILL/STOP are fine */
+    sigset_t wait_for;
+    sigemptyset(&wait_for);
+    sigaddset(&wait_for, SIGCHLD);
+    sigaddset(&wait_for, SIGTERM);
+    sigaddset(&wait_for, SIGINT);
+    sigaddset(&wait_for, SIGHUP);
+    sigprocmask(SIG_SETMASK, &wait_for, NULL);
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+    if (getppid() != rank) { /* the rank died before prctl */
+        kill(0, SIGKILL);
+        _exit(137);
+    }
+    close(out_r); /* the guard reads nothing: only the runner holds the read ends */
+    close(err_r);
+    pid_t sh = vfork();
+    if (sh < 0) _exit(127);
+    if (sh == 0) shell(cmd, envp, devnull, out_w, err_w);
+    close(devnull);
+    close(out_w);
+    close(err_w);
+    for (;;) {
+        int status;
+        pid_t w = waitpid(sh, &status, WNOHANG);
+        if (w == sh) mirror(status);
+        if (getppid() != rank) { /* the rank is gone: so is the job, all of it */
+            kill(0, SIGKILL);
+            _exit(137);
+        }
+#ifndef __linux__
+        /* No PR_SET_PDEATHSIG: look at getppid() once a second. */
+        struct timespec tick = {1, 0};
+        sigtimedwait(&wait_for, NULL, &tick);
+#else
+        sigwaitinfo(&wait_for, NULL);
+#endif
+    }
 }
 
 int mr_run(const char *cmd, char *const envp[], double timeout, int (*should_stop)(void *),
@@ -156,12 +236,13 @@ int mr_run(const char *cmd, char *const envp[], double timeout, int (*should_sto
         r->spawn_error = errno;
         goto fail;
     }
+    pid_t rank = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         r->spawn_error = errno;
         goto fail;
     }
-    if (pid == 0) child(cmd, envp, devnull, po[1], pe[1]);
+    if (pid == 0) child(cmd, envp, rank, devnull, po[1], pe[1], po[0], pe[0]);
     setpgid(pid, pid); /* EACCES after the child's exec is fine: it did it itself */
     close(po[1]);
     close(pe[1]);

@@ -338,12 +338,16 @@ static void write_joblog(run *R, uint64_t seq, const res_hdr *h) {
     free(line);
 }
 
-/* A job's final result: joblog, --results, output, counts. */
+/* A job's final result: --results, joblog, output, counts — in that
+ * order, so that a run killed at any point (even the launcher itself,
+ * which loses what it was still forwarding of our stdout) never leaves a
+ * job in the joblog, and so skipped by --resume, without its --results
+ * files, and never prints a job that --resume will run again. */
 static void finish_job(run *R, uint64_t seq, const res_hdr *h, const char *out, const char *err,
                        int failed) {
     rec *r = &R->recs[seq];
-    write_joblog(R, seq, h);
     if (R->o.results) write_results(R, seq, h, out, err);
+    write_joblog(R, seq, h);
     const char *tag = R->o.tag ? r->arg : NULL;
     if (!R->o.keep_order || seq == R->next_print) {
         emit(stdout, tag, r->arg_len, out, h->out_len);

@@ -171,7 +171,9 @@ static void mirror(int status) {
  * with sigwaitinfo.  A SIGTERM or SIGINT also comes from the runner's own
  * kill(-pgid) (the guard is in the group; the shell got it too), so a
  * signal means "the rank is gone" only if getppid() has changed; otherwise
- * the guard goes on waiting and the grace period is kept.  When the shell
+ * the guard goes on waiting and the grace period is kept.  A signal sent by
+ * anyone else (a job's `kill -TERM $PPID`: the guard is now its parent) is
+ * passed on to the rank, as it was meant for the job's parent.  When the shell
  * ends, the guard ends the same way (exit code or signal), so the runner
  * sees the shell's status.  The shell is started with vfork, which (unlike
  * fork) runs no atfork handlers in this copy of a multi-threaded process.
@@ -219,7 +221,14 @@ static void child(const char *cmd, char *const envp[], pid_t rank, int devnull, 
         struct timespec tick = {1, 0};
         sigtimedwait(&wait_for, NULL, &tick);
 #else
-        sigwaitinfo(&wait_for, NULL);
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        int sig = sigwaitinfo(&wait_for, &si);
+        /* A SIGTERM/INT/HUP that neither the rank (its group kill) nor
+         * the kernel (the rank's death) sent was meant for the rank, as
+         * the job's parent: `kill -TERM $PPID` in a job.  Pass it on. */
+        if (sig > 0 && sig != SIGCHLD && si.si_code == SI_USER && si.si_pid != rank && getppid() == rank)
+            kill(rank, sig);
 #endif
     }
 }

@@ -505,10 +505,13 @@ typedef struct mpipool_imap_options {
     size_t chunk_size;         /* items per chunk; 0 = automatic                     */
     mpipool_on_error on_error; /* as for mpipool_map                                 */
     unsigned flags;            /* 0 or MPIPOOL_MAP_PROGRESS                          */
-    void *reserved[4];         /* must be NULL                                       */
+    const char *journal;       /* as mpipool_map_options.journal: NULL = the file
+                                  named by MPIPOOL_JOURNAL, if set; "": none; see
+                                  "journal and resume".  (Took one reserved slot.)  */
+    void *reserved[3];         /* must be NULL                                       */
 } mpipool_imap_options;
 
-#define MPIPOOL_IMAP_OPTIONS_INIT {0, 0, 0, MPIPOOL_ON_ERROR_CONTINUE, 0u, {0}}
+#define MPIPOOL_IMAP_OPTIONS_INIT {0, 0, 0, MPIPOOL_ON_ERROR_CONTINUE, 0u, NULL, {0}}
 
 /* Map `fn` over a stream: items from `source`, results to `sink`, blocking
  * until the source is exhausted and every result is delivered (Pool.imap /

@@ -322,6 +322,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
         j->done += count;
         mpipool__obs_ran(j->pool, j, first, count, obs_t0);
         note_failures(j, (uint64_t)nfail, f.first_fail, 0, f.p, f.len);
+        if (j->resume && j->source) mpipool__resume_record_stream(j, first, count, v.sizes, v.p);
         if (b.vout) mpipool__deliver_var(j, first, count, v.sizes, v.p, f.p, f.len, 0, NULL);
         if (j->resume) mpipool__resume_record(j, first, count);
     }
@@ -600,6 +601,8 @@ static int collect(mpipool__engine *e, slot *s) {
         const char *base = s->rmsg + sizeof *h;
         size_t nsz = (size_t)s->count * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
         note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
+        if (j->resume && j->source)
+            mpipool__resume_record_stream(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz);
         mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
                              s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
         s->rmsg = NULL; /* owned by deliver now */

@@ -548,6 +548,10 @@ static void describe(char *buf, size_t sz, const char *fn, uint64_t n, uint64_t 
     else snprintf(a, sizeof a, "%llu", (unsigned long long)in);
     if (out == UINT64_MAX) snprintf(b, sizeof b, "variable");
     else snprintf(b, sizeof b, "%llu", (unsigned long long)out);
+    if (n == MPIPOOL__JSTREAM) {
+        snprintf(buf, sz, "'%s' over a stream (mpipool_imap)", fn);
+        return;
+    }
     snprintf(buf, sz, "'%s' over %llu items of %s -> %s bytes, inputs %016llx", fn, (unsigned long long)n, a, b,
              (unsigned long long)dg);
 }
@@ -730,6 +734,99 @@ int mpipool__journal_append_chunk(mpipool__journal *j, uint64_t seq, uint64_t fi
 nomem:
     snprintf(err, errsz, "journal '%s': out of memory for a record", jname(j));
     return MPIPOOL_ENOMEM;
+}
+
+int mpipool__journal_pieces(mpipool__journal *j, uint64_t seq, mpipool__jpiece_fn cb, void *ctx, char *err,
+                            size_t errsz) {
+    jmap *m = find_map(j, seq);
+    int rc = MPIPOOL_OK;
+    unsigned char *fl = NULL;
+    if (m == NULL) return MPIPOOL_OK;
+    for (size_t c = 0; c < m->nchunks && rc == MPIPOOL_OK; c++) {
+        uint64_t off = m->chunks[c].off;
+        unsigned char pre[CHUNK_FIXED], f[8];
+        if (read_at(j, off, pre, CHUNK_FIXED) != 0) return fail(j, err, errsz, "%scannot read", "", off - HDR);
+        uint64_t first = get64(pre + 8), count = get64(pre + 16), nfailed = get64(pre + 32);
+        unsigned char *nf = realloc(fl, count ? (size_t)count : 1);
+        if (nf == NULL) {
+            free(fl);
+            snprintf(err, errsz, "journal '%s': out of memory to index a chunk", jname(j));
+            return MPIPOOL_ENOMEM;
+        }
+        fl = nf;
+        memset(fl, 0, (size_t)count);
+        for (uint64_t i = 0; i < nfailed; i++) {
+            if (read_at(j, off + CHUNK_FIXED + 8 * i, f, 8) != 0) {
+                rc = fail(j, err, errsz, "%scannot read", "", off - HDR);
+                break;
+            }
+            uint64_t idx = get64(f);
+            if (idx < first || idx - first >= count) {
+                rc = fail(j, err, errsz, "%sa failed item outside its chunk", "", off - HDR);
+                break;
+            }
+            fl[idx - first] = 1;
+        }
+        /* The runs of items with a result. */
+        for (uint64_t i = 0; i < count && rc == MPIPOOL_OK;) {
+            if (fl[i]) {
+                i++;
+                continue;
+            }
+            uint64_t k = i;
+            while (k < count && !fl[k]) k++;
+            rc = cb(ctx, first + i, k - i, c);
+            i = k;
+        }
+    }
+    free(fl);
+    return rc;
+}
+
+int mpipool__journal_read_var(mpipool__journal *j, uint64_t seq, size_t chunk, uint64_t first, uint64_t count,
+                              char **buf, const uint64_t **sizes, const char **data, char *err, size_t errsz) {
+    jmap *m = find_map(j, seq);
+    *buf = NULL;
+    if (m == NULL || chunk >= m->nchunks || m->out_size != UINT64_MAX) {
+        snprintf(err, errsz, "journal '%s': no such variable-size chunk", jname(j));
+        return MPIPOOL_EJOURNAL;
+    }
+    uint64_t off = m->chunks[chunk].off, len = m->chunks[chunk].len;
+    unsigned char pre[CHUNK_FIXED];
+    if (read_at(j, off, pre, CHUNK_FIXED) != 0) return fail(j, err, errsz, "%scannot read", "", off - HDR);
+    uint64_t cfirst = get64(pre + 8), ccount = get64(pre + 16), nfailed = get64(pre + 32);
+    if (first < cfirst || first - cfirst > ccount || count > ccount - (first - cfirst))
+        return fail(j, err, errsz, "%sitems asked for outside a chunk", "", off - HDR);
+    uint64_t meta = len - CHUNK_FIXED; /* parse_chunk: >= (nfailed + ccount) * 8 */
+    char *b = malloc(meta ? (size_t)meta : 1);
+    if (b == NULL) {
+        snprintf(err, errsz, "journal '%s': out of memory to read a chunk", jname(j));
+        return MPIPOOL_ENOMEM;
+    }
+    if (read_at(j, off + CHUNK_FIXED, b, (size_t)meta) != 0) {
+        free(b);
+        return fail(j, err, errsz, "%scannot read", "", off - HDR);
+    }
+    unsigned char *sz = (unsigned char *)b + nfailed * 8;
+    uint64_t avail = meta - nfailed * 8 - ccount * 8, total = 0, before = 0;
+    for (uint64_t i = 0; i < ccount; i++) {
+        uint64_t v = get64(sz + 8 * i);
+        if (v > avail - total) {
+            free(b);
+            return fail(j, err, errsz, "%sa chunk whose sizes exceed its record", "", off - HDR);
+        }
+        total += v;
+        if (i < first - cfirst) before += v;
+        memcpy(sz + 8 * i, &v, 8); /* host order, in place (8-aligned) */
+    }
+    if (total != avail) {
+        free(b);
+        return fail(j, err, errsz, "%sa chunk whose sizes do not add up to its record", "", off - HDR);
+    }
+    *buf = b;
+    *sizes = (const uint64_t *)(const void *)(sz + 8 * (first - cfirst));
+    *data = (const char *)sz + ccount * 8 + before;
+    return MPIPOOL_OK;
 }
 
 static int count_item(void *ctx, uint64_t index, const void *data, size_t size) {

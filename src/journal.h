@@ -120,6 +120,21 @@ int mpipool__journal_append_chunk(mpipool__journal *j, uint64_t seq, uint64_t fi
                                   uint64_t out_size, const void *results, const mpipool_buf *vres,
                                   const uint64_t *failed, uint64_t nfailed, char *err, size_t errsz);
 
+/* Streams (mpipool_imap): the key's n, in_size and out_size are all
+ * MPIPOOL__JSTREAM (no map has that many items), digest 0.  Their results
+ * are never loaded whole: pieces() lists, for each chunk of map `seq` in
+ * record order, the runs of its items that have a result (failed items cut
+ * a chunk into runs), as (first, count, chunk number); read_var() reads
+ * items [first, first+count) of one chunk (variable-size results) into one
+ * malloc'd *buf (the caller frees it), *sizes (host order) and *data
+ * pointing into it. */
+#define MPIPOOL__JSTREAM UINT64_MAX
+typedef int (*mpipool__jpiece_fn)(void *ctx, uint64_t first, uint64_t count, size_t chunk);
+int mpipool__journal_pieces(mpipool__journal *j, uint64_t seq, mpipool__jpiece_fn cb, void *ctx, char *err,
+                            size_t errsz);
+int mpipool__journal_read_var(mpipool__journal *j, uint64_t seq, size_t chunk, uint64_t first, uint64_t count,
+                              char **buf, const uint64_t **sizes, const char **data, char *err, size_t errsz);
+
 /* fdatasync now if anything is unsynced. */
 int mpipool__journal_sync(mpipool__journal *j, char *err, size_t errsz);
 /* fdatasync if the policy above says it is time.  1 if it synced. */

@@ -72,7 +72,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->status = options->status;
     j->messages = options->messages;
     j->flags = options->flags;
-    rc = mpipool__resume_setup(j, options);
+    rc = mpipool__resume_setup(j, options->journal);
     if (rc != MPIPOOL_OK) {
         free(j);
         return rc;
@@ -176,6 +176,9 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
         if (o.reserved[i] != NULL)
             return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->reserved[%zu] is not NULL", func, i);
+    if (o.journal != NULL && strlen(o.journal) >= 4096)
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->journal is a path of %zu bytes; at most 4095",
+                              func, strlen(o.journal));
     if (o.on_error != MPIPOOL_ON_ERROR_CONTINUE && o.on_error != MPIPOOL_ON_ERROR_STOP)
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->on_error is %d, not a mpipool_on_error value",
                               func, (int)o.on_error);
@@ -203,7 +206,11 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
     j->on_error = o.on_error;
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->flags = o.flags;
-    mpipool__resume_imap_note();
+    rc = mpipool__resume_setup(j, o.journal);
+    if (rc != MPIPOOL_OK) {
+        free(j);
+        return rc;
+    }
     mpipool__engine_submit(pool, j);
     rc = mpipool_wait(j, -1.0);
     free(j);

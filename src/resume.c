@@ -47,6 +47,13 @@ struct mpipool__resume {
     char msg[MPIPOOL__MSG_MAX];
     struct mpipool__resume *next;
     mpipool_job *job;
+    /* imap: the runs of items the journal has results for, sorted, and the
+     * first one not yet behind j->next.  Ranges, not items, not results. */
+    struct rpiece {
+        uint64_t first, count;
+        size_t chunk;
+    } *pieces;
+    size_t npieces, cappieces, pos;
 };
 
 static pthread_mutex_t jlock = PTHREAD_MUTEX_INITIALIZER;
@@ -160,16 +167,23 @@ static void restore_handlers(void) {
 static void signal_exit(int sig) {
     uint64_t done = 0, total = 0;
     const char *path = "";
-    int njobs = 0;
+    int njobs = 0, streams = 0;
     char err[512];
     for (jentry *e = entries; e; e = e->next)
         if (e->j) mpipool__journal_sync(e->j, err, sizeof err);
     for (struct mpipool__resume *r = active_list; r; r = r->next) {
         done += r->replayed + r->recorded;
-        total += r->job->n;
+        if (r->job->source) streams = 1;
+        else total += r->job->n;
         path = r->je->path;
         njobs++;
     }
+    if (streams)
+        fprintf(stderr, "mpipool: %s: %llu items done and saved in journal '%s'%s (an imap: how many are left is "
+                "not known); run the program again with the same journal to resume (exit status %d)\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)done, path,
+                njobs > 1 ? " (and others)" : "", MPIPOOL_EXIT_RESUMABLE);
+    else
     fprintf(stderr, "mpipool: %s: %llu of %llu items done and saved in journal '%s'%s, %llu not done; "
             "run the program again with the same journal to resume (exit status %d)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)done, (unsigned long long)total, path,
@@ -235,6 +249,7 @@ static void resume_free(struct mpipool__resume *r, uint64_t n) {
     free(r->vtmp);
     free(r->done);
     free(r->failed);
+    free(r->pieces);
     free(r);
 }
 
@@ -251,18 +266,35 @@ static jentry *entry_for(const char *path) {
     return e;
 }
 
-int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
-    const char *path = opts ? opts->journal : NULL;
+static int add_piece(void *ctx, uint64_t first, uint64_t count, size_t chunk) {
+    struct mpipool__resume *r = ctx;
+    if (r->npieces == r->cappieces) {
+        size_t ncap = r->cappieces ? 2 * r->cappieces : 64;
+        struct rpiece *p = realloc(r->pieces, ncap * sizeof *p);
+        if (p == NULL) return MPIPOOL_ENOMEM;
+        r->pieces = p;
+        r->cappieces = ncap;
+    }
+    r->pieces[r->npieces++] = (struct rpiece){first, count, chunk};
+    return 0;
+}
+
+static int piece_cmp(const void *a, const void *b) {
+    const struct rpiece *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+int mpipool__resume_setup(mpipool_job *j, const char *path) {
     char err[MPIPOOL__ERR_MAX - 64];
     int rc = MPIPOOL_OK;
     j->resume = NULL;
     if (path == NULL) path = getenv("MPIPOOL_JOURNAL");
     if (path == NULL || path[0] == '\0') return MPIPOOL_OK;
-    if (j->source) return MPIPOOL_OK; /* streams are not journalled */
     struct mpipool__resume *r = calloc(1, sizeof *r);
     if (r == NULL) return mpipool__error(j->pool, MPIPOOL_ENOMEM, "%s: out of memory", j->func);
     r->job = j;
-    uint64_t digest = input_digest(j); /* before the lock: it reads all the inputs */
+    /* before the lock: it reads all the inputs; a stream has none yet */
+    uint64_t digest = j->source ? 0 : input_digest(j);
     pthread_mutex_lock(&jlock);
     jentry *e = entry_for(path);
     if (e == NULL) {
@@ -285,10 +317,26 @@ int mpipool__resume_setup(mpipool_job *j, const mpipool_map_options *opts) {
     r->seq = e->next_seq;
     mpipool__jkey key = {r->seq, j->n, j->in_var ? UINT64_MAX : j->in_size, j->out_var ? UINT64_MAX : j->out_size,
                          digest, mpipool__registry_name(j->fn_index)};
+    if (j->source) key.n = key.in_size = key.out_size = MPIPOOL__JSTREAM;
     rc = mpipool__journal_begin(e->j, &key, err, sizeof err);
     if (rc < 0) goto cleanup;
     e->next_seq++; /* this map has its number now, even if replay fails below */
-    if (rc == 1) {
+    if (rc == 1 && j->source) {
+        /* A previous run began this imap: index (only) what it finished. */
+        rc = mpipool__journal_pieces(e->j, r->seq, add_piece, r, err, sizeof err);
+        if (rc != MPIPOOL_OK) {
+            if (rc == MPIPOOL_ENOMEM) snprintf(err, sizeof err, "out of memory indexing journal '%s'", path);
+            goto cleanup;
+        }
+        qsort(r->pieces, r->npieces, sizeof *r->pieces, piece_cmp);
+        for (size_t i = 1; i < r->npieces; i++)
+            if (r->pieces[i].first < r->pieces[i - 1].first + r->pieces[i - 1].count) {
+                rc = MPIPOOL_EJOURNAL;
+                snprintf(err, sizeof err, "journal '%s': imap #%llu has two results for item %llu", path,
+                         (unsigned long long)r->seq, (unsigned long long)r->pieces[i].first);
+                goto cleanup;
+            }
+    } else if (rc == 1) {
         /* A previous run began this map: take what it finished. */
         r->done = calloc(j->n / 8 + 1, 1);
         if (j->out_var) r->vtmp = calloc(j->n ? j->n : 1, sizeof *r->vtmp);
@@ -344,9 +392,72 @@ void mpipool__resume_apply(mpipool_job *j) {
  * them short, so SIGTERM is answered after at most this many items. */
 #define INLINE_BATCH 16
 
+/* imap: deliver the journalled items at j->next from the file (the source
+ * is still asked for each, so it stays in step, but they are not sent),
+ * then return how many of the next `count` items must run. */
+static size_t clip_stream(mpipool_job *j, struct mpipool__resume *r, size_t count) {
+    char err[MPIPOOL__ERR_MAX - 64];
+    for (;;) {
+        if (j->cancelled || j->next >= j->n) return 0;
+        while (r->pos < r->npieces && r->pieces[r->pos].first + r->pieces[r->pos].count <= j->next) r->pos++;
+        size_t room = SIZE_MAX;
+        if (!j->unordered) {
+            /* Replayed results wait in the reorder list too: same bound. */
+            if (j->next >= j->emitted + j->window) return 0;
+            room = j->emitted + j->window - j->next;
+        }
+        if (r->pos == r->npieces || r->pieces[r->pos].first > j->next) {
+            size_t c = count < room ? count : room;
+            if (r->pos < r->npieces && r->pieces[r->pos].first - j->next < c) c = (size_t)(r->pieces[r->pos].first - j->next);
+            return c;
+        }
+        const struct rpiece *p = &r->pieces[r->pos];
+        uint64_t end = p->first + p->count;
+        if (end - j->next > room) end = j->next + room;
+        uint64_t got = 0;
+        for (; j->next + got < end; got++) {
+            mpipool_buf item = {NULL, 0};
+            int s = j->source->next(j->source->ctx, j->next + got, &item);
+            if (s == 0) {
+                j->n = j->next + got;
+                break;
+            }
+            if (s < 0) {
+                j->stream_rc = MPIPOOL_ECANCELED;
+                snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %llu", j->func, s,
+                         (unsigned long long)(j->next + got));
+                j->cancelled = 1;
+                j->n = j->next + got;
+                break;
+            }
+        }
+        if (got == 0) continue;
+        char *buf;
+        const uint64_t *sizes;
+        const char *data;
+        pthread_mutex_lock(&jlock);
+        int rc = mpipool__journal_read_var(r->je->j, r->seq, p->chunk, j->next, got, &buf, &sizes, &data, err,
+                                           sizeof err);
+        pthread_mutex_unlock(&jlock);
+        if (rc != MPIPOOL_OK) {
+            j->stream_rc = rc;
+            snprintf(j->err, sizeof j->err, "%s: replaying item %zu: %s", j->func, j->next, err);
+            j->cancelled = 1;
+            j->n = j->next;
+            return 0;
+        }
+        size_t first = j->next;
+        j->next += got;
+        j->done += got;
+        r->replayed += got;
+        mpipool__deliver_var(j, first, got, sizes, data, NULL, 0, 0, buf);
+    }
+}
+
 size_t mpipool__resume_clip(mpipool_job *j, size_t count) {
     struct mpipool__resume *r = j->resume;
     if (r && j->pool->size == 1 && count > INLINE_BATCH) count = INLINE_BATCH; /* only run_inline runs there */
+    if (r && j->source) return clip_stream(j, r, count);
     if (r == NULL || r->done == NULL) return count;
     while (j->next < j->n && bit(r->done, j->next)) {
         j->next++;
@@ -383,10 +494,46 @@ void mpipool__resume_note_failures(mpipool_job *j, uint64_t nfail, const char *r
     if (seen < nfail) r->unknown_fail = 1; /* failures beyond MPIPOOL__FAILS_MAX: which ones is unknown */
 }
 
-void mpipool__resume_record(mpipool_job *j, uint64_t first, uint64_t count) {
+void mpipool__resume_record_stream(mpipool_job *j, uint64_t first, uint64_t count, const uint64_t *sizes,
+                                   const char *data) {
     struct mpipool__resume *r = j->resume;
     char err[512];
     if (r == NULL) return;
+    /* Unlike a map's, a stream's results are valid even after the sink or
+     * the source stopped it (stream_rc): journal them all the same. */
+    if (!r->unknown_fail && count > 0) {
+        mpipool_buf *v = malloc((size_t)count * sizeof *v);
+        uint64_t nf = 0;
+        for (size_t i = 0; i < r->nfailed; i++)
+            if (r->failed[i] >= first && r->failed[i] - first < count) r->failed[nf++] = r->failed[i];
+        for (uint64_t i = 0; v && i < count; i++) {
+            v[i] = (mpipool_buf){sizes[i] ? (void *)(uintptr_t)data : NULL, (size_t)sizes[i]};
+            data += sizes[i];
+        }
+        pthread_mutex_lock(&jlock);
+        int rc = v == NULL ? MPIPOOL_ENOMEM
+                           : mpipool__journal_append_chunk(r->je->j, r->seq, first, count, UINT64_MAX, NULL, v,
+                                                           r->failed, nf, err, sizeof err);
+        if (v == NULL) snprintf(err, sizeof err, "out of memory journalling a chunk");
+        if (rc == MPIPOOL_OK) {
+            r->recorded += count - nf;
+            if (mpipool__journal_maybe_sync(r->je->j, err, sizeof err) < 0) rc = MPIPOOL_EJOURNAL;
+        }
+        if (rc != MPIPOOL_OK && !r->werr) {
+            r->werr = 1;
+            snprintf(r->msg, sizeof r->msg, "%s", err);
+        }
+        pthread_mutex_unlock(&jlock);
+        free(v);
+    }
+    r->nfailed = 0;
+    r->unknown_fail = 0;
+}
+
+void mpipool__resume_record(mpipool_job *j, uint64_t first, uint64_t count) {
+    struct mpipool__resume *r = j->resume;
+    char err[512];
+    if (r == NULL || j->source) return; /* streams: record_stream, before delivery */
     /* Journal only what is certain: all failures known, results stored. */
     if (!r->unknown_fail && j->stream_rc == MPIPOOL_OK && count > 0) {
         uint64_t nf = 0;
@@ -449,12 +596,4 @@ void mpipool__resume_close_idle(void) {
     }
     if (!still_open) restore_handlers();
     pthread_mutex_unlock(&jlock);
-}
-
-void mpipool__resume_imap_note(void) {
-    static atomic_int said;
-    const char *p = getenv("MPIPOOL_JOURNAL");
-    if (p && p[0] && atomic_exchange(&said, 1) == 0)
-        fprintf(stderr, "mpipool_imap: MPIPOOL_JOURNAL is set, but imap is not journalled: "
-                "its items will all run again if the job is restarted\n");
 }

@@ -13,11 +13,11 @@
 struct mpipool_job;
 struct mpipool__resume;
 
-/* map.c, last step before submit: pick the journal (options->journal, else
+/* map.c, last step before submit: pick the journal (`journal`, else
  * MPIPOOL_JOURNAL), check the job against it, replay what it holds into
  * `out`.  MPIPOOL_OK (j->resume set, or NULL: no journal), else the code
  * with the pool's error set; then nothing was sent and j->resume is NULL. */
-int mpipool__resume_setup(struct mpipool_job *j, const mpipool_map_options *opts);
+int mpipool__resume_setup(struct mpipool_job *j, const char *journal);
 /* engine_submit, after it initialised status/messages/out: mark the
  * replayed items done (status OK, variable results moved into out). */
 void mpipool__resume_apply(struct mpipool_job *j);
@@ -27,7 +27,11 @@ void mpipool__resume_apply(struct mpipool_job *j);
 size_t mpipool__resume_clip(struct mpipool_job *j, size_t count);
 /* note_failures: the failure records of the chunk about to be recorded. */
 void mpipool__resume_note_failures(struct mpipool_job *j, uint64_t nfail, const char *recs, size_t len);
-/* A chunk's results are in place (in out): journal them. */
+/* imap: the chunk's results (sizes/data as in a VRESULT), before they are
+ * delivered (note_failures first). */
+void mpipool__resume_record_stream(struct mpipool_job *j, uint64_t first, uint64_t count, const uint64_t *sizes,
+                                   const char *data);
+/* A chunk's results are in place (in out): journal them (not imap's). */
 void mpipool__resume_record(struct mpipool_job *j, uint64_t first, uint64_t count);
 /* job_finish, before `finished` is set: sync, settle rc, forget the job. */
 void mpipool__resume_finish(struct mpipool_job *j);
@@ -38,7 +42,5 @@ void mpipool__resume_close_idle(void);
 /* Worker side of the signals (pool.c at open; comm.c while waiting). */
 void mpipool__resume_worker_signals(void);
 void mpipool__resume_worker_poll(void);
-/* imap: say once that MPIPOOL_JOURNAL does not cover it. */
-void mpipool__resume_imap_note(void);
 
 #endif

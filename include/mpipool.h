@@ -423,8 +423,15 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * Journalled: mpipool_map, mpipool_map_async and mpipool_apply(_async), with
  * fixed or variable sizes, dynamic or static (a static map is journalled
  * when its gather completes; a resumed static map runs the rest dynamically).
- * Not journalled: mpipool_imap (with MPIPOOL_JOURNAL set it runs unjournalled
- * and says so once on stderr).
+ * mpipool_imap too (MPIPOOL_JOURNAL, or mpipool_imap_options.journal): each
+ * chunk's results are journalled as they arrive, and a resumed imap still
+ * calls the source for every index (so it stays in step) but sends no
+ * journalled item to a worker: its result is read back from the file and
+ * given to the sink in the usual order; the master holds only an index of
+ * the journalled runs of items, never their results.  An imap's key is its
+ * number on the journal file and its task: a changed input stream is NOT
+ * detected (the source's items are not digested), so resume an imap only
+ * over the same input.
  *
  * Signals (the one place the library exits on its own, and only while a
  * journalled map is running): SIGTERM or SIGINT on the master makes the
@@ -522,7 +529,8 @@ typedef struct mpipool_imap_options {
  * pool's progress thread; they must not call mpipool.  `options` may be
  * NULL.  Returns MPIPOOL_OK; MPIPOOL_ETASK if an item failed (every item
  * still reached the sink, unless on_error stopped the map); MPIPOOL_ECANCELED
- * when the source returned < 0 or the sink asked to stop; the argument
+ * when the source returned < 0 or the sink asked to stop; MPIPOOL_EJOURNAL
+ * (a foreign or damaged journal: nothing ran; see "journal and resume"); the argument
  * errors of mpipool_map.  Master only. */
 MPIPOOL_EXTERN int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source,
                                 const mpipool_sink *sink, const mpipool_imap_options *options);

@@ -13,7 +13,12 @@
  *    journal across the whole program (pools may close and reopen); one
  *    mutex guards them, taken after the engine's lock, never before it;
  *  - the signal handler only sets a flag; mpipool__resume_poll (called on
- *    every progress pass) acts on it.
+ *    every progress pass) acts on it;
+ *  - an imap (a stream: no n, no input digest) is keyed by its number on the
+ *    file and its task; on resume only an index of its journalled runs of
+ *    items is held (one entry per record and per failure), and a journalled
+ *    item's result is read back from the file when the stream reaches it,
+ *    never sent to a worker, so the master's memory stays bounded.
  */
 #include <signal.h>
 #include <stdatomic.h>

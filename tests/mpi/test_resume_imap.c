@@ -18,9 +18,13 @@ enum { N = 1200 };
 static mpipool *pool;
 static char err[1024];
 
+/* Rank 0's PID, the same on every rank (broadcast in main): names the log
+ * every rank of this job appends to, on whatever host it runs (the test
+ * hosts of tests/cluster share /tmp). */
+static long log_id;
+
 static void exec_log_path(char *buf, size_t sz) {
-    /* All ranks of the job share the launcher's process as parent. */
-    snprintf(buf, sz, "/tmp/mpipool_test_rimap_%ld.exec", (long)getppid());
+    snprintf(buf, sz, "/tmp/mpipool_test_rimap_%ld.exec", log_id);
 }
 
 static int rimap_task(mpipool_task *t) {
@@ -306,6 +310,8 @@ static void test_foreign(void **state) {
 int main(int argc, char **argv) {
     int provided;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    log_id = (long)getpid();
+    MPI_Bcast(&log_id, 1, MPI_LONG, 0, MPI_COMM_WORLD);
     int rc = mpipool_open_comm(&pool, MPI_COMM_WORLD);
     CHECK_RC(rc, MPIPOOL_OK);
     if (rc != MPIPOOL_OK) return harness_finish("test_resume_imap");

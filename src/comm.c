@@ -79,11 +79,22 @@ void mpipool__backoff_wait(mpipool__backoff *b) {
      * is a context switch on a busy core), then yielding, so that
      * oversubscribed ranks sharing the core can run.  Then sleep, doubling
      * up to 1 ms. */
+#if MPIPOOL__SIMULATED
+    /* In SimGrid a poll costs simulated time only through the probes' own
+     * injected cost: model the spinning phases as 1 us steps (a spinning
+     * rank reacts within about that), rather than thousands of simcalls. */
+    if (now - b->start < 250e-6) {
+        struct timespec step = {0, 1000L};
+        nanosleep(&step, NULL);
+        return;
+    }
+#else
     if (now - b->start < 20e-6) return; /* hot: most answers come within a few us */
     if (now - b->start < 250e-6) {
         sched_yield();
         return;
     }
+#endif
     b->sleep_us = b->sleep_us ? b->sleep_us * 2 : 1;
     if (b->sleep_us > 1000) b->sleep_us = 1000;
     struct timespec ts = {0, (long)b->sleep_us * 1000L};

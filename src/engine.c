@@ -539,18 +539,18 @@ static int fill(mpipool__engine *e) {
 
 static int recv_fails(mpipool__engine *e, int w, char **buf, int *len) {
     MPI_Status st;
-    MPI_Message m;
-    ENGINE_MPI(e, MPI_Mprobe(w, MPIPOOL__TAG_FAIL, e->pool->comm, &m, &st));
+    mpipool__msg m;
+    ENGINE_MPI(e, mpipool__mprobe(w, MPIPOOL__TAG_FAIL, e->pool->comm, &m, &st));
     MPI_Get_count(&st, MPI_BYTE, len);
     *buf = malloc((size_t)*len + 1);
     if (*buf == NULL) {
         char dummy;
         /* Still take the message off the wire. */
-        MPI_Mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+        mpipool__mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
         *len = 0;
         return 0;
     }
-    ENGINE_MPI(e, MPI_Mrecv(*buf, *len, MPI_BYTE, &m, MPI_STATUS_IGNORE));
+    ENGINE_MPI(e, mpipool__mrecv(*buf, *len, MPI_BYTE, &m, MPI_STATUS_IGNORE));
     return 0;
 }
 
@@ -705,9 +705,9 @@ static int progress_once(mpipool__engine *e) {
         /* Variable-size results: take each one that has arrived and hand it
          * to its worker's oldest chunk still waiting for one. */
         int flag = 0;
-        MPI_Message m;
+        mpipool__msg m;
         MPI_Status st;
-        int rc = MPI_Improbe(MPI_ANY_SOURCE, MPIPOOL__TAG_VRESULT, e->pool->comm, &flag, &m, &st);
+        int rc = mpipool__improbe(MPI_ANY_SOURCE, MPIPOOL__TAG_VRESULT, e->pool->comm, &flag, &m, &st);
         if (rc != MPI_SUCCESS) {
             engine_break(e, rc, "MPI_Improbe");
             break;
@@ -725,13 +725,13 @@ static int progress_once(mpipool__engine *e) {
         char *buf = target ? malloc((size_t)len + 1) : NULL;
         if (buf == NULL) {
             char dummy;
-            MPI_Mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+            mpipool__mrecv(&dummy, 0, MPI_BYTE, &m, MPI_STATUS_IGNORE);
             engine_break(e, MPI_SUCCESS, "a result");
             snprintf(e->broken_msg, sizeof e->broken_msg, target ? "out of memory for a %d-byte result from rank %d"
                      : "unexpected %d-byte result from rank %d", len, w);
             break;
         }
-        rc = MPI_Mrecv(buf, len, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+        rc = mpipool__mrecv(buf, len, MPI_BYTE, &m, MPI_STATUS_IGNORE);
         if (rc == MPI_SUCCESS && (size_t)len == sizeof ph && (memcpy(&ph, buf, sizeof ph), ph.pieces > 0)) {
             /* A header alone: the rest follows in pieces, being sent now. */
             total = sizeof ph + (size_t)ph.pieces;

@@ -17,6 +17,39 @@
 
 typedef struct mpipool__engine mpipool__engine;
 
+/* Matched probes (MPI-3).  SimGrid's SMPI (bench/scale) has none; there a
+ * probe followed by a receive from the probed source and tag takes the same
+ * message, because only one thread at a time makes calls on the pool's
+ * private communicator (the engine's lock on the master; workers have one
+ * thread) and MPI never lets messages from one source with one tag overtake
+ * each other. */
+#ifdef SMPI_H
+#define MPIPOOL__SIMULATED 1
+typedef struct {
+    int source, tag;
+    MPI_Comm comm;
+} mpipool__msg;
+static inline int mpipool__improbe(int src, int tag, MPI_Comm comm, int *flag, mpipool__msg *m, MPI_Status *st) {
+    int rc = MPI_Iprobe(src, tag, comm, flag, st);
+    if (rc == MPI_SUCCESS && *flag) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm};
+    return rc;
+}
+static inline int mpipool__mprobe(int src, int tag, MPI_Comm comm, mpipool__msg *m, MPI_Status *st) {
+    int rc = MPI_Probe(src, tag, comm, st);
+    if (rc == MPI_SUCCESS) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm};
+    return rc;
+}
+static inline int mpipool__mrecv(void *buf, int count, MPI_Datatype type, mpipool__msg *m, MPI_Status *st) {
+    return MPI_Recv(buf, count, type, m->source, m->tag, m->comm, st);
+}
+#else
+#define MPIPOOL__SIMULATED 0
+typedef MPI_Message mpipool__msg;
+#define mpipool__improbe MPI_Improbe
+#define mpipool__mprobe MPI_Mprobe
+#define mpipool__mrecv MPI_Mrecv
+#endif
+
 struct mpipool {
     MPI_Comm comm;       /* our private duplicate, named "mpipool"      */
     int rank, size;      /* in comm                                      */

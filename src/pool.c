@@ -134,7 +134,8 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     pool->piece = (size_t)piece;
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
-    pool->threaded = provided == MPI_THREAD_MULTIPLE;
+    /* SimGrid's simulated ranks cannot start threads of their own. */
+    pool->threaded = provided == MPI_THREAD_MULTIPLE && !MPIPOOL__SIMULATED;
     if ((rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) || mpipool__live_add(pool) != MPIPOOL_OK) {
         /* Purely local and vanishingly unlikely; still must not diverge. */
         rc = MPIPOOL_ENOMEM;

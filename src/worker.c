@@ -414,11 +414,11 @@ static int serve_loop(worker *wk) {
     mpipool__backoff bo;
     for (;;) {
         int flag = 0, bytes = 0;
-        MPI_Message msg;
+        mpipool__msg msg;
         MPI_Status st;
         mpipool__backoff_reset(&bo);
         for (;;) {
-            MPIPOOL__MPI(pool, MPI_Improbe(0, MPI_ANY_TAG, pool->comm, &flag, &msg, &st));
+            MPIPOOL__MPI(pool, mpipool__improbe(0, MPI_ANY_TAG, pool->comm, &flag, &msg, &st));
             if (flag) break;
             /* A large result still leaving moves only while we are inside
              * MPI: keep polling (yielding the core) until it is gone. */
@@ -429,13 +429,13 @@ static int serve_loop(worker *wk) {
         }
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
-            MPIPOOL__MPI(pool, MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            MPIPOOL__MPI(pool, mpipool__mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             break;
         }
         if (st.MPI_TAG != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof(mpipool__work_hdr)) {
             /* Receive it anyway so nothing is left pending, then give up. */
             if (buf_reserve(&wk->in, (size_t)bytes + 1) == 0)
-                MPI_Mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+                mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
             rc = mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: unexpected message "
                                 "(tag %d, %d bytes) from the master", pool->rank, st.MPI_TAG, bytes);
             goto cleanup;
@@ -445,7 +445,7 @@ static int serve_loop(worker *wk) {
                                 pool->rank, bytes);
             goto cleanup;
         }
-        MPIPOOL__MPI(pool, MPI_Mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+        MPIPOOL__MPI(pool, mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
         mpipool__work_hdr h;
         memcpy(&h, wk->in.p, sizeof h);
         size_t got = (size_t)bytes;

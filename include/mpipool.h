@@ -374,7 +374,8 @@ typedef struct mpipool_map_options {
     char **messages;           /* NULL, or n entries the map fills: NULL for items
                                   that did not fail, else the failure message in a
                                   malloc'd string the caller frees with free().     */
-    unsigned flags;            /* 0 or MPIPOOL_MAP_PROGRESS; other bits are refused  */
+    unsigned flags;            /* 0, or MPIPOOL_MAP_PROGRESS, MPIPOOL_MAP_HIERARCHY,
+                                  MPIPOOL_MAP_FLAT or'ed; other bits are refused    */
     const char *journal;       /* NULL: the file named by the environment variable
                                   MPIPOOL_JOURNAL, if set; a path: journal this map
                                   there; "": no journal, whatever the environment
@@ -394,6 +395,12 @@ typedef struct mpipool_map_options {
  * sets the seconds between lines).  Also accepted in
  * mpipool_imap_options.flags (no total, so no ETA). */
 #define MPIPOOL_MAP_PROGRESS 0x1u
+/* options->flags bits: use the hierarchy for this map whatever the pool's
+ * size and MPIPOOL_HIERARCHY say, or never (see "Scale" below).  Both at
+ * once is MPIPOOL_EINVAL.  Only fixed-size dynamic maps use the hierarchy;
+ * for other maps these bits change nothing. */
+#define MPIPOOL_MAP_HIERARCHY 0x2u
+#define MPIPOOL_MAP_FLAT 0x4u
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
 #define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, {0}}

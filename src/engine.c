@@ -67,6 +67,7 @@ typedef struct {
     size_t rcap;
     int rsmall;
     int sbig, rbig;           /* payloads that need the master's progress */
+    int units;                /* workers running it: a group's members, or 1 */
     double t_sent;            /* MPI_Wtime when the chunk was sent        */
 } slot;
 
@@ -342,7 +343,9 @@ static int slot_grow(char **p, size_t *cap, size_t need) {
     return 0;
 }
 
-static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count) {
+/* Send worker w the next `count` items of j; with members > 0, w is a group
+ * leader and the chunk is for its ranks w+1 .. w+members (kind GROUP). */
+static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count, int members) {
     MPI_Comm comm = e->pool->comm;
     MPI_Datatype st = MPI_DATATYPE_NULL, rt = MPI_DATATYPE_NULL;
     MPI_Aint disp[2];
@@ -378,9 +381,11 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     size_t piece = e->pool->piece;
     int wpieced = sizeof s->whdr + payload > piece;
     int rpieced = !s->var_out && sizeof s->rhdr + rbytes > piece;
-    s->whdr = (mpipool__work_hdr){MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index, j->id, first, count,
-                                  var_in ? MPIPOOL__VAR : j->in_size,
-                                  s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0};
+    s->whdr = (mpipool__work_hdr){members ? MPIPOOL__KIND_GROUP : MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index,
+                                  j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
+                                  s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
+                                  members ? (uint32_t)w + 1 : 0, (uint32_t)members};
+    s->units = members ? members : 1;
     s->nsend_pieces = wpieced ? (int)mpipool__npieces(payload, piece) : 0;
     s->nrecv_pieces = rpieced ? (int)mpipool__npieces(rbytes, piece) : 0;
     s->pieces = NULL;
@@ -511,7 +516,18 @@ static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
 
 static int run_static(mpipool__engine *e, mpipool_job *j);
 
-/* Hand out chunks: first one to every worker, then a second to each. */
+/* The next chunk for a target running it on `units` workers: one ordinary
+ * chunk per worker, within the job's message cap. */
+static size_t next_chunk_for(mpipool_job *j, size_t workers, size_t units) {
+    size_t c = next_chunk(j, workers);
+    if (units <= 1) return c;
+    size_t left = j->n - j->next, cap = j->max_chunk < left ? j->max_chunk : left;
+    return c > cap / units ? cap : c * units;
+}
+
+/* Hand out chunks: first one to every worker, then a second to each.  A
+ * job that uses the hierarchy goes to the group leaders only (ranks 1,
+ * 1 + G, ...), each chunk sized for the leader's members. */
 static int fill(mpipool__engine *e) {
     int any = 0;
     for (int round = 1; round <= 2; round++) {
@@ -519,6 +535,16 @@ static int fill(mpipool__engine *e) {
             size_t unassigned;
             mpipool_job *j = current_job(e, &unassigned);
             if (j == NULL) return any;
+            int members = 0;
+            if (j->group > 1 && j->schedule != MPIPOOL_SCHEDULE_STATIC) {
+                /* Leaders sit at 1 + k*G: skip to the next one. */
+                int g = (int)j->group, off = (w - 1) % g;
+                if (off != 0) {
+                    w += g - off - 1;
+                    continue;
+                }
+                members = e->workers - w < g - 1 ? e->workers - w : g - 1;
+            }
             if (j->schedule == MPIPOOL_SCHEDULE_STATIC) {
                 if (e->busy > 0) return any; /* wait for the workers to drain */
                 if (run_static(e, j) != 0) return -1;
@@ -530,7 +556,8 @@ static int fill(mpipool__engine *e) {
                 e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
-            if (send_chunk(e, j, s, w, next_chunk(j, (size_t)e->workers)) != 0) return -1;
+            size_t count = next_chunk_for(j, (size_t)e->workers, members ? (size_t)members : 1);
+            if (send_chunk(e, j, s, w, count, members) != 0) return -1;
             any = 1;
         }
     }
@@ -609,8 +636,10 @@ static int collect(mpipool__engine *e, slot *s) {
     } else if (h->nfail) {
         char *recs = NULL;
         int len = 0;
+        /* A leader names the member that ran the first failed item. */
+        int frank = h->fail_rank > 0 && h->fail_rank <= e->workers ? (int)h->fail_rank : s->worker;
         if (recv_fails(e, s->worker, &recs, &len) != 0) return -1;
-        note_failures(j, h->nfail, h->first_fail, s->worker, recs, (size_t)len);
+        note_failures(j, h->nfail, h->first_fail, frank, recs, (size_t)len);
         free(recs);
     }
     if (j->resume) mpipool__resume_record(j, s->first, s->count);
@@ -638,7 +667,7 @@ static int collect(mpipool__engine *e, slot *s) {
 static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int *displs) {
     mpipool *pool = e->pool;
     MPI_Datatype tin = MPI_DATATYPE_NULL, tout = MPI_DATATYPE_NULL;
-    mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size, 0};
+    mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size, 0, 0, 0};
     for (int w = 1; w <= e->workers; w++) {
         size_t first, count;
         mpipool__plan_static(j->n, (size_t)e->workers, (size_t)w - 1, &first, &count);
@@ -822,7 +851,7 @@ static int transfer_pending(mpipool__engine *e) {
             double per = s->job->per_item;
             if (per <= 0) return 1;
             if (now < 0) now = MPI_Wtime();
-            if (now >= s->t_sent + per * (double)s->count) return 1;
+            if (now >= s->t_sent + per * (double)s->count / (double)s->units) return 1;
         }
     }
     return 0;
@@ -907,7 +936,14 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
         if (j->n > (size_t)0x7fffffff || share > pool->piece / item)
             j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     }
-    if (j->source && j->window == 0) j->window = 65536;
+    /* The hierarchy carries fixed-size dynamic maps whose items fit a
+     * member's message; everything else goes to every worker directly. */
+    size_t big = j->in_size > j->out_size ? j->in_size : j->out_size;
+    j->group = 0;
+    if (!j->in_var && !j->out_var && !j->source && j->schedule == MPIPOOL_SCHEDULE_DYNAMIC &&
+        !(j->flags & MPIPOOL_MAP_FLAT) && big + sizeof(mpipool__result_hdr) + sizeof(mpipool__work_hdr) <= pool->piece &&
+        mpipool__plan_hier_use((j->flags & MPIPOOL_MAP_HIERARCHY) ? MPIPOOL__HIER_ON : pool->hier, (size_t)pool->size - 1))
+        j->group = pool->group;
     if (pool->size == 1 || j->n == 0) {
         mpipool__job_run_inline(j);
         return MPIPOOL_OK;

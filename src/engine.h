@@ -47,6 +47,8 @@ struct mpipool_job {
     int sink_stopped;         /* the sink asked to stop: deliver no more  */
     struct mpipool__pending *pending; /* ordered imap: chunks waiting their turn */
     struct mpipool__resume *resume; /* its journal, or NULL (resume.c)      */
+    size_t group;             /* > 0: chunks go to group leaders, this many
+                                 ranks per group (group.c); 0: to every worker */
 };
 
 /* Deliver the variable-size results of items [first, first+count) of a job

@@ -56,6 +56,8 @@ struct mpipool {
     int owns_mpi;        /* mpipool_open called MPI_Init: finalise at close */
     int threaded;        /* MPI_THREAD_MULTIPLE: the master may run a progress thread */
     size_t piece;        /* largest message, agreed at open (wire.h)    */
+    int hier;            /* master: MPIPOOL_HIERARCHY (MPIPOOL__HIER_*)  */
+    size_t group;        /* master: ranks per group when a map uses the hierarchy */
     uint64_t next_job;   /* master: id of the next job                   */
     mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */
     struct mpipool__obs *obs; /* master: stats, trace, progress (observe.h) */

@@ -7,6 +7,7 @@
  * minimum that keeps message cost a small fraction of the work and above by
  * the largest message we are willing to build.
  */
+#include <string.h>
 #include "pure.h"
 
 size_t mpipool__plan_chunk(size_t remaining, size_t workers, size_t user_chunk,
@@ -67,4 +68,44 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
     size_t base = n / workers, extra = n % workers;
     *first = w * base + (w < extra ? w : extra);
     *count = base + (w < extra ? 1 : 0);
+}
+
+int mpipool__hier_parse(const char *value, int *mode) {
+    *mode = MPIPOOL__HIER_AUTO;
+    if (value == NULL || *value == '\0' || strcmp(value, "auto") == 0) return MPIPOOL_OK;
+    if (strcmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+        *mode = MPIPOOL__HIER_ON;
+        return MPIPOOL_OK;
+    }
+    if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+        *mode = MPIPOOL__HIER_OFF;
+        return MPIPOOL_OK;
+    }
+    return MPIPOOL_EINVAL;
+}
+
+int mpipool__group_parse(const char *value, size_t *group) {
+    *group = 0;
+    if (value == NULL || *value == '\0') return MPIPOOL_OK;
+    size_t v = 0;
+    for (const char *p = value; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 1000000) return MPIPOOL_EINVAL;
+        v = v * 10 + (size_t)(*p - '0');
+    }
+    if (v < 2) return MPIPOOL_EINVAL;
+    *group = v;
+    return MPIPOOL_OK;
+}
+
+size_t mpipool__plan_group(size_t workers, size_t requested) {
+    if (requested >= 2) return requested;
+    size_t g = 1; /* the nearest integer to sqrt(workers), without libm */
+    while ((g + 1) * (g + 1) <= workers) g++;
+    if (workers - g * g > g) g++;
+    return g < 2 ? 2 : g;
+}
+
+int mpipool__plan_hier_use(int mode, size_t workers) {
+    if (workers < 2 || mode == MPIPOOL__HIER_OFF) return 0;
+    return mode == MPIPOOL__HIER_ON || workers >= MPIPOOL__HIER_AUTO_WORKERS;
 }

@@ -132,11 +132,25 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
         goto cleanup;
     }
     pool->piece = (size_t)piece;
+    if (rank == 0) {
+        /* Only the master decides how work is dispatched; a bad setting
+         * fails the open on every rank (the agreement below). */
+        const char *hv = getenv("MPIPOOL_HIERARCHY"), *gv = getenv("MPIPOOL_GROUP_SIZE");
+        size_t group = 0;
+        if (mpipool__hier_parse(hv, &pool->hier) != MPIPOOL_OK)
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_HIERARCHY is \"%.64s\"; it must be auto, on or off",
+                                func, hv);
+        else if (mpipool__group_parse(gv, &group) != MPIPOOL_OK)
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
+                                "of ranks, at least 2", func, gv);
+        pool->group = mpipool__plan_group((size_t)size - 1, group);
+    }
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
     /* SimGrid's simulated ranks cannot start threads of their own. */
     pool->threaded = provided == MPI_THREAD_MULTIPLE && !MPIPOOL__SIMULATED;
-    if ((rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) || mpipool__live_add(pool) != MPIPOOL_OK) {
+    if (rc == MPIPOOL_OK &&
+        ((rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) || mpipool__live_add(pool) != MPIPOOL_OK)) {
         /* Purely local and vanishingly unlikely; still must not diverge. */
         rc = MPIPOOL_ENOMEM;
     }
@@ -145,7 +159,10 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     if (!agreed) {
         mpipool__live_remove(pool);
         mpipool__engine_destroy(pool, 1);
-        rc = mpipool__error(NULL, MPIPOOL_ENOMEM, "%s: out of memory on some rank", func);
+        /* Keep this rank's own reason; the others learn only that it failed. */
+        if (rc == MPIPOOL_OK)
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the pool could not be opened on another rank "
+                                "(its message names why: a bad setting on the master, or no memory)", func, rank);
         goto cleanup;
     }
     if (rank == 0) mpipool__obs_open(pool);

@@ -115,6 +115,26 @@ int mpipool__plan_depth(size_t unassigned, size_t workers);
 void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
                           size_t *count);
 
+/* ---- hierarchical dispatch (plan.c) ---------------------------------------
+ * With a hierarchy, the master hands large chunks to group leaders (ranks
+ * 1, 1 + G, 1 + 2G, ...), each of which schedules them among the G - 1
+ * workers after it (group.c); see mpipool.h, "Scale". */
+enum { MPIPOOL__HIER_AUTO = 0, MPIPOOL__HIER_ON = 1, MPIPOOL__HIER_OFF = 2 };
+/* From this many workers up, "auto" turns the hierarchy on. */
+#define MPIPOOL__HIER_AUTO_WORKERS 256
+/* MPIPOOL_HIERARCHY: NULL/""/"auto", "on"/"1", "off"/"0" -> MPIPOOL_OK and
+ * *mode; anything else MPIPOOL_EINVAL (*mode = auto). */
+int mpipool__hier_parse(const char *value, int *mode);
+/* MPIPOOL_GROUP_SIZE: NULL/"" -> 0 (automatic); digits, at least 2 -> the
+ * number; anything else MPIPOOL_EINVAL. */
+int mpipool__group_parse(const char *value, size_t *group);
+/* Ranks per group (leader included) for `workers` workers: `requested` if
+ * non-zero, else about sqrt(workers) (so the master and each leader have
+ * about as many ranks to serve), at least 2. */
+size_t mpipool__plan_group(size_t workers, size_t requested);
+/* 1 if a map over a pool of `workers` workers should use the hierarchy. */
+int mpipool__plan_hier_use(int mode, size_t workers);
+
 /* ---- argument checks (validate.c) ---------------------------------------- */
 
 /* Check the arguments of a fixed-size map.  MPIPOOL_OK, or a code with a

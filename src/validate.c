@@ -23,8 +23,13 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
                      (int)opts->on_error);
             return MPIPOOL_EINVAL;
         }
-        if (opts->flags & ~MPIPOOL_MAP_PROGRESS) {
-            snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS is defined", opts->flags);
+        if (opts->flags & ~(MPIPOOL_MAP_PROGRESS | MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT)) {
+            snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS, MPIPOOL_MAP_HIERARCHY "
+                     "and MPIPOOL_MAP_FLAT are defined", opts->flags);
+            return MPIPOOL_EINVAL;
+        }
+        if ((opts->flags & MPIPOOL_MAP_HIERARCHY) && (opts->flags & MPIPOOL_MAP_FLAT)) {
+            snprintf(msg, msgsz, "options->flags has both MPIPOOL_MAP_HIERARCHY and MPIPOOL_MAP_FLAT");
             return MPIPOOL_EINVAL;
         }
         if (opts->journal != NULL && strlen(opts->journal) >= 4096) {

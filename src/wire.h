@@ -28,6 +28,16 @@
  *  - static mode: after TAG_WORK(kind STATIC) every rank enters the same
  *    MPI_Scatterv/MPI_Gatherv pair; each worker then sends TAG_STATUS
  *    (a result_hdr with no payload), and TAG_FAIL if nfail > 0.
+ *  - groups (hierarchical dispatch, group.c): the master may send a leader
+ *    rank TAG_WORK(kind GROUP), a fixed-size chunk for the members named in
+ *    the header (ranks group_first .. group_first + group_count - 1).  The
+ *    leader cuts it into ordinary CHUNKs for its members, gathers their
+ *    results (and TAG_FAILs) and answers the master exactly as a worker
+ *    answers a CHUNK: one TAG_RESULT (+ TAG_FAIL) per GROUP chunk, in the
+ *    order they came, with fail_rank naming the member that ran the first
+ *    failed item.  A worker therefore takes work from the master or from its
+ *    leader and answers whoever sent it; a leader takes work only from the
+ *    master, because its members' TAG_FAILs also come to it.
  * Headers are fixed-size structs of 64-bit fields: every rank runs the same
  * build of the library on the same architecture.
  */
@@ -53,7 +63,8 @@ enum mpipool__tag {
 
 enum mpipool__kind {
     MPIPOOL__KIND_CHUNK = 1,
-    MPIPOOL__KIND_STATIC = 2
+    MPIPOOL__KIND_STATIC = 2,
+    MPIPOOL__KIND_GROUP = 3
 };
 
 typedef struct {
@@ -65,6 +76,7 @@ typedef struct {
     uint64_t in_size;
     uint64_t out_size;
     uint64_t pieces;   /* 0, or the payload's bytes, sent as TAG_WPIECE pieces */
+    uint32_t group_first, group_count; /* GROUP: the leader's members     */
 } mpipool__work_hdr;
 
 typedef struct {
@@ -76,6 +88,7 @@ typedef struct {
     uint64_t fail_bytes; /* VRESULT: bytes of failure records at the end */
     uint64_t pieces;     /* 0, or the bytes after this header, in pieces */
     double busy;         /* seconds the worker spent running the tasks */
+    int64_t fail_rank;   /* GROUP: the member that ran item first_fail; 0 = the sender */
 } mpipool__result_hdr;
 
 #endif

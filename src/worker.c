@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "group.h"
 #include "internal.h"
 #include "wire.h"
 
@@ -273,6 +274,8 @@ typedef struct {
     mpipool__vout vout;
     buf sdata, sres;        /* static share and its results, kept across maps:
                                a fresh 100 MB buffer per map costs its page faults */
+    int parent;             /* who sent the chunk being run: the master, or our leader */
+    mpipool__group *group;  /* we lead a group (group.c), or NULL */
 } worker;
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
@@ -295,11 +298,11 @@ static int send_result(worker *wk, int k, mpipool__result_hdr *rh, size_t bytes,
     size_t h = sizeof *rh;
     rh->pieces = bytes > pool->piece ? bytes - h : 0;
     memcpy(wk->out[k].p, rh, h);
-    if (rh->pieces == 0) return MPI_Isend(msg, (int)bytes, MPI_BYTE, 0, tag, pool->comm, &wk->sreq[k]);
-    int rc = MPI_Send(msg, (int)h, MPI_BYTE, 0, tag, pool->comm);
+    if (rh->pieces == 0) return MPI_Isend(msg, (int)bytes, MPI_BYTE, wk->parent, tag, pool->comm, &wk->sreq[k]);
+    int rc = MPI_Send(msg, (int)h, MPI_BYTE, wk->parent, tag, pool->comm);
     for (size_t off = h; rc == MPI_SUCCESS && off < bytes; off += pool->piece) {
         size_t len = bytes - off < pool->piece ? bytes - off : pool->piece;
-        rc = MPI_Send(msg + off, (int)len, MPI_BYTE, 0, piece_tag, pool->comm);
+        rc = MPI_Send(msg + off, (int)len, MPI_BYTE, wk->parent, piece_tag, pool->comm);
     }
     return rc;
 }
@@ -325,7 +328,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool};
@@ -355,7 +358,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     }
     MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
     if (rh.nfail)
-        MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL, pool->comm));
+        MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, wk->parent, MPIPOOL__TAG_FAIL, pool->comm));
 cleanup:
     return rc;
 }
@@ -367,7 +370,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf *data = &wk->sdata, *res = &wk->sres;
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
@@ -408,6 +411,20 @@ cleanup:
     return rc;
 }
 
+/* Finish every group chunk we lead (before the master's next message is
+ * handled, so answers keep the order of the chunks). */
+static int group_drain(worker *wk) {
+    mpipool__backoff bo;
+    mpipool__backoff_reset(&bo);
+    while (mpipool__group_busy(wk->group)) {
+        int moved = 0, rc = mpipool__group_progress(wk->group, &moved);
+        if (rc != MPIPOOL_OK) return rc;
+        if (moved) mpipool__backoff_reset(&bo);
+        else mpipool__backoff_wait(&bo);
+    }
+    return MPIPOOL_OK;
+}
+
 static int serve_loop(worker *wk) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
@@ -418,8 +435,19 @@ static int serve_loop(worker *wk) {
         MPI_Status st;
         mpipool__backoff_reset(&bo);
         for (;;) {
-            MPIPOOL__MPI(pool, mpipool__improbe(0, MPI_ANY_TAG, pool->comm, &flag, &msg, &st));
+            /* Work comes from the master or, for a member, from its leader; a
+             * leader hears only the master (its members' TAG_FAILs are its own). */
+            MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag,
+                                                &msg, &st));
             if (flag) break;
+            if (wk->group) {
+                int moved = 0;
+                if ((rc = mpipool__group_progress(wk->group, &moved)) != MPIPOOL_OK) goto cleanup;
+                if (moved) {
+                    mpipool__backoff_reset(&bo);
+                    continue;
+                }
+            }
             /* A large result still leaving moves only while we are inside
              * MPI: keep polling (yielding the core) until it is gone. */
             int sent = 1;
@@ -428,8 +456,10 @@ static int serve_loop(worker *wk) {
             else mpipool__backoff_wait(&bo);
         }
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
+        wk->parent = st.MPI_SOURCE;
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
             MPIPOOL__MPI(pool, mpipool__mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            rc = group_drain(wk); /* nothing should be left: the master drained first */
             break;
         }
         if (st.MPI_TAG != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof(mpipool__work_hdr)) {
@@ -459,11 +489,19 @@ static int serve_loop(worker *wk) {
             }
             for (size_t off = 0; off < h.pieces; off += pool->piece) {
                 size_t len = (size_t)h.pieces - off < pool->piece ? (size_t)h.pieces - off : pool->piece;
-                MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof h + off, (int)len, MPI_BYTE, 0, MPIPOOL__TAG_WPIECE,
-                                            pool->comm, MPI_STATUS_IGNORE));
+                MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof h + off, (int)len, MPI_BYTE, wk->parent,
+                                            MPIPOOL__TAG_WPIECE, pool->comm, MPI_STATUS_IGNORE));
             }
             got = sizeof h + (size_t)h.pieces;
         }
+        if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
+            rc = mpipool__group_take(pool, &wk->group, &h, wk->in.p, got);
+            if (rc != MPIPOOL_OK) goto cleanup;
+            continue;
+        }
+        /* Anything else from the master comes after the group's chunks: answer
+         * those first, in order (and a static map needs every rank). */
+        if (wk->parent == 0 && (rc = group_drain(wk)) != MPIPOOL_OK) goto cleanup;
         if (h.kind == MPIPOOL__KIND_CHUNK)
             rc = run_chunk(wk, &h, got);
         else if (h.kind == MPIPOOL__KIND_STATIC)
@@ -496,6 +534,7 @@ int mpipool_serve(mpipool *pool) {
     free(wk.sdata.p);
     free(wk.sres.p);
     mpipool__vout_free(&wk.vout);
+    mpipool__group_free(wk.group);
     if (rc != MPIPOOL_OK) {
         /* Nobody else will hear of it: the pool is freed below. */
         fprintf(stderr, "mpipool [rank %d]: %s (%s)\n", pool->rank, pool->err, mpipool_err_name(rc));

@@ -277,8 +277,10 @@ static void test_bad_arguments(void **state) {
     o.schedule = (mpipool_schedule)9;
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "schedule");
     o.schedule = MPIPOOL_SCHEDULE_STATIC;
-    o.flags = 4;
+    o.flags = 0x80u; /* no such flag */
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "flags");
+    o.flags = MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT;
+    expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "MPIPOOL_MAP_FLAT");
     o.flags = 0;
     o.reserved[2] = &o;
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "reserved");

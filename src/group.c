@@ -1,0 +1,371 @@
+/*
+ * group.c — a group leader: the master's worker for GROUP chunks, and a
+ * small master for the members of its group (hierarchical dispatch).
+ *
+ * The master sends a leader fixed-size chunks sized for its whole group
+ * (wire.h, kind GROUP).  The leader cuts each into ordinary CHUNKs, one
+ * share per member, keeps every member at two chunks in flight, gathers
+ * the results (and failure records) into the chunk, and answers the master
+ * exactly as one worker answers a CHUNK.  So the master serves G times
+ * fewer ranks, each with G times larger chunks, and its message rate stops
+ * bounding the pool: see mpipool.h, "Scale".
+ *
+ * Invariants:
+ *  - chunks are answered in the order they came (the master pairs results
+ *    and TAG_FAILs with chunks by order); a member's results are collected
+ *    in the order its chunks were sent, for the same reason;
+ *  - a member has at most two chunks in flight, and its result receive is
+ *    posted before its chunk is sent;
+ *  - nothing here blocks while a member still computes, except a TAG_FAIL
+ *    receive, which its member sends right after the result we hold.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "group.h"
+#include "wire.h"
+
+/* A GROUP chunk from the master. */
+typedef struct gchunk {
+    mpipool__work_hdr h;
+    char *in;                 /* its items, h.count * h.in_size bytes      */
+    char *res;                /* result_hdr + h.count * h.out_size          */
+    uint64_t next, done;      /* items handed to members / back from them  */
+    mpipool__fails fails;     /* the members' records, concatenated        */
+    uint64_t nfail, first_fail;
+    int fail_rank;
+    double busy;
+    MPI_Request sreq;         /* the answer on its way to the master        */
+    struct gchunk *link;      /* answered chunks still being sent           */
+} gchunk;
+
+/* A member's chunk in flight. */
+typedef struct {
+    gchunk *c;                /* NULL: free                                  */
+    uint64_t first, count, seq;
+    int done;                 /* result received, not yet collected          */
+    MPI_Request sreq, rreq;
+    char *sbuf, *rbuf;        /* work_hdr + items; result_hdr + results      */
+    size_t scap, rcap;
+} gslot;
+
+struct mpipool__group {
+    mpipool *pool;
+    int first, n;             /* members: ranks first .. first + n - 1       */
+    gslot *slots;             /* two per member                              */
+    MPI_Request *reqs;
+    int *idx;
+    gchunk **q;               /* chunks not yet answered, oldest first       */
+    size_t qlen, qcap;
+    gchunk *sending;          /* answered, send not yet complete             */
+    uint64_t seq;
+    int active;               /* member chunks in flight                     */
+};
+
+static void chunk_free(gchunk *c) {
+    if (c == NULL) return;
+    free(c->in);
+    free(c->res);
+    mpipool__fails_free(&c->fails);
+    free(c);
+}
+
+static int grow(char **p, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    char *q = realloc(*p, need);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = need;
+    return 0;
+}
+
+/* Set up (or check) the group for this header's members. */
+static int group_for(mpipool *pool, mpipool__group **gp, const mpipool__work_hdr *h) {
+    mpipool__group *g = *gp;
+    if (h->group_count == 0 || h->group_first < 1 || h->group_first > (uint32_t)pool->size - 1 ||
+        h->group_count > (uint32_t)pool->size - h->group_first || (int)h->group_first == pool->rank)
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a group chunk names members "
+                              "%u+%u of a %d-rank pool", pool->rank, h->group_first, h->group_count, pool->size);
+    if (g && g->first == (int)h->group_first && g->n == (int)h->group_count) return MPIPOOL_OK;
+    if (g && (g->qlen || g->active || g->sending))
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: the group changed while busy",
+                              pool->rank);
+    mpipool__group_free(g);
+    *gp = NULL;
+    g = calloc(1, sizeof *g);
+    if (g == NULL) goto oom;
+    g->pool = pool;
+    g->first = (int)h->group_first;
+    g->n = (int)h->group_count;
+    g->slots = calloc((size_t)g->n * 2, sizeof *g->slots);
+    g->reqs = calloc((size_t)g->n * 2, sizeof *g->reqs);
+    g->idx = calloc((size_t)g->n * 2, sizeof *g->idx);
+    if (!g->slots || !g->reqs || !g->idx) {
+        mpipool__group_free(g);
+        goto oom;
+    }
+    for (int i = 0; i < 2 * g->n; i++) g->slots[i].sreq = g->slots[i].rreq = MPI_REQUEST_NULL;
+    *gp = g;
+    return MPIPOOL_OK;
+oom:
+    return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a group of %u",
+                          pool->rank, h->group_count);
+}
+
+int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_hdr *h, const char *msg,
+                        size_t got) {
+    int rc = group_for(pool, gp, h);
+    if (rc != MPIPOOL_OK) return rc;
+    mpipool__group *g = *gp;
+    const uint64_t *sizes;
+    const char *data;
+    if (h->in_size == MPIPOOL__VAR || h->out_size == MPIPOOL__VAR || h->out_size == 0 ||
+        mpipool__chunk_layout(h, msg, got, &sizes, &data) != 0)
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a group chunk of %zu bytes does "
+                              "not hold the %llu fixed-size items its header announces", pool->rank, got,
+                              (unsigned long long)h->count);
+    gchunk *c = calloc(1, sizeof *c);
+    size_t in_bytes = (size_t)h->count * (size_t)h->in_size;
+    size_t res_bytes = sizeof(mpipool__result_hdr) + (size_t)h->count * (size_t)h->out_size;
+    if (c) {
+        c->in = malloc(in_bytes ? in_bytes : 1);
+        c->res = malloc(res_bytes);
+    }
+    if (g->qlen == g->qcap) {
+        size_t ncap = g->qcap ? 2 * g->qcap : 4;
+        gchunk **nq = realloc(g->q, ncap * sizeof *nq);
+        if (nq) {
+            g->q = nq;
+            g->qcap = ncap;
+        }
+    }
+    if (!c || !c->in || !c->res || g->qlen == g->qcap) {
+        chunk_free(c);
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a group chunk of "
+                              "%llu items", pool->rank, (unsigned long long)h->count);
+    }
+    c->h = *h;
+    if (in_bytes) memcpy(c->in, data, in_bytes);
+    c->sreq = MPI_REQUEST_NULL;
+    g->q[g->qlen++] = c;
+    return MPIPOOL_OK;
+}
+
+int mpipool__group_busy(const mpipool__group *g) {
+    return g != NULL && (g->qlen > 0 || g->active > 0 || g->sending != NULL);
+}
+
+/* Send member m (0-based) its next share, from the oldest chunk with items
+ * left.  1 if sent, 0 if nothing is left, or an MPIPOOL_E code. */
+static int dispatch(mpipool__group *g, int m, gslot *s) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK;
+    gchunk *c = NULL;
+    for (size_t i = 0; i < g->qlen && c == NULL; i++)
+        if (g->q[i]->next < g->q[i]->h.count) c = g->q[i];
+    if (c == NULL) return 0;
+    const mpipool__work_hdr *h = &c->h;
+    /* One share per member, and no message beyond a piece. */
+    uint64_t share = (h->count + (uint64_t)g->n - 1) / (uint64_t)g->n, left = h->count - c->next;
+    size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
+    uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, sizeof(mpipool__result_hdr), pool->piece);
+    uint64_t count = share < left ? share : left;
+    if (count > most) count = most;
+    size_t payload = (size_t)count * (size_t)h->in_size, rbytes = (size_t)count * (size_t)h->out_size;
+    if (grow(&s->sbuf, &s->scap, sizeof *h + payload) || grow(&s->rbuf, &s->rcap, sizeof(mpipool__result_hdr) + rbytes))
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a member's chunk",
+                              pool->rank);
+    mpipool__work_hdr wh = {MPIPOOL__KIND_CHUNK, h->fn, h->job, h->first + c->next, count, h->in_size, h->out_size,
+                            0, 0, 0};
+    memcpy(s->sbuf, &wh, sizeof wh);
+    if (payload) memcpy(s->sbuf + sizeof wh, c->in + (size_t)c->next * (size_t)h->in_size, payload);
+    int member = g->first + m;
+    MPIPOOL__MPI(pool, MPI_Irecv(s->rbuf, (int)(sizeof(mpipool__result_hdr) + rbytes), MPI_BYTE, member,
+                                 MPIPOOL__TAG_RESULT, pool->comm, &s->rreq));
+    MPIPOOL__MPI(pool, MPI_Isend(s->sbuf, (int)(sizeof wh + payload), MPI_BYTE, member, MPIPOOL__TAG_WORK,
+                                 pool->comm, &s->sreq));
+    s->c = c;
+    s->first = wh.first;
+    s->count = count;
+    s->seq = g->seq++;
+    s->done = 0;
+    c->next += count;
+    g->active++;
+    return 1;
+cleanup:
+    return rc;
+}
+
+/* Take member m's finished chunk s into its group chunk. */
+static int collect(mpipool__group *g, int m, gslot *s) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK;
+    int member = g->first + m;
+    gchunk *c = s->c;
+    mpipool__result_hdr rh;
+    char *recs = NULL;
+    MPIPOOL__MPI(pool, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    memcpy(&rh, s->rbuf, sizeof rh);
+    if (rh.job != c->h.job || rh.first != s->first || rh.count != s->count) {
+        rc = mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: member %d answered with items "
+                            "%llu+%llu, expected %llu+%llu", pool->rank, member, (unsigned long long)rh.first,
+                            (unsigned long long)rh.count, (unsigned long long)s->first,
+                            (unsigned long long)s->count);
+        goto cleanup;
+    }
+    size_t osz = (size_t)c->h.out_size;
+    memcpy(c->res + sizeof rh + (size_t)(s->first - c->h.first) * osz, s->rbuf + sizeof rh, (size_t)s->count * osz);
+    if (rh.nfail) {
+        /* Its records follow its result, before anything else it sends us. */
+        mpipool__msg msg;
+        MPI_Status st;
+        int len = 0;
+        MPIPOOL__MPI(pool, mpipool__mprobe(member, MPIPOOL__TAG_FAIL, pool->comm, &msg, &st));
+        MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &len));
+        recs = malloc((size_t)len + 1);
+        if (recs == NULL) {
+            char dummy;
+            mpipool__mrecv(&dummy, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+            len = 0;
+        } else {
+            MPIPOOL__MPI(pool, mpipool__mrecv(recs, len, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+        }
+        mpipool__fails *f = &c->fails;
+        /* Beyond the cap the failures still count, undescribed (as on a worker). */
+        if (len > 0 && f->len + (size_t)len <= MPIPOOL__FAILS_MAX && grow(&f->p, &f->cap, f->len + (size_t)len) == 0) {
+            memcpy(f->p + f->len, recs, (size_t)len);
+            f->len += (size_t)len;
+        }
+        if (c->nfail == 0 || rh.first_fail < c->first_fail) {
+            c->first_fail = rh.first_fail;
+            c->fail_rank = member;
+        }
+        c->nfail += rh.nfail;
+    }
+    c->busy += rh.busy;
+    c->done += s->count;
+    s->c = NULL;
+    g->active--;
+cleanup:
+    free(recs);
+    return rc;
+}
+
+/* Answer the master for the oldest chunk, all of whose items are back. */
+static int answer(mpipool__group *g, gchunk *c) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK;
+    size_t bytes = sizeof(mpipool__result_hdr) + (size_t)c->h.count * (size_t)c->h.out_size;
+    mpipool__result_hdr rh = {c->h.job, c->h.first, c->h.count, c->nfail, c->first_fail, 0, 0, c->busy,
+                              c->nfail ? c->fail_rank : 0};
+    /* The same rule as a worker's answer, so the master's pre-posted
+     * receives match: beyond a piece, the header alone, then pieces. */
+    rh.pieces = bytes > pool->piece ? bytes - sizeof rh : 0;
+    memcpy(c->res, &rh, sizeof rh);
+    if (rh.pieces == 0) {
+        MPIPOOL__MPI(pool, MPI_Isend(c->res, (int)bytes, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm, &c->sreq));
+    } else {
+        MPIPOOL__MPI(pool, MPI_Send(c->res, (int)sizeof rh, MPI_BYTE, 0, MPIPOOL__TAG_RESULT, pool->comm));
+        for (size_t off = sizeof rh; off < bytes; off += pool->piece) {
+            size_t len = bytes - off < pool->piece ? bytes - off : pool->piece;
+            MPIPOOL__MPI(pool, MPI_Send(c->res + off, (int)len, MPI_BYTE, 0, MPIPOOL__TAG_RPIECE, pool->comm));
+        }
+    }
+    if (c->nfail)
+        MPIPOOL__MPI(pool, MPI_Send(c->fails.p ? c->fails.p : "", (int)c->fails.len, MPI_BYTE, 0, MPIPOOL__TAG_FAIL,
+                                    pool->comm));
+    c->link = g->sending;
+    g->sending = c;
+cleanup:
+    return rc;
+}
+
+int mpipool__group_progress(mpipool__group *g, int *moved) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK, ndone = 0, ns = 2 * g->n;
+    *moved = 0;
+    if (g->active > 0) {
+        for (int i = 0; i < ns; i++) g->reqs[i] = g->slots[i].c && !g->slots[i].done ? g->slots[i].rreq : MPI_REQUEST_NULL;
+        MPIPOOL__MPI(pool, MPI_Testsome(ns, g->reqs, &ndone, g->idx, MPI_STATUSES_IGNORE));
+        for (int k = 0; ndone != MPI_UNDEFINED && k < ndone; k++) {
+            gslot *s = &g->slots[g->idx[k]];
+            s->rreq = MPI_REQUEST_NULL;
+            s->done = 1;
+        }
+        if (ndone != MPI_UNDEFINED && ndone > 0) {
+            *moved = 1;
+            for (int m = 0; m < g->n; m++) {
+                for (;;) {
+                    gslot *a = &g->slots[2 * m], *b = a + 1, *oldest = NULL;
+                    if (a->c) oldest = a;
+                    if (b->c && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+                    if (oldest == NULL || !oldest->done) break;
+                    if ((rc = collect(g, m, oldest)) != MPIPOOL_OK) return rc;
+                }
+            }
+        }
+    }
+    while (g->qlen > 0 && g->q[0]->done == g->q[0]->h.count) {
+        gchunk *c = g->q[0];
+        memmove(g->q, g->q + 1, (g->qlen - 1) * sizeof *g->q);
+        g->qlen--;
+        if ((rc = answer(g, c)) != MPIPOOL_OK) {
+            chunk_free(c);
+            return rc;
+        }
+        *moved = 1;
+    }
+    /* First a chunk for every member with none, then a second for each. */
+    for (int round = 0; round < 2; round++) {
+        for (int m = 0; m < g->n; m++) {
+            gslot *a = &g->slots[2 * m], *b = a + 1;
+            int inflight = (a->c != NULL) + (b->c != NULL);
+            if (inflight > round) continue;
+            int r = dispatch(g, m, a->c ? b : a);
+            if (r < 0) return r;
+            if (r == 0) goto sent;
+            *moved = 1;
+        }
+    }
+sent:
+    for (gchunk **pp = &g->sending; *pp;) {
+        gchunk *c = *pp;
+        int flag = 0;
+        MPIPOOL__MPI(pool, MPI_Test(&c->sreq, &flag, MPI_STATUS_IGNORE));
+        if (!flag) {
+            pp = &c->link;
+            continue;
+        }
+        *pp = c->link;
+        chunk_free(c);
+    }
+cleanup:
+    return rc;
+}
+
+void mpipool__group_free(mpipool__group *g) {
+    if (g == NULL) return;
+    for (int i = 0; i < 2 * g->n; i++) {
+        gslot *s = &g->slots[i];
+        /* Only after an error: let nothing point into freed memory. */
+        if (s->rreq != MPI_REQUEST_NULL) {
+            MPI_Cancel(&s->rreq);
+            MPI_Request_free(&s->rreq);
+        }
+        if (s->sreq != MPI_REQUEST_NULL) MPI_Request_free(&s->sreq);
+        free(s->sbuf);
+        free(s->rbuf);
+    }
+    for (size_t i = 0; i < g->qlen; i++) chunk_free(g->q[i]);
+    while (g->sending) {
+        gchunk *c = g->sending;
+        g->sending = c->link;
+        if (c->sreq != MPI_REQUEST_NULL) MPI_Wait(&c->sreq, MPI_STATUS_IGNORE);
+        chunk_free(c);
+    }
+    free(g->q);
+    free(g->slots);
+    free(g->reqs);
+    free(g->idx);
+    free(g);
+}

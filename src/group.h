@@ -1,0 +1,25 @@
+/*
+ * group.h — a group leader's side of hierarchical dispatch (group.c), as
+ * the worker loop (worker.c) drives it.  Private.
+ */
+#ifndef MPIPOOL_GROUP_H
+#define MPIPOOL_GROUP_H
+
+#include "internal.h"
+#include "wire.h"
+
+typedef struct mpipool__group mpipool__group;
+
+/* Queue a GROUP chunk from the master (header h, the whole message `msg` of
+ * `got` bytes), creating *g on first use.  MPIPOOL_OK or a code, with the
+ * pool's last error set. */
+int mpipool__group_take(mpipool *pool, mpipool__group **g, const mpipool__work_hdr *h, const char *msg,
+                        size_t got);
+/* One pass: collect members' results, answer finished chunks, hand members
+ * new shares.  *moved = 1 if anything happened.  MPIPOOL_OK or a code. */
+int mpipool__group_progress(mpipool__group *g, int *moved);
+/* 1 while chunks are queued, on members or being answered. */
+int mpipool__group_busy(const mpipool__group *g);
+void mpipool__group_free(mpipool__group *g);
+
+#endif

@@ -70,6 +70,15 @@ void mpipool__backoff_reset(mpipool__backoff *b) {
     b->sleep_us = 0;
 }
 
+void mpipool__yield(void) {
+#if MPIPOOL__SIMULATED
+    struct timespec step = {0, 1000L};
+    nanosleep(&step, NULL);
+#else
+    sched_yield();
+#endif
+}
+
 void mpipool__backoff_wait(mpipool__backoff *b) {
     mpipool__resume_worker_poll(); /* a worker told to stop exits here, idle */
     double now = MPI_Wtime();
@@ -84,8 +93,7 @@ void mpipool__backoff_wait(mpipool__backoff *b) {
      * injected cost: model the spinning phases as 1 us steps (a spinning
      * rank reacts within about that), rather than thousands of simcalls. */
     if (now - b->start < 250e-6) {
-        struct timespec step = {0, 1000L};
-        nanosleep(&step, NULL);
+        mpipool__yield();
         return;
     }
 #else

@@ -874,7 +874,7 @@ static void *progress_thread(void *arg) {
         }
         int moving = transfer_pending(e);
         pthread_mutex_unlock(&e->lock);
-        if (moving) sched_yield(); /* keep it moving, but let workers on this core run */
+        if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
         else mpipool__backoff_wait(&bo);
         pthread_mutex_lock(&e->lock);
     }
@@ -995,7 +995,7 @@ int mpipool__engine_wait(mpipool_job *j, double timeout) {
             if (moved) continue;
             int moving = transfer_pending(e);
             pthread_mutex_unlock(&e->lock);
-            if (moving) sched_yield();
+            if (moving) mpipool__yield();
             else mpipool__backoff_wait(&bo);
             pthread_mutex_lock(&e->lock);
         }

@@ -107,6 +107,10 @@ typedef struct {
 } mpipool__backoff;
 void mpipool__backoff_reset(mpipool__backoff *b);
 void mpipool__backoff_wait(mpipool__backoff *b);
+/* Let other ranks on this core run while we poll for a message on its way
+ * (sched_yield; in SimGrid, a 1 us simulated step: a yield takes no
+ * simulated time, so polling would spin the simulator in place). */
+void mpipool__yield(void);
 
 /* Close this rank's side: free the communicator, forget the pool, thaw the
  * registry, finalise MPI if we initialised it.  Frees `pool`. */

@@ -452,7 +452,7 @@ static int serve_loop(worker *wk) {
              * MPI: keep polling (yielding the core) until it is gone. */
             int sent = 1;
             MPIPOOL__MPI(pool, MPI_Testall(2, wk->sreq, &sent, MPI_STATUSES_IGNORE));
-            if (!sent) sched_yield();
+            if (!sent) mpipool__yield();
             else mpipool__backoff_wait(&bo);
         }
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));

@@ -68,6 +68,7 @@ void mpipool__live_remove(mpipool *pool) {
 void mpipool__backoff_reset(mpipool__backoff *b) {
     b->start = -1.0;
     b->sleep_us = 0;
+    b->due = 0;
 }
 
 void mpipool__yield(void) {
@@ -105,6 +106,13 @@ void mpipool__backoff_wait(mpipool__backoff *b) {
 #endif
     b->sleep_us = b->sleep_us ? b->sleep_us * 2 : 1;
     if (b->sleep_us > 1000) b->sleep_us = 1000;
-    struct timespec ts = {0, (long)b->sleep_us * 1000L};
+    unsigned us = b->sleep_us;
+    if (b->due > 0) {
+        /* Wake up when the next answer is due, not up to 1 ms after it
+         * (the master's next_due() drops estimates that proved wrong). */
+        double left = b->due - now;
+        if (left < 1e-6 * us) us = left > 2e-6 ? (unsigned)(left * 1e6) : 1;
+    }
+    struct timespec ts = {0, (long)us * 1000L};
     nanosleep(&ts, NULL);
 }

@@ -42,6 +42,12 @@
  * only a longer tail when one worker is left with it at the end (heavy-
  * tailed work).  Guided shrinking still applies below it. */
 #define MAX_CHUNK_SECONDS 20e-3
+/* What one chunk costs the master (or a group leader) in CPU time: about
+ * 1.4 us measured here for a send, a receive and the bookkeeping (bench/,
+ * "one item per message").  With F ranks to serve, chunks shorter than
+ * 2 * F * this would keep it more than half busy, and past that it could
+ * not keep up: the minimum chunk time grows with the fan-out. */
+#define CHUNK_CPU_SECONDS 2e-6
 /* Messages above this many bytes move in many shared-memory fragments (or
  * network segments), and only while both ends are inside MPI calls: while
  * one is in flight the master keeps polling instead of sleeping. */
@@ -385,7 +391,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
                                   s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
                                   members ? (uint32_t)w + 1 : 0, (uint32_t)members};
-    s->units = members ? members : 1;
+    s->units = members + 1; /* a leader runs items too */
     s->nsend_pieces = wpieced ? (int)mpipool__npieces(payload, piece) : 0;
     s->nrecv_pieces = rpieced ? (int)mpipool__npieces(rbytes, piece) : 0;
     s->pieces = NULL;
@@ -472,12 +478,16 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     return 0;
 }
 
-static size_t next_chunk(mpipool_job *j, size_t workers) {
+/* Items in the next chunk of j for one worker (of `workers`); `fanout` is
+ * the most ranks one scheduler serves: the master's targets, or a group. */
+static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
     size_t min_chunk = 1, max_chunk = j->max_chunk;
     if (j->per_item > 0) {
-        double want = MIN_CHUNK_SECONDS / j->per_item;
+        double least = MIN_CHUNK_SECONDS, busy = 2.0 * CHUNK_CPU_SECONDS * (double)fanout;
+        if (busy > least) least = busy;
+        double want = least / j->per_item;
         min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
-        double most = MAX_CHUNK_SECONDS / j->per_item;
+        double most = (least > MAX_CHUNK_SECONDS ? least : MAX_CHUNK_SECONDS) / j->per_item;
         if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;
     } else if (j->user_chunk == 0 && !j->source) {
         /* Task time unknown (the first chunks of a map): one item each, so
@@ -518,8 +528,8 @@ static int run_static(mpipool__engine *e, mpipool_job *j);
 
 /* The next chunk for a target running it on `units` workers: one ordinary
  * chunk per worker, within the job's message cap. */
-static size_t next_chunk_for(mpipool_job *j, size_t workers, size_t units) {
-    size_t c = next_chunk(j, workers);
+static size_t next_chunk_for(mpipool_job *j, size_t workers, size_t fanout, size_t units) {
+    size_t c = next_chunk(j, workers, fanout);
     if (units <= 1) return c;
     size_t left = j->n - j->next, cap = j->max_chunk < left ? j->max_chunk : left;
     return c > cap / units ? cap : c * units;
@@ -545,6 +555,13 @@ static int fill(mpipool__engine *e) {
                 }
                 members = e->workers - w < g - 1 ? e->workers - w : g - 1;
             }
+            /* The master serves every worker, or one leader per group;
+             * a leader serves its members (and runs items itself). */
+            size_t fanout = (size_t)e->workers;
+            if (j->group > 1) {
+                size_t leaders = ((size_t)e->workers + j->group - 1) / j->group;
+                fanout = leaders > j->group ? leaders : j->group;
+            }
             if (j->schedule == MPIPOOL_SCHEDULE_STATIC) {
                 if (e->busy > 0) return any; /* wait for the workers to drain */
                 if (run_static(e, j) != 0) return -1;
@@ -556,7 +573,7 @@ static int fill(mpipool__engine *e) {
                 e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
-            size_t count = next_chunk_for(j, (size_t)e->workers, members ? (size_t)members : 1);
+            size_t count = next_chunk_for(j, (size_t)e->workers, fanout, (size_t)members + 1);
             if (send_chunk(e, j, s, w, count, members) != 0) return -1;
             any = 1;
         }
@@ -857,6 +874,24 @@ static int transfer_pending(mpipool__engine *e) {
     return 0;
 }
 
+/* MPI_Wtime when the next result should arrive, from the time per item:
+ * the earliest chunk on a worker whose results are still out; 0 if none
+ * or unknown.  Called with e->lock held, only before the master sleeps. */
+static double next_due(const mpipool__engine *e) {
+    double due = 0, now = MPI_Wtime();
+    for (int i = 0; i < e->nslots; i++) {
+        const slot *s = &e->slots[i];
+        if (!s->worker || s->completed || s->job->per_item <= 0) continue;
+        double took = s->job->per_item * (double)s->count / (double)s->units, t = s->t_sent + took;
+        /* A chunk still out long after its time is a bad estimate (a long
+         * item, a busy worker): it no longer says when to wake up.  A
+         * group's chunk shares its ranks with the next one: allow as much. */
+        if (now > t + (took > 1e-3 ? took : 1e-3)) continue;
+        if (due == 0 || t < due) due = t;
+    }
+    return due;
+}
+
 static void *progress_thread(void *arg) {
     mpipool__engine *e = arg;
     mpipool__backoff bo;
@@ -873,6 +908,7 @@ static void *progress_thread(void *arg) {
             continue;
         }
         int moving = transfer_pending(e);
+        if (!moving) bo.due = next_due(e);
         pthread_mutex_unlock(&e->lock);
         if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
         else mpipool__backoff_wait(&bo);
@@ -994,6 +1030,7 @@ int mpipool__engine_wait(mpipool_job *j, double timeout) {
             if (j->finished || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
             if (moved) continue;
             int moving = transfer_pending(e);
+            if (!moving) bo.due = next_due(e);
             pthread_mutex_unlock(&e->lock);
             if (moving) mpipool__yield();
             else mpipool__backoff_wait(&bo);

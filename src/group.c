@@ -6,7 +6,9 @@
  * (wire.h, kind GROUP).  The leader cuts each into ordinary CHUNKs, one
  * share per member, keeps every member at two chunks in flight, gathers
  * the results (and failure records) into the chunk, and answers the master
- * exactly as one worker answers a CHUNK.  So the master serves G times
+ * exactly as one worker answers a CHUNK.  While every member has two
+ * chunks and nothing arrives, the leader runs items itself, a short slice
+ * at a time (OWN_SLICE_SECONDS), so a group of G ranks computes with all G.  So the master serves G times
  * fewer ranks, each with G times larger chunks, and its message rate stops
  * bounding the pool: see mpipool.h, "Scale".
  *
@@ -24,6 +26,13 @@
 #include <string.h>
 #include "group.h"
 #include "wire.h"
+
+/* The leader's own items run in slices of about this long (at least one
+ * item), so that it answers its members within about that: they each hold
+ * a second chunk, at least MIN_CHUNK_SECONDS (engine.c) long, meanwhile. */
+#define OWN_SLICE_SECONDS 50e-6
+/* A member's share is never shorter than this (as MIN_CHUNK_SECONDS). */
+#define MIN_SHARE_SECONDS 200e-6
 
 /* A GROUP chunk from the master. */
 typedef struct gchunk {
@@ -60,6 +69,8 @@ struct mpipool__group {
     gchunk *sending;          /* answered, send not yet complete             */
     uint64_t seq;
     int active;               /* member chunks in flight                     */
+    double busy_sum, busy_items; /* task seconds per item so far (all ranks) */
+    mpipool__fails own;       /* the failures of the leader's own slice      */
 };
 
 static void chunk_free(gchunk *c) {
@@ -155,6 +166,13 @@ int mpipool__group_busy(const mpipool__group *g) {
     return g != NULL && (g->qlen > 0 || g->active > 0 || g->sending != NULL);
 }
 
+/* 1 if the leader holds more items than two per rank of its group. */
+static int plenty(const mpipool__group *g) {
+    uint64_t held = 0;
+    for (size_t i = 0; i < g->qlen; i++) held += g->q[i]->h.count - g->q[i]->next;
+    return held > 2 * ((uint64_t)g->n + 1);
+}
+
 /* Send member m (0-based) its next share, from the oldest chunk with items
  * left.  1 if sent, 0 if nothing is left, or an MPIPOOL_E code. */
 static int dispatch(mpipool__group *g, int m, gslot *s) {
@@ -165,8 +183,18 @@ static int dispatch(mpipool__group *g, int m, gslot *s) {
         if (g->q[i]->next < g->q[i]->h.count) c = g->q[i];
     if (c == NULL) return 0;
     const mpipool__work_hdr *h = &c->h;
-    /* One share per member, and no message beyond a piece. */
-    uint64_t share = (h->count + (uint64_t)g->n - 1) / (uint64_t)g->n, left = h->count - c->next;
+    /* Guided over what the leader holds: a share is 1/(2 * ranks) of the
+     * items not yet handed out (so no member queues more than its part
+     * while the leader, which takes its own items as it goes, runs dry),
+     * but at least MIN_SHARE_SECONDS of work; and no message beyond a piece. */
+    uint64_t held = 0, left = h->count - c->next, ranks = (uint64_t)g->n + 1;
+    for (size_t i = 0; i < g->qlen; i++) held += g->q[i]->h.count - g->q[i]->next;
+    uint64_t share = (held + 2 * ranks - 1) / (2 * ranks), least = 1;
+    if (g->busy_items > 0 && g->busy_sum > 0) {
+        double want = MIN_SHARE_SECONDS / (g->busy_sum / g->busy_items);
+        if (want > 1) least = want >= (double)left ? left : (uint64_t)want;
+    }
+    if (share < least) share = least;
     size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
     uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, sizeof(mpipool__result_hdr), pool->piece);
     uint64_t count = share < left ? share : left;
@@ -194,6 +222,58 @@ static int dispatch(mpipool__group *g, int m, gslot *s) {
     return 1;
 cleanup:
     return rc;
+}
+
+/* Add a rank's failure records to chunk c. */
+static void add_failures(gchunk *c, uint64_t nfail, uint64_t first_fail, int rank, const char *recs, size_t len) {
+    mpipool__fails *f = &c->fails;
+    /* Beyond the cap the failures still count, undescribed (as on a worker). */
+    if (len > 0 && f->len + len <= MPIPOOL__FAILS_MAX && grow(&f->p, &f->cap, f->len + len) == 0) {
+        memcpy(f->p + f->len, recs, len);
+        f->len += len;
+    }
+    if (c->nfail == 0 || first_fail < c->first_fail) {
+        c->first_fail = first_fail;
+        c->fail_rank = rank;
+    }
+    c->nfail += nfail;
+}
+
+/* Run a slice of the oldest chunk with items left on the leader itself.
+ * 1 if it ran one, 0 if nothing is left, or an MPIPOOL_E code. */
+static int run_own(mpipool__group *g) {
+    mpipool *pool = g->pool;
+    gchunk *c = NULL;
+    for (size_t i = 0; i < g->qlen && c == NULL; i++)
+        if (g->q[i]->next < g->q[i]->h.count) c = g->q[i];
+    if (c == NULL) return 0;
+    const mpipool__work_hdr *h = &c->h;
+    mpipool_fn fn = mpipool__registry_fn(h->fn);
+    if (fn == NULL)
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: the master asked for task #%u "
+                              "but only %zu are registered", pool->rank, h->fn, mpipool__registry_count());
+    uint64_t k = 1, left = h->count - c->next;
+    if (g->busy_items > 0 && g->busy_sum > 0) {
+        double per = g->busy_sum / g->busy_items, want = OWN_SLICE_SECONDS / per;
+        if (want > 1) k = want >= (double)left ? left : (uint64_t)want;
+    }
+    if (k > left) k = left;
+    size_t isz = (size_t)h->in_size, osz = (size_t)h->out_size;
+    mpipool__batch b = {fn, c->in + (size_t)c->next * isz, isz, NULL,
+                        c->res + sizeof(mpipool__result_hdr) + (size_t)c->next * osz, osz, NULL,
+                        h->first + c->next, k, pool->rank, pool};
+    double t0 = MPI_Wtime();
+    int64_t nfail = mpipool__run_batch(&b, &g->own);
+    double busy = MPI_Wtime() - t0;
+    if (nfail < 0)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
+    if (nfail > 0) add_failures(c, (uint64_t)nfail, g->own.first_fail, pool->rank, g->own.p, g->own.len);
+    c->busy += busy;
+    c->next += k;
+    c->done += k;
+    g->busy_sum += busy;
+    g->busy_items += (double)k;
+    return 1;
 }
 
 /* Take member m's finished chunk s into its group chunk. */
@@ -230,20 +310,12 @@ static int collect(mpipool__group *g, int m, gslot *s) {
         } else {
             MPIPOOL__MPI(pool, mpipool__mrecv(recs, len, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
         }
-        mpipool__fails *f = &c->fails;
-        /* Beyond the cap the failures still count, undescribed (as on a worker). */
-        if (len > 0 && f->len + (size_t)len <= MPIPOOL__FAILS_MAX && grow(&f->p, &f->cap, f->len + (size_t)len) == 0) {
-            memcpy(f->p + f->len, recs, (size_t)len);
-            f->len += (size_t)len;
-        }
-        if (c->nfail == 0 || rh.first_fail < c->first_fail) {
-            c->first_fail = rh.first_fail;
-            c->fail_rank = member;
-        }
-        c->nfail += rh.nfail;
+        add_failures(c, rh.nfail, rh.first_fail, member, recs, (size_t)len);
     }
     c->busy += rh.busy;
     c->done += s->count;
+    g->busy_sum += rh.busy;
+    g->busy_items += (double)s->count;
     s->c = NULL;
     g->active--;
 cleanup:
@@ -321,13 +393,22 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
             gslot *a = &g->slots[2 * m], *b = a + 1;
             int inflight = (a->c != NULL) + (b->c != NULL);
             if (inflight > round) continue;
+            /* A second chunk for a member only while there is enough for
+             * every rank to have two: else the leader takes its own part. */
+            if (round == 1 && !plenty(g)) goto own;
             int r = dispatch(g, m, a->c ? b : a);
             if (r < 0) return r;
-            if (r == 0) goto sent;
+            if (r == 0) goto own;
             *moved = 1;
         }
     }
-sent:
+own:
+    /* The members are served: if nothing else happened, work. */
+    if (!*moved) {
+        int r = run_own(g);
+        if (r < 0) return r;
+        if (r > 0) *moved = 1;
+    }
     for (gchunk **pp = &g->sending; *pp;) {
         gchunk *c = *pp;
         int flag = 0;
@@ -363,6 +444,7 @@ void mpipool__group_free(mpipool__group *g) {
         if (c->sreq != MPI_REQUEST_NULL) MPI_Wait(&c->sreq, MPI_STATUS_IGNORE);
         chunk_free(c);
     }
+    mpipool__fails_free(&g->own);
     free(g->q);
     free(g->slots);
     free(g->reqs);

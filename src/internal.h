@@ -104,6 +104,8 @@ void mpipool__live_remove(mpipool *pool);
 typedef struct {
     double start;
     unsigned sleep_us;
+    double due;        /* > 0: MPI_Wtime when an answer is expected; sleeps
+                          end by then (set by the master before each wait) */
 } mpipool__backoff;
 void mpipool__backoff_reset(mpipool__backoff *b);
 void mpipool__backoff_wait(mpipool__backoff *b);

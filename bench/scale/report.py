@@ -58,15 +58,16 @@ def cell(d, timeout, dyn_max):
     if d is None:
         return "—"
     if d["status"] == "ok":
-        return f"**{float(d['eff']):.3f}** ({float(d['wall']):.0f} s)"
+        w = float(d["wall"])
+        return f"**{float(d['eff']):.3f}** ({w:.1f} s)" if w < 10 else f"**{float(d['eff']):.3f}** ({w:.0f} s)"
     if d["status"] == "timeout":
-        return f"not run (wall time > {timeout:.0f} s)"
+        return f"not run (wall time > {float(d['wall']):.0f} s)"
     if d["status"] == "skipped":
         return f"not run (wall time: {int(d['n']):,} one-item messages > {dyn_max:,})"
     return "FAILED"
 
 
-def plot(rows, ranks, durs, png, gp):
+def plot(rows, ranks, durs, png, gp, flat_only):
     dat = os.path.splitext(gp)[0] + ".plot.dat"
     blocks = []
     with open(dat, "w") as f:
@@ -87,16 +88,19 @@ def plot(rows, ranks, durs, png, gp):
     dash = {10: 1, 100: 2, 1000: 3}
     ptype = {10: 7, 100: 5, 1000: 9}
     names = dict(IMPLS)
-    lines = ["set terminal pngcairo size 1500,620 font ',10'", f"set output '{png}'",
+    if flat_only:
+        names["mpipool-auto"] = "mpipool (auto = off here)"
+    lines = ["set terminal pngcairo size 1500,720 font ',10'", f"set output '{png}'",
              "set multiplot layout 1,2", "set logscale x 2", "set xrange [48:5400]", "set yrange [0:1.05]",
              "set xtics (64, 256, 1024, 4096)", "set grid", "set xlabel 'ranks (1 master + ranks-1 workers)'",
-             "set ylabel 'efficiency = ideal / simulated makespan'", "set key bottom left font ',8'"]
+             "set ylabel 'efficiency = ideal / simulated makespan'",
+             "set key outside below horizontal maxcols 3 font ',8'"]
     for dist, title in (("uniform", "uniform task durations"),
                         ("pareto", "heavy-tailed (Pareto 1.5) task durations")):
         lines.append(f"set title '{title}'")
         parts = []
         for i, (bd, impl, d, npts) in enumerate(blocks):
-            if bd != dist or npts == 0:
+            if bd != dist or npts == 0 or (flat_only and impl == "mpipool-off"):
                 continue
             parts.append(f"'{dat}' index {i} using 1:2 with linespoints lc rgb '{color[impl]}' dt {dash[d]} "
                          f"pt {ptype[d]} lw 1.5 title '{names[impl]}, {d} us'")
@@ -123,6 +127,7 @@ def main():
     ap.add_argument("--plan")
     ap.add_argument("--t", type=float)
     ap.add_argument("--timeout", type=float)
+    ap.add_argument("--timeout-4096", type=float)
     ap.add_argument("--jobs", type=int)
     ap.add_argument("--dyn-max", type=int)
     ap.add_argument("--elapsed", type=int)
@@ -145,7 +150,7 @@ def main():
     cal = dict(l.rstrip("\n").split("=", 1) for l in open(a.calibration) if "=" in l)
     ranks = sorted({k[0] for k in rows})
     durs = sorted({k[1] for k in rows})
-    ok_plot = plot(rows, ranks, durs, a.png, a.gp)
+    ok_plot = plot(rows, ranks, durs, a.png, a.gp, a.hierarchy == "no")
     meta = {}
     for name in os.listdir(a.points):
         if name.endswith(".meta"):
@@ -176,7 +181,7 @@ def main():
         out.append(f"**Calibration: {us:.3g} µs per message**, injected as `smpi/ois` = `smpi/os` (send) and "
                    f"`smpi/or` (receive) into every simulated run, mpipool's and the peers' alike. Measured in "
                    f"this run with the real Open MPI build: `{cal['command']}` (one item per message, 1 master "
-                   f"+ 2 workers on 2 cores) (three launches of 5 repetitions) gave at best {float(cal['best_items_per_s']):.4g} items/s; each "
+                   f"+ 2 workers on 2 cores), launched three times, gave at best {float(cal['best_items_per_s']):.4g} items/s; each "
                    f"item costs the master one send and one receive, so 1 / rate = {2 * us:.3g} µs per item, "
                    f"half of it per message. Best of the repetitions rather than the median, because other load "
                    f"only adds time; still an upper bound on mpipool's own cost (3 ranks share 2 cores). "
@@ -206,7 +211,8 @@ def main():
                "with two in flight per worker; it is not run where it would need more than "
                f"{a.dyn_max:,} one-item messages (its wall time grows with the message count, and such a "
                "point is master-bound anyway: makespan ≥ n × 2 messages × the calibrated cost). "
-               f"Every other point gets {a.timeout:.0f} s of wall time.")
+               f"Every other point gets {a.timeout:.0f} s of wall time ({a.timeout_4096:.0f} s at 4096 ranks, "
+               "where mpipool's points are known to need 10 to 25+ minutes each: see bench/README.md).")
     out.append("")
     hdr = "| work | D | ranks | n | ideal (s) | longest item (s) | " + " | ".join(n for _, n in IMPLS) + " |"
     out.append(hdr)

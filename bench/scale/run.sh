@@ -11,9 +11,11 @@
 #
 # Environment (full run): SCALE_T ideal seconds per configuration (default
 # 0.05), SCALE_RANKS (default "64 256 1024 4096"), SCALE_TIMEOUT seconds of
-# wall time per point (default 200), SCALE_JOBS simulations at once
-# (default 2), SCALE_DYN_MAX items above which the one-item-per-message peer
-# is not run (default 150000).
+# wall time per point (default 600), SCALE_TIMEOUT_4096 the same for the
+# points with 4096 ranks (default 120: mpipool's take 10 to 25+ minutes each
+# there, see bench/README.md), SCALE_JOBS simulations at once (default 2),
+# SCALE_DYN_MAX items above which the one-item-per-message peer is not run
+# (default 150000).
 #
 # Exit status: non-zero if a build fails, or a program fails or gives wrong
 # results (a point that only runs out of wall time is reported, not failed,
@@ -40,13 +42,14 @@ if [ "$mode" = full ]; then
   T=${SCALE_T:-0.05}
   RANKS=${SCALE_RANKS:-"64 256 1024 4096"}
   DURS="10 100 1000"
-  TMO=${SCALE_TIMEOUT:-200}
+  TMO=${SCALE_TIMEOUT:-600}
+  TMO_4096=${SCALE_TIMEOUT_4096:-120}
   JOBS=${SCALE_JOBS:-2}
   DYN_MAX=${SCALE_DYN_MAX:-150000}
   RT_N=100000; RT_REPS=5
 else
   O=bench/build/scale-smoke
-  T=0.002; RANKS=64; DURS="100"; TMO=50; JOBS=2; DYN_MAX=100000
+  T=0.002; RANKS=64; DURS="100"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000
   RT_N=20000; RT_REPS=3
 fi
 mkdir -p "$O/points"
@@ -133,9 +136,10 @@ point() {
     peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$T") ;;
   esac
   local cmd=(env "${envs[@]}" smpirun -np "$p" -platform "$PLATFORM" -hostfile "$hosts" "${CFG[@]}" "$prog" "${args[@]}")
-  local t0 t1 rc
+  local t0 t1 rc tmo=$TMO
+  [ "$p" -ge 4096 ] && tmo=$TMO_4096
   t0=$(date +%s.%N)
-  timeout "$TMO" "${cmd[@]}" >"$O/points/$name.out" 2>"$O/points/$name.err" </dev/null
+  timeout "$tmo" "${cmd[@]}" >"$O/points/$name.out" 2>"$O/points/$name.err" </dev/null
   rc=$?
   t1=$(date +%s.%N)
   printf 'rc=%s\nwall=%.1f\ncmd=%s\n' "$rc" "$(echo "$t1 - $t0" | bc)" "${cmd[*]}" >"$O/points/$name.meta"
@@ -162,7 +166,7 @@ for p in $RANKS; do
     done
   done
 done
-say "$(wc -l <"$plan") simulations, $JOBS at a time, ${TMO}s wall each at most; T = $T s ideal per configuration"
+say "$(wc -l <"$plan") simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration"
 running=0
 while read -r name p impl d dist; do
   printf '  %s ranks=%s D=%sus %s\n' "$impl" "$p" "$d" "$dist"
@@ -204,7 +208,7 @@ for f in "$O"/points/*.meta; do
   rc=$(sed -n 's/^rc=//p' "$f")
   if [ "$rc" != 0 ]; then
     if [ "$rc" = 124 ] && [ "$mode" = full ]; then
-      say "out of wall time (${TMO}s): $name"
+      say "out of wall time: $name"
     else
       failures=$((failures + 1))
       echo "bench/scale: FAILED (exit $rc): $(sed -n 's/^cmd=//p' "$f")" | tee -a "$log" >&2
@@ -219,7 +223,7 @@ say "grid done in ${elapsed}s; $dat"
 if [ "$mode" = full ]; then
   if ! python3 bench/scale/report.py --dat "$dat" --calibration "$O/calibration.txt" \
         --results bench/RESULTS.md --png bench/scale.png --gp "$O/scale.gp" \
-        --points "$O/points" --plan "$plan" --t "$T" --timeout "$TMO" --jobs "$JOBS" \
+        --points "$O/points" --plan "$plan" --t "$T" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \
         --dyn-max "$DYN_MAX" --elapsed "$elapsed" --hierarchy "$hier"; then
     echo "bench/scale: report.py failed" >&2
     failures=$((failures + 1))

@@ -222,8 +222,8 @@ def main():
             for p in ranks:
                 any_row = next((rows[(p, d, dist, i)] for i, _ in IMPLS if (p, d, dist, i) in rows
                                 and rows[(p, d, dist, i)]["status"] == "ok"), None)
-                ideal = f"{float(any_row['ideal']):.4f}" if any_row else "—"
-                longest = f"{float(any_row['longest']):.4f}" if any_row else "—"
+                ideal = f"{float(any_row['ideal']):.4g}" if any_row else "—"
+                longest = f"{float(any_row['longest']):.4g}" if any_row else "—"
                 n = f"{n_of.get((p, d), 0):,}"
                 cells = [cell(rows.get((p, d, dist, i)), a.timeout, a.dyn_max) for i, _ in IMPLS]
                 out.append(f"| {dist} | {d} µs | {p} | {n} | {ideal} | {longest} | " + " | ".join(cells) + " |")

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# bench/scale/run.sh — the scale benchmark: mpipool's real code, and two
+# hand-written MPI peers, on a simulated cluster of 4096 hosts under
+# SimGrid's SMPI.  Called by `bench/run scale` (which installs the packages);
+# run from anywhere.
+#
+#   bench/scale/run.sh            full grid; writes bench/build/scale/results.dat,
+#                                 the "Scale" section of bench/RESULTS.md, bench/scale.png
+#   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s); writes only under
+#                                 bench/build/scale-smoke/; RESULTS.md untouched
+#
+# Environment (full run): SCALE_T ideal seconds per configuration (default
+# 0.05), SCALE_RANKS (default "64 256 1024 4096"), SCALE_TIMEOUT seconds of
+# wall time per point (default 600), SCALE_TIMEOUT_4096 the same for the
+# points with 4096 ranks (default 120: mpipool's take 10 to 25+ minutes each
+# there, see bench/README.md), SCALE_JOBS simulations at once (default 2),
+# SCALE_DYN_MAX items above which the one-item-per-message peer is not run
+# (default 150000).
+#
+# Exit status: non-zero if a build fails, or a program fails or gives wrong
+# results (a point that only runs out of wall time is reported, not failed,
+# except in --smoke where every point must finish).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+mode=full
+case "${1:-}" in
+  "") ;;
+  --smoke) mode=smoke ;;
+  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "bench/scale/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+# shellcheck source=../../scripts/env.sh
+source "$root/scripts/env.sh"
+MPIEXEC=mpiexec.openmpi
+if [ "$mode" = full ]; then
+  O=bench/build/scale
+  T=${SCALE_T:-0.05}
+  RANKS=${SCALE_RANKS:-"64 256 1024 4096"}
+  DURS="10 100 1000"
+  TMO=${SCALE_TIMEOUT:-600}
+  TMO_4096=${SCALE_TIMEOUT_4096:-120}
+  JOBS=${SCALE_JOBS:-2}
+  DYN_MAX=${SCALE_DYN_MAX:-150000}
+  RT_N=100000; RT_REPS=5
+else
+  O=bench/build/scale-smoke
+  T=0.002; RANKS=64; DURS="100"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000
+  RT_N=20000; RT_REPS=3
+fi
+mkdir -p "$O/points"
+rm -f "$O"/points/*
+log=$O/log.txt
+: >"$log"
+failures=0
+say() { echo "bench/scale: $*"; }
+started=$(date +%s)
+
+# ---- calibration: mpipool's real per-message cost on this machine -------
+# One item per message (chunk_size 1) between 1 master and 2 workers with
+# the real Open MPI build: every item costs the master one send and one
+# receive.  1 / (best items/s of the repetitions) = master time per item;
+# half of it per message, injected as smpi/ois = smpi/os (send) and
+# smpi/or (receive) in every simulated run, mpipool's and the peers' alike.
+# Three launches; the best repetition of all, not the median: other load
+# on the machine only ever adds time.
+FALLBACK_US=1.0   # per message: RESULTS.md of 2026-12-01, 497063 items/s -> 2.01 us/item
+say "calibrating ($mode)"
+calib_src=fallback
+msg_us=$FALLBACK_US
+B=bench/build
+if { cmake -S . -B "$B/lib" -DCMAKE_BUILD_TYPE=Release -DMPI_C_COMPILER=mpicc.openmpi \
+       -DMPIPOOL_BUILD_TESTS=OFF -DMPIPOOL_BUILD_EXAMPLES=OFF >"$O/calib-build.log" 2>&1 &&
+     cmake --build "$B/lib" -j2 --target mpipool >>"$O/calib-build.log" 2>&1 &&
+     mpicc.openmpi -std=c11 -D_GNU_SOURCE -O2 -Iinclude bench/mpipool_roundtrip.c -o "$B/mpipool_roundtrip" \
+       -L"$B/lib" -Wl,-rpath,"$root/$B/lib" -lmpipool -lm >>"$O/calib-build.log" 2>&1; }; then
+  calib_cmd="$MPIEXEC -n 3 $B/mpipool_roundtrip $RT_N $RT_REPS 1"
+  : >"$O/calib.txt"
+  for launch in 1 2 3; do timeout 120 $calib_cmd >>"$O/calib.txt" 2>>"$log"; done
+  best=$(awk '/^RESULT /{for(i=2;i<=NF;i++){split($i,kv,"=");if(kv[1]=="items_per_s"&&kv[2]>b)b=kv[2]}} END{if(b>0)printf "%.6g", b}' "$O/calib.txt")
+  if [ -n "$best" ]; then
+    calib_src=measured
+    msg_us=$(awk -v r="$best" 'BEGIN{printf "%.4g", 1e6 / r / 2}')
+  else
+    say "calibration run failed (see $log); using the fallback $FALLBACK_US us per message"
+  fi
+else
+  say "could not build the calibration program (see $O/calib-build.log); using the fallback $FALLBACK_US us per message"
+fi
+msg_s=$(awk -v u="$msg_us" 'BEGIN{printf "%.4g", u * 1e-6}')
+{
+  echo "source=$calib_src"
+  echo "us_per_message=$msg_us"
+  echo "best_items_per_s=${best:-}"
+  echo "command=${calib_cmd:-}"
+  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$O/calibration.txt"
+say "calibration: $msg_us us per message ($calib_src)"
+
+# ---- build the simulated programs ----------------------------------------
+say "building with smpicc"
+SMPICFLAGS=(-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra)
+if ! smpicc "${SMPICFLAGS[@]}" -Iinclude -Isrc src/*.c bench/scale/scale.c -o "$O/scale" -lm -lpthread \
+       >"$O/build.log" 2>&1 ||
+   ! smpicc "${SMPICFLAGS[@]}" bench/scale/peer.c -o "$O/peer" -lm >>"$O/build.log" 2>&1; then
+  echo "bench/scale: smpicc failed; see $O/build.log" >&2; tail -20 "$O/build.log" >&2; exit 1
+fi
+hosts=$O/hosts.txt
+seq 0 4095 | sed 's/^/node/' >"$hosts"
+
+# The SMPI settings (bench/README.md says why each one).
+CFG=(--cfg=smpi/host-speed:1Gf --cfg=smpi/simulate-computation:no
+     --cfg=smpi/test:1e-7 --cfg=smpi/iprobe:1e-7 --cfg=smpi/grow-injected-times:no
+     --cfg=smpi/lat-factor:0:1 --cfg=smpi/bw-factor:0:1
+     --cfg=smpi/async-small-thresh:65536 --cfg=smpi/send-is-detached-thresh:65536
+     --cfg=smpi/os:0:"$msg_s" --cfg=smpi/ois:0:"$msg_s" --cfg=smpi/or:0:"$msg_s"
+     --cfg=contexts/factory:raw --log=root.thres:warning)
+PLATFORM=bench/scale/platform.xml
+
+# Until the library reads MPIPOOL_HIERARCHY, "auto" and "off" are the same
+# program: run it once and report it under both names.
+if grep -q MPIPOOL_HIERARCHY src/*.c; then hier=yes; else hier=no; fi
+
+# ---- the grid --------------------------------------------------------------
+# point NAME P IMPL D DIST: one simulation; writes $O/points/NAME.{out,err,meta}.
+point() {
+  local name=$1 p=$2 impl=$3 d=$4 dist=$5 prog args envs=()
+  case $impl in
+    mpipool-auto) prog=$O/scale; args=("$d" "$dist" "$T"); [ $hier = yes ] && envs=(MPIPOOL_HIERARCHY=auto) ;;
+    mpipool-off)  prog=$O/scale; args=("$d" "$dist" "$T"); envs=(MPIPOOL_HIERARCHY=off) ;;
+    peer-dynamic1) prog=$O/peer; args=(dynamic "$d" "$dist" "$T") ;;
+    peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$T") ;;
+  esac
+  local cmd=(env "${envs[@]}" smpirun -np "$p" -platform "$PLATFORM" -hostfile "$hosts" "${CFG[@]}" "$prog" "${args[@]}")
+  local t0 t1 rc tmo=$TMO
+  [ "$p" -ge 4096 ] && tmo=$TMO_4096
+  t0=$(date +%s.%N)
+  timeout "$tmo" "${cmd[@]}" >"$O/points/$name.out" 2>"$O/points/$name.err" </dev/null
+  rc=$?
+  t1=$(date +%s.%N)
+  printf 'rc=%s\nwall=%.1f\ncmd=%s\n' "$rc" "$(echo "$t1 - $t0" | bc)" "${cmd[*]}" >"$O/points/$name.meta"
+}
+
+# The points, cheapest first, as lines "NAME P IMPL D DIST".
+plan=$O/plan.txt
+: >"$plan"
+skipped=$O/skipped.txt
+: >"$skipped"
+for p in $RANKS; do
+  for d in $DURS; do
+    for dist in uniform pareto; do
+      impls="peer-static peer-dynamic1 mpipool-auto"
+      [ $hier = yes ] && impls="$impls mpipool-off"
+      for impl in $impls; do
+        n=$(awk -v t="$T" -v p="$p" -v d="$d" 'BEGIN{printf "%.0f", t * (p - 1) / (d * 1e-6)}')
+        if [ "$impl" = peer-dynamic1 ] && [ "$n" -gt "$DYN_MAX" ]; then
+          echo "$p $d $dist $impl $n" >>"$skipped"
+          continue
+        fi
+        echo "$p-$d-$dist-$impl $p $impl $d $dist" >>"$plan"
+      done
+    done
+  done
+done
+say "$(wc -l <"$plan") simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration"
+running=0
+while read -r name p impl d dist; do
+  printf '  %s ranks=%s D=%sus %s\n' "$impl" "$p" "$d" "$dist"
+  point "$name" "$p" "$impl" "$d" "$dist" &
+  running=$((running + 1))
+  if [ $running -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done <"$plan"
+wait
+
+# ---- collect ---------------------------------------------------------------
+dat=$O/results.dat
+{
+  echo "# ranks dur_us dist impl status efficiency makespan_s ideal_s sum_s longest_s n chunks wall_s"
+  while read -r name p impl d dist; do
+    meta=$O/points/$name.meta out=$O/points/$name.out
+    rc=$(sed -n 's/^rc=//p' "$meta"); wall=$(sed -n 's/^wall=//p' "$meta")
+    line=$(grep '^SCALE ' "$out" | tail -1)
+    if [ "$rc" = 0 ] && [ -n "$line" ]; then
+      get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+      echo "$p $d $dist $impl ok $(get efficiency) $(get makespan) $(get ideal) $(get sum) $(get longest) $(get n) $(get chunks) $wall"
+    elif [ "$rc" = 124 ]; then
+      echo "$p $d $dist $impl timeout - - - - - - - $wall"
+    else
+      echo "$p $d $dist $impl failed - - - - - - - $wall"
+    fi
+  done <"$plan"
+  while read -r p d dist impl n; do
+    echo "$p $d $dist $impl skipped - - - - - $n - 0"
+  done <"$skipped"
+} >"$dat.tmp"
+# Without a hierarchy in the library, the one mpipool run stands for both.
+if [ $hier = no ]; then
+  awk '!/^#/ && $4 == "mpipool-auto" { $4 = "mpipool-off"; print }' "$dat.tmp" >>"$dat.tmp2"
+  cat "$dat.tmp2" >>"$dat.tmp"; rm -f "$dat.tmp2"
+fi
+mv "$dat.tmp" "$dat"
+for f in "$O"/points/*.meta; do
+  name=$(basename "$f" .meta)
+  rc=$(sed -n 's/^rc=//p' "$f")
+  if [ "$rc" != 0 ]; then
+    if [ "$rc" = 124 ] && [ "$mode" = full ]; then
+      say "out of wall time: $name"
+    else
+      failures=$((failures + 1))
+      echo "bench/scale: FAILED (exit $rc): $(sed -n 's/^cmd=//p' "$f")" | tee -a "$log" >&2
+      sed 's/^/    /' "$O/points/$name.err" | grep -v '^\s*$' | tail -5 >&2
+    fi
+  fi
+done
+elapsed=$(( $(date +%s) - started ))
+say "grid done in ${elapsed}s; $dat"
+
+# ---- report ----------------------------------------------------------------
+if [ "$mode" = full ]; then
+  if ! python3 bench/scale/report.py --dat "$dat" --calibration "$O/calibration.txt" \
+        --results bench/RESULTS.md --png bench/scale.png --gp "$O/scale.gp" \
+        --points "$O/points" --plan "$plan" --t "$T" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \
+        --dyn-max "$DYN_MAX" --elapsed "$elapsed" --hierarchy "$hier"; then
+    echo "bench/scale: report.py failed" >&2
+    failures=$((failures + 1))
+  else
+    say "wrote the Scale section of bench/RESULTS.md and bench/scale.png"
+  fi
+else
+  column -t "$dat" 2>/dev/null || cat "$dat"
+fi
+if [ $failures -ne 0 ]; then
+  echo "bench/scale: $failures simulation(s) failed" >&2
+  exit 1
+fi
+exit 0

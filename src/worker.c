@@ -452,6 +452,16 @@ static int serve_loop(worker *wk) {
              * MPI: keep polling (yielding the core) until it is gone. */
             int sent = 1;
             MPIPOOL__MPI(pool, MPI_Testall(2, wk->sreq, &sent, MPI_STATUSES_IGNORE));
+#if MPIPOOL__SIMULATED
+            /* In SimGrid every poll of every idle rank is a simulator event:
+             * at 4096 ranks that is most of the wall time.  A worker with
+             * nothing to do waits in a blocking probe instead (it reacts at
+             * once, where the real one reacts within its backoff). */
+            if (sent && !wk->group) {
+                MPIPOOL__MPI(pool, mpipool__mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &msg, &st));
+                break;
+            }
+#endif
             if (!sent) mpipool__yield();
             else mpipool__backoff_wait(&bo);
         }

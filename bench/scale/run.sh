@@ -116,7 +116,7 @@ seq 0 4095 | sed 's/^/node/' >"$hosts"
 CFG=(--cfg=smpi/host-speed:1Gf --cfg=smpi/simulate-computation:no
      --cfg=smpi/test:1e-7 --cfg=smpi/iprobe:1e-7 --cfg=smpi/grow-injected-times:no
      --cfg=smpi/lat-factor:0:1 --cfg=smpi/bw-factor:0:1
-     --cfg=smpi/async-small-thresh:65536 --cfg=smpi/send-is-detached-thresh:65536
+     --cfg=smpi/async-small-thresh:1073741824 --cfg=smpi/send-is-detached-thresh:1073741824
      --cfg=smpi/os:0:"$msg_s" --cfg=smpi/ois:0:"$msg_s" --cfg=smpi/or:0:"$msg_s"
      --cfg=contexts/factory:raw --log=root.thres:warning)
 PLATFORM=bench/scale/platform.xml

@@ -406,6 +406,28 @@ typedef struct mpipool_map_options {
 #define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, {0}}
 MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
 
+/* ---- scale: hierarchical dispatch ----------------------------------------
+ * One master serves about one chunk per ~2 us of its CPU (a send, a receive,
+ * the bookkeeping).  Chunks therefore never get shorter than 2 * 2 us per
+ * rank the master serves, and from MPIPOOL__HIER_AUTO_WORKERS (256) workers
+ * on, fixed-size dynamic maps use a hierarchy: the master hands chunks
+ * sized for a whole group to group leaders (ranks 1, 1 + G, 1 + 2G, ...),
+ * and each leader schedules them among the G - 1 ranks after it, runs items
+ * itself between serving them, and answers the master in bulk.  G is about
+ * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
+ * leader serve about as many ranks.  Nothing changes for the caller:
+ * results are in order, failures name the item and the rank that ran it,
+ * statuses/messages/journal work as before.  mpipool_stats() counts a
+ * group's items and chunks under its leader.  Static maps, variable sizes
+ * and imap always go flat.
+ *   MPIPOOL_HIERARCHY=auto|on|off   (master's environment; default auto)
+ *   MPIPOOL_GROUP_SIZE=N            ranks per group, N >= 2 (default ~sqrt)
+ *   options->flags MPIPOOL_MAP_HIERARCHY / MPIPOOL_MAP_FLAT  per map
+ * A bad setting fails mpipool_open with MPIPOOL_EINVAL on every rank.
+ * Groups are runs of consecutive ranks: with the usual block mapping
+ * (mpirun --map-by core, srun's default) a group shares a node.
+ * Measured in simulation up to 1024 ranks: bench/RESULTS.md, "Scale". */
+
 /* ---- journal and resume -------------------------------------------------
  * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's
  * environment) the master appends each finished chunk's results to the file

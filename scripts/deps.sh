@@ -12,8 +12,10 @@ pkgs=(build-essential cmake pkg-config)
 # observation tests, scripts/trace2png.sh); util-linux (script(1) for the
 # pseudo-terminal test, unshare for the cluster test) and iproute2 (its
 # network namespaces); GNU parallel (the mpipool-run tests compare against
-# it); valgrind; clang and its sanitizer/libFuzzer runtime (tests/fuzz).
-test_pkgs=(libcmocka-dev python3 gnuplot-nox util-linux iproute2 parallel valgrind clang libclang-rt-14-dev)
+# it); valgrind; clang and its sanitizer/libFuzzer runtime (tests/fuzz);
+# SimGrid (libsimgrid-dev) and bc for the simulated scale benchmark's smoke run.
+test_pkgs=(libcmocka-dev python3 gnuplot-nox util-linux iproute2 parallel valgrind clang libclang-rt-14-dev
+           libsimgrid-dev bc)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;

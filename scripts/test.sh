@@ -60,5 +60,9 @@ run_suite "libFuzzer (clang)" build-fuzz \
   "-L fuzz" || status=1
 echo "==== benchmarks, smoke sizes (bench/run --smoke)"
 bash bench/run --smoke || { echo "bench/run --smoke failed" >&2; status=1; }
+# The library built with SimGrid's smpicc, 64 simulated ranks, hierarchy on
+# and off, every result checked (bench/README.md, "Scale").
+echo "==== scale benchmark, smoke sizes (bench/run scale --smoke)"
+bash bench/run scale --smoke || { echo "bench/run scale --smoke failed" >&2; status=1; }
 if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI, MPICH, ASan+UBSan, fuzz)"; else echo "==== FAILED" >&2; fi
 exit $status

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 HEADING = "## Scale: 64 to 4096 simulated ranks (SimGrid SMPI)"
-IMPLS = [("mpipool-auto", "mpipool auto"), ("mpipool-off", "mpipool off (flat)"),
+IMPLS = [("mpipool-auto", "mpipool auto"), ("mpipool-off", "mpipool off (flat)"), ("mpipool-on", "mpipool on (hierarchy)"),
          ("peer-dynamic1", "peer dynamic, 1 item/msg"), ("peer-static", "peer static (Scatterv/Gatherv)")]
 
 
@@ -83,7 +83,7 @@ def plot(rows, ranks, durs, png, gp, flat_only):
                         f.write("nan nan\n")
                     f.write("\n\n")
                     blocks.append((dist, impl, d, len(pts)))
-    color = {"mpipool-auto": "#1f77b4", "mpipool-off": "#2ca02c", "peer-dynamic1": "#d62728",
+    color = {"mpipool-auto": "#1f77b4", "mpipool-off": "#2ca02c", "mpipool-on": "#9467bd", "peer-dynamic1": "#d62728",
              "peer-static": "#ff7f0e"}
     dash = {10: 1, 100: 2, 1000: 3}
     ptype = {10: 7, 100: 5, 1000: 9}

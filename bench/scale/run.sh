@@ -132,6 +132,7 @@ point() {
   case $impl in
     mpipool-auto) prog=$O/scale; args=("$d" "$dist" "$T"); [ $hier = yes ] && envs=(MPIPOOL_HIERARCHY=auto) ;;
     mpipool-off)  prog=$O/scale; args=("$d" "$dist" "$T"); envs=(MPIPOOL_HIERARCHY=off) ;;
+    mpipool-on)   prog=$O/scale; args=("$d" "$dist" "$T"); envs=(MPIPOOL_HIERARCHY=on) ;;
     peer-dynamic1) prog=$O/peer; args=(dynamic "$d" "$dist" "$T") ;;
     peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$T") ;;
   esac
@@ -153,8 +154,10 @@ skipped=$O/skipped.txt
 for p in $RANKS; do
   for d in $DURS; do
     for dist in uniform pareto; do
+      # "auto" is not run on its own: it is "on" from 256 workers
+      # (MPIPOOL__HIER_AUTO_WORKERS in src/pure.h), else "off"; see collect.
       impls="peer-static peer-dynamic1 mpipool-auto"
-      [ $hier = yes ] && impls="$impls mpipool-off"
+      [ $hier = yes ] && impls="peer-static peer-dynamic1 mpipool-off mpipool-on"
       for impl in $impls; do
         n=$(awk -v t="$T" -v p="$p" -v d="$d" 'BEGIN{printf "%.0f", t * (p - 1) / (d * 1e-6)}')
         if [ "$impl" = peer-dynamic1 ] && [ "$n" -gt "$DYN_MAX" ]; then
@@ -197,6 +200,12 @@ dat=$O/results.dat
     echo "$p $d $dist $impl skipped - - - - - $n - 0"
   done <"$skipped"
 } >"$dat.tmp"
+# mpipool's default is the run it chooses: the hierarchy from 256 workers.
+if [ $hier = yes ]; then
+  awk '!/^#/ && (($4 == "mpipool-on" && $1 - 1 >= 256) || ($4 == "mpipool-off" && $1 - 1 < 256)) { $4 = "mpipool-auto"; print }' \
+    "$dat.tmp" >"$dat.tmp2"
+  cat "$dat.tmp2" >>"$dat.tmp"; rm -f "$dat.tmp2"
+fi
 # Without a hierarchy in the library, the one mpipool run stands for both.
 if [ $hier = no ]; then
   awk '!/^#/ && $4 == "mpipool-auto" { $4 = "mpipool-off"; print }' "$dat.tmp" >>"$dat.tmp2"

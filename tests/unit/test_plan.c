@@ -255,6 +255,59 @@ static void test_pieces(void **state) {
     assert_int_equal(mpipool__piece_from_env("99999999999999999999"), MPIPOOL__DEFAULT_PIECE);
 }
 
+/* MPIPOOL_HIERARCHY and MPIPOOL_GROUP_SIZE as mpipool_open reads them. */
+static void test_hierarchy_settings(void **state) {
+    (void)state;
+    int mode = -1;
+    const char *autos[] = {NULL, "", "auto"}, *ons[] = {"on", "1"}, *offs[] = {"off", "0"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(mpipool__hier_parse(autos[i], &mode), MPIPOOL_OK);
+        assert_int_equal(mode, MPIPOOL__HIER_AUTO);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(mpipool__hier_parse(ons[i], &mode), MPIPOOL_OK);
+        assert_int_equal(mode, MPIPOOL__HIER_ON);
+        assert_int_equal(mpipool__hier_parse(offs[i], &mode), MPIPOOL_OK);
+        assert_int_equal(mode, MPIPOOL__HIER_OFF);
+    }
+    const char *bad[] = {"yes", "ON", " on", "on ", "2", "autox"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(mpipool__hier_parse(bad[i], &mode), MPIPOOL_EINVAL);
+        assert_int_equal(mode, MPIPOOL__HIER_AUTO);
+    }
+    size_t g = 99;
+    assert_int_equal(mpipool__group_parse(NULL, &g), MPIPOOL_OK);
+    assert_int_equal(g, 0);
+    assert_int_equal(mpipool__group_parse("64", &g), MPIPOOL_OK);
+    assert_int_equal(g, 64);
+    const char *badg[] = {"0", "1", "-4", "4k", " 8", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof badg / sizeof *badg; i++)
+        assert_int_equal(mpipool__group_parse(badg[i], &g), MPIPOOL_EINVAL);
+    /* auto turns it on from MPIPOOL__HIER_AUTO_WORKERS workers; never with one */
+    assert_false(mpipool__plan_hier_use(MPIPOOL__HIER_AUTO, MPIPOOL__HIER_AUTO_WORKERS - 1));
+    assert_true(mpipool__plan_hier_use(MPIPOOL__HIER_AUTO, MPIPOOL__HIER_AUTO_WORKERS));
+    assert_true(mpipool__plan_hier_use(MPIPOOL__HIER_ON, 2));
+    assert_false(mpipool__plan_hier_use(MPIPOOL__HIER_ON, 1));
+    assert_false(mpipool__plan_hier_use(MPIPOOL__HIER_OFF, 100000));
+}
+
+static void test_group_size(void **state) {
+    (void)state;
+    /* about sqrt(workers), at least 2; a requested size wins */
+    assert_int_equal(mpipool__plan_group(1, 0), 2);
+    assert_int_equal(mpipool__plan_group(3, 0), 2);
+    assert_int_equal(mpipool__plan_group(255, 0), 16);
+    assert_int_equal(mpipool__plan_group(1023, 0), 32);
+    assert_int_equal(mpipool__plan_group(4095, 0), 64);
+    assert_int_equal(mpipool__plan_group(4095, 7), 7);
+    for (size_t w = 1; w < 20000; w += 37) {
+        size_t g = mpipool__plan_group(w, 0);
+        /* nearest integer to the root: (g - 1/2)^2 <= w <= (g + 1/2)^2 */
+        if (g > 2) assert_true(4 * w >= (2 * g - 1) * (2 * g - 1));
+        assert_true(4 * w <= (2 * g + 1) * (2 * g + 1) || g == 2);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_remaining_zero),
@@ -270,6 +323,8 @@ int main(void) {
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_hierarchy_settings),
+        cmocka_unit_test(test_group_size),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }

@@ -154,7 +154,7 @@ skipped=$O/skipped.txt
 for p in $RANKS; do
   for d in $DURS; do
     for dist in uniform pareto; do
-      # "auto" is not run on its own: it is "on" from 256 workers
+      # "auto" is not run on its own: it is "on" from 128 workers
       # (MPIPOOL__HIER_AUTO_WORKERS in src/pure.h), else "off"; see collect.
       impls="peer-static peer-dynamic1 mpipool-auto"
       [ $hier = yes ] && impls="peer-static peer-dynamic1 mpipool-off mpipool-on"
@@ -200,9 +200,9 @@ dat=$O/results.dat
     echo "$p $d $dist $impl skipped - - - - - $n - 0"
   done <"$skipped"
 } >"$dat.tmp"
-# mpipool's default is the run it chooses: the hierarchy from 256 workers.
+# mpipool's default is the run it chooses: the hierarchy from 128 workers.
 if [ $hier = yes ]; then
-  awk '!/^#/ && (($4 == "mpipool-on" && $1 - 1 >= 256) || ($4 == "mpipool-off" && $1 - 1 < 256)) { $4 = "mpipool-auto"; print }' \
+  awk '!/^#/ && (($4 == "mpipool-on" && $1 - 1 >= 128) || ($4 == "mpipool-off" && $1 - 1 < 128)) { $4 = "mpipool-auto"; print }' \
     "$dat.tmp" >"$dat.tmp2"
   cat "$dat.tmp2" >>"$dat.tmp"; rm -f "$dat.tmp2"
 fi

@@ -418,8 +418,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * leader serve about as many ranks.  Nothing changes for the caller:
  * results are in order, failures name the item and the rank that ran it,
  * statuses/messages/journal work as before.  mpipool_stats() counts a
- * group's items and chunks under its leader.  Static maps, variable sizes
- * and imap always go flat.
+ * group's items and chunks under its leader.  Static maps, variable sizes,
+ * imap and maps with options->chunk_size set (its boundaries are the task
+ * calls') always go flat.
  *   MPIPOOL_HIERARCHY=auto|on|off   (master's environment; default auto)
  *   MPIPOOL_GROUP_SIZE=N            ranks per group, N >= 2 (default ~sqrt)
  *   options->flags MPIPOOL_MAP_HIERARCHY / MPIPOOL_MAP_FLAT  per map

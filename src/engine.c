@@ -976,7 +976,9 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
      * member's message; everything else goes to every worker directly. */
     size_t big = j->in_size > j->out_size ? j->in_size : j->out_size;
     j->group = 0;
-    if (!j->in_var && !j->out_var && !j->source && j->schedule == MPIPOOL_SCHEDULE_DYNAMIC &&
+    /* A chunk_size the caller chose is the task calls' boundaries (batch
+     * tasks see them): a leader's shares would move them, so such maps go flat. */
+    if (!j->in_var && !j->out_var && !j->source && j->schedule == MPIPOOL_SCHEDULE_DYNAMIC && j->user_chunk == 0 &&
         !(j->flags & MPIPOOL_MAP_FLAT) && big + sizeof(mpipool__result_hdr) + sizeof(mpipool__work_hdr) <= pool->piece &&
         mpipool__plan_hier_use((j->flags & MPIPOOL_MAP_HIERARCHY) ? MPIPOOL__HIER_ON : pool->hier, (size_t)pool->size - 1))
         j->group = pool->group;

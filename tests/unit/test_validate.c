@@ -86,10 +86,16 @@ static void test_flags(void **state) {
     mpipool_map_options_init(&o);
     o.flags = MPIPOOL_MAP_PROGRESS;
     assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
-    o.flags = 2; /* not defined */
+    o.flags = 0x80; /* not defined */
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
-    o.flags = MPIPOOL_MAP_PROGRESS | 2;
+    o.flags = MPIPOOL_MAP_PROGRESS | 0x80;
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
+    o.flags = MPIPOOL_MAP_PROGRESS | MPIPOOL_MAP_HIERARCHY;
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    o.flags = MPIPOOL_MAP_FLAT;
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    o.flags = MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "MPIPOOL_MAP_FLAT");
     o.flags = 0x80000000u;
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "flags");
 }

@@ -24,23 +24,49 @@ typedef struct mpipool__engine mpipool__engine;
  * thread) and MPI never lets messages from one source with one tag overtake
  * each other. */
 #ifdef SMPI_H
+#include <string.h>
 #define MPIPOOL__SIMULATED 1
 typedef struct {
     int source, tag;
     MPI_Comm comm;
+    const char *stash;   /* non-NULL: already received there (mpipool__mwait) */
+    int len;             /* its bytes */
 } mpipool__msg;
 static inline int mpipool__improbe(int src, int tag, MPI_Comm comm, int *flag, mpipool__msg *m, MPI_Status *st) {
     int rc = MPI_Iprobe(src, tag, comm, flag, st);
-    if (rc == MPI_SUCCESS && *flag) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm};
+    if (rc == MPI_SUCCESS && *flag) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm, NULL, 0};
     return rc;
 }
 static inline int mpipool__mprobe(int src, int tag, MPI_Comm comm, mpipool__msg *m, MPI_Status *st) {
     int rc = MPI_Probe(src, tag, comm, st);
-    if (rc == MPI_SUCCESS) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm};
+    if (rc == MPI_SUCCESS) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm, NULL, 0};
+    return rc;
+}
+/* SMPI's MPI_Probe polls: one simulated iprobe after another, each a
+ * simulator event, so thousands of waiting ranks cost most of a run's
+ * wall time.  An idle worker waits in a receive instead, into `stash`
+ * (cap bytes: room for the largest message, a piece); the mpipool__mrecv
+ * that follows takes the message from there.  `st` gets its source, tag
+ * and size, as from a probe. */
+static inline int mpipool__mwait(int src, int tag, MPI_Comm comm, char *stash, int cap, mpipool__msg *m,
+                                 MPI_Status *st) {
+    int len = 0, rc = MPI_Recv(stash, cap, MPI_BYTE, src, tag, comm, st);
+    if (rc == MPI_SUCCESS) rc = MPI_Get_count(st, MPI_BYTE, &len);
+    if (rc == MPI_SUCCESS) *m = (mpipool__msg){st->MPI_SOURCE, st->MPI_TAG, comm, stash, len};
     return rc;
 }
 static inline int mpipool__mrecv(void *buf, int count, MPI_Datatype type, mpipool__msg *m, MPI_Status *st) {
-    return MPI_Recv(buf, count, type, m->source, m->tag, m->comm, st);
+    if (m->stash == NULL) return MPI_Recv(buf, count, type, m->source, m->tag, m->comm, st);
+    int size = 0;
+    MPI_Type_size(type, &size);
+    size_t room = (size_t)count * (size_t)size, len = (size_t)m->len, n = len < room ? len : room;
+    if (n > 0 && buf != m->stash) memmove(buf, m->stash, n);
+    if (st != MPI_STATUS_IGNORE) {
+        st->MPI_SOURCE = m->source;
+        st->MPI_TAG = m->tag;
+    }
+    m->stash = NULL;
+    return len > room ? MPI_ERR_TRUNCATE : MPI_SUCCESS;
 }
 #else
 #define MPIPOOL__SIMULATED 0

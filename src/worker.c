@@ -455,10 +455,17 @@ static int serve_loop(worker *wk) {
 #if MPIPOOL__SIMULATED
             /* In SimGrid every poll of every idle rank is a simulator event:
              * at 4096 ranks that is most of the wall time.  A worker with
-             * nothing to do waits in a blocking probe instead (it reacts at
-             * once, where the real one reacts within its backoff). */
+             * nothing to do waits in a receive instead, into wk->in with
+             * room for a piece and the byte the paths below may reserve
+             * (so it is not moved under the message).  It reacts at once,
+             * where the real one reacts within its backoff. */
             if (sent && !wk->group) {
-                MPIPOOL__MPI(pool, mpipool__mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &msg, &st));
+                if (buf_reserve(&wk->in, pool->piece + 1) == 0) {
+                    MPIPOOL__MPI(pool, mpipool__mwait(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, wk->in.p,
+                                                      (int)pool->piece, &msg, &st));
+                } else {
+                    MPIPOOL__MPI(pool, mpipool__mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &msg, &st));
+                }
                 break;
             }
 #endif

@@ -53,6 +53,7 @@ typedef struct {
     gchunk *c;                /* NULL: free                                  */
     uint64_t first, count, seq;
     int done;                 /* result received, not yet collected          */
+    double t_sent;            /* MPI_Wtime when it was sent                  */
     MPI_Request sreq, rreq;
     char *sbuf, *rbuf;        /* work_hdr + items; result_hdr + results      */
     size_t scap, rcap;
@@ -213,6 +214,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s) {
     MPIPOOL__MPI(pool, MPI_Isend(s->sbuf, (int)(sizeof wh + payload), MPI_BYTE, member, MPIPOOL__TAG_WORK,
                                  pool->comm, &s->sreq));
     s->c = c;
+    s->t_sent = MPI_Wtime();
     s->first = wh.first;
     s->count = count;
     s->seq = g->seq++;
@@ -422,6 +424,23 @@ own:
     }
 cleanup:
     return rc;
+}
+
+double mpipool__group_due(const mpipool__group *g) {
+    if (g == NULL || g->active == 0 || g->busy_items <= 0 || g->busy_sum <= 0) return 0;
+    double per = g->busy_sum / g->busy_items, due = 0, now = MPI_Wtime();
+    for (int i = 0; i < 2 * g->n; i++) {
+        const gslot *s = &g->slots[i], *other = &g->slots[i ^ 1];
+        if (s->c == NULL || s->done) continue;
+        /* A member's second chunk starts when its first is done. */
+        double start = s->t_sent;
+        if (other->c && !other->done && other->seq < s->seq) start = other->t_sent + per * (double)other->count;
+        double took = per * (double)s->count, t = start + took;
+        /* Long past its time: a bad estimate (a long item), not a wake-up time. */
+        if (now > t + (took > 1e-3 ? took : 1e-3)) continue;
+        if (due == 0 || t < due) due = t;
+    }
+    return due;
 }
 
 void mpipool__group_free(mpipool__group *g) {

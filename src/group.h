@@ -20,6 +20,10 @@ int mpipool__group_take(mpipool *pool, mpipool__group **g, const mpipool__work_h
 int mpipool__group_progress(mpipool__group *g, int *moved);
 /* 1 while chunks are queued, on members or being answered. */
 int mpipool__group_busy(const mpipool__group *g);
+/* MPI_Wtime when a member's result is next due (from the task time per
+ * item so far), or 0 if unknown: a leader with nothing to do sleeps until
+ * then at most, as the master does (engine.c, next_due). */
+double mpipool__group_due(const mpipool__group *g);
 void mpipool__group_free(mpipool__group *g);
 
 #endif

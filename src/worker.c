@@ -419,8 +419,12 @@ static int group_drain(worker *wk) {
     while (mpipool__group_busy(wk->group)) {
         int moved = 0, rc = mpipool__group_progress(wk->group, &moved);
         if (rc != MPIPOOL_OK) return rc;
-        if (moved) mpipool__backoff_reset(&bo);
-        else mpipool__backoff_wait(&bo);
+        if (moved) {
+            mpipool__backoff_reset(&bo);
+        } else {
+            bo.due = mpipool__group_due(wk->group);
+            mpipool__backoff_wait(&bo);
+        }
     }
     return MPIPOOL_OK;
 }
@@ -469,8 +473,12 @@ static int serve_loop(worker *wk) {
                 break;
             }
 #endif
-            if (!sent) mpipool__yield();
-            else mpipool__backoff_wait(&bo);
+            if (!sent) {
+                mpipool__yield();
+            } else {
+                if (wk->group) bo.due = mpipool__group_due(wk->group);
+                mpipool__backoff_wait(&bo);
+            }
         }
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
         wk->parent = st.MPI_SOURCE;

@@ -12,10 +12,11 @@
 # Environment (full run): SCALE_T ideal seconds per configuration (default
 # 0.05), SCALE_RANKS (default "64 256 1024 4096"), SCALE_TIMEOUT seconds of
 # wall time per point (default 600), SCALE_TIMEOUT_4096 the same for the
-# points with 4096 ranks (default 120: mpipool's take 10 to 25+ minutes each
-# there, see bench/README.md), SCALE_JOBS simulations at once (default 2),
-# SCALE_DYN_MAX items above which the one-item-per-message peer is not run
-# (default 150000).
+# points with 4096 ranks (default 900), SCALE_JOBS simulations at once
+# (default 2), SCALE_DYN_MAX items above which the one-item-per-message peer
+# is not run (default 150000), SCALE_LONG_T the ideal seconds of the longer
+# runs at the largest rank count, 100 us and 1 ms uniform tasks (default
+# 0.2; 0 or empty: none).
 #
 # Exit status: non-zero if a build fails, or a program fails or gives wrong
 # results (a point that only runs out of wall time is reported, not failed,
@@ -43,13 +44,14 @@ if [ "$mode" = full ]; then
   RANKS=${SCALE_RANKS:-"64 256 1024 4096"}
   DURS="10 100 1000"
   TMO=${SCALE_TIMEOUT:-600}
-  TMO_4096=${SCALE_TIMEOUT_4096:-120}
+  TMO_4096=${SCALE_TIMEOUT_4096:-900}
+  LONG_T=${SCALE_LONG_T-0.2}
   JOBS=${SCALE_JOBS:-2}
   DYN_MAX=${SCALE_DYN_MAX:-150000}
   RT_N=100000; RT_REPS=5
 else
   O=bench/build/scale-smoke
-  T=0.002; RANKS=64; DURS="100"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000
+  T=0.002; RANKS=64; DURS="100"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000; LONG_T=0.004
   RT_N=20000; RT_REPS=3
 fi
 mkdir -p "$O/points"
@@ -126,15 +128,15 @@ PLATFORM=bench/scale/platform.xml
 if grep -q MPIPOOL_HIERARCHY src/*.c; then hier=yes; else hier=no; fi
 
 # ---- the grid --------------------------------------------------------------
-# point NAME P IMPL D DIST: one simulation; writes $O/points/NAME.{out,err,meta}.
+# point NAME P IMPL D DIST T: one simulation; writes $O/points/NAME.{out,err,meta}.
 point() {
-  local name=$1 p=$2 impl=$3 d=$4 dist=$5 prog args envs=()
+  local name=$1 p=$2 impl=$3 d=$4 dist=$5 t=$6 prog args envs=()
   case $impl in
-    mpipool-auto) prog=$O/scale; args=("$d" "$dist" "$T"); [ $hier = yes ] && envs=(MPIPOOL_HIERARCHY=auto) ;;
-    mpipool-off)  prog=$O/scale; args=("$d" "$dist" "$T"); envs=(MPIPOOL_HIERARCHY=off) ;;
-    mpipool-on)   prog=$O/scale; args=("$d" "$dist" "$T"); envs=(MPIPOOL_HIERARCHY=on) ;;
-    peer-dynamic1) prog=$O/peer; args=(dynamic "$d" "$dist" "$T") ;;
-    peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$T") ;;
+    mpipool-auto) prog=$O/scale; args=("$d" "$dist" "$t"); [ $hier = yes ] && envs=(MPIPOOL_HIERARCHY=auto) ;;
+    mpipool-off)  prog=$O/scale; args=("$d" "$dist" "$t"); envs=(MPIPOOL_HIERARCHY=off) ;;
+    mpipool-on)   prog=$O/scale; args=("$d" "$dist" "$t"); envs=(MPIPOOL_HIERARCHY=on) ;;
+    peer-dynamic1) prog=$O/peer; args=(dynamic "$d" "$dist" "$t") ;;
+    peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$t") ;;
   esac
   local cmd=(env "${envs[@]}" smpirun -np "$p" -platform "$PLATFORM" -hostfile "$hosts" "${CFG[@]}" "$prog" "${args[@]}")
   local t0 t1 rc tmo=$TMO
@@ -164,26 +166,47 @@ for p in $RANKS; do
           echo "$p $d $dist $impl $n" >>"$skipped"
           continue
         fi
-        echo "$p-$d-$dist-$impl $p $impl $d $dist" >>"$plan"
+        echo "$p-$d-$dist-$impl $p $impl $d $dist $T" >>"$plan"
       done
     done
   done
 done
-say "$(wc -l <"$plan") simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration"
+# Longer runs where the targets are (the largest rank count; 100 us and
+# 1 ms tasks): mpipool's losses there are mostly a fixed few ms (the end of
+# the map), so they shrink with the run's length.  Uniform work only: a
+# heavy-tailed run is bound by where its longest item falls, and at 4096
+# ranks and T = 0.2 s one such point alone took 10 minutes of wall time.
+# Listed first: they are the longest simulations.
+long_plan=$O/plan-long.txt
+: >"$long_plan"
+if [ -n "$LONG_T" ] && [ "$LONG_T" != 0 ]; then
+  pmax=$(echo $RANKS | tr ' ' '\n' | sort -n | tail -1)
+  for d in 100 1000; do
+    for dist in uniform; do
+      for impl in mpipool-on mpipool-off peer-static; do
+        [ $hier = no ] && [ $impl != peer-static ] && impl=mpipool-auto
+        echo "long-$pmax-$d-$dist-$impl $pmax $impl $d $dist $LONG_T" >>"$long_plan"
+      done
+    done
+  done
+  sort -u "$long_plan" -o "$long_plan"
+fi
+say "$(cat "$plan" "$long_plan" | wc -l) simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration (longer runs: ${LONG_T:-none})"
 running=0
-while read -r name p impl d dist; do
-  printf '  %s ranks=%s D=%sus %s\n' "$impl" "$p" "$d" "$dist"
-  point "$name" "$p" "$impl" "$d" "$dist" &
+while read -r name p impl d dist t; do
+  printf '  %s ranks=%s D=%sus %s T=%s\n' "$impl" "$p" "$d" "$dist" "$t"
+  point "$name" "$p" "$impl" "$d" "$dist" "$t" &
   running=$((running + 1))
   if [ $running -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
-done <"$plan"
+done < <(cat "$long_plan" "$plan")
 wait
 
 # ---- collect ---------------------------------------------------------------
-dat=$O/results.dat
-{
+dat=$O/results.dat long_dat=$O/results-long.dat
+# rows PLAN: one results line per point of PLAN.
+rows() {
   echo "# ranks dur_us dist impl status efficiency makespan_s ideal_s sum_s longest_s n chunks wall_s"
-  while read -r name p impl d dist; do
+  while read -r name p impl d dist t; do
     meta=$O/points/$name.meta out=$O/points/$name.out
     rc=$(sed -n 's/^rc=//p' "$meta"); wall=$(sed -n 's/^wall=//p' "$meta")
     line=$(grep '^SCALE ' "$out" | tail -1)
@@ -195,7 +218,11 @@ dat=$O/results.dat
     else
       echo "$p $d $dist $impl failed - - - - - - - $wall"
     fi
-  done <"$plan"
+  done <"$1"
+}
+rows "$long_plan" >"$long_dat"
+{
+  rows "$plan"
   while read -r p d dist impl n; do
     echo "$p $d $dist $impl skipped - - - - - $n - 0"
   done <"$skipped"
@@ -232,7 +259,7 @@ say "grid done in ${elapsed}s; $dat"
 if [ "$mode" = full ]; then
   if ! python3 bench/scale/report.py --dat "$dat" --calibration "$O/calibration.txt" \
         --results bench/RESULTS.md --png bench/scale.png --gp "$O/scale.gp" \
-        --points "$O/points" --plan "$plan" --t "$T" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \
+        --points "$O/points" --plan "$plan" --t "$T" --long-dat "$long_dat" --long-t "${LONG_T:-0}" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \
         --dyn-max "$DYN_MAX" --elapsed "$elapsed" --hierarchy "$hier"; then
     echo "bench/scale: report.py failed" >&2
     failures=$((failures + 1))
@@ -241,6 +268,7 @@ if [ "$mode" = full ]; then
   fi
 else
   column -t "$dat" 2>/dev/null || cat "$dat"
+  column -t "$long_dat" 2>/dev/null || cat "$long_dat"
 fi
 if [ $failures -ne 0 ]; then
   echo "bench/scale: $failures simulation(s) failed" >&2

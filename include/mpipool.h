@@ -427,7 +427,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * A bad setting fails mpipool_open with MPIPOOL_EINVAL on every rank.
  * Groups are runs of consecutive ranks: with the usual block mapping
  * (mpirun --map-by core, srun's default) a group shares a node.
- * Measured in simulation up to 1024 ranks: bench/RESULTS.md, "Scale". */
+ * Measured in simulation up to 4096 ranks: README "At scale" and
+ * bench/RESULTS.md, "Scale". */
 
 /* ---- journal and resume -------------------------------------------------
  * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's

@@ -886,7 +886,7 @@ static double next_due(const mpipool__engine *e) {
         /* A chunk still out long after its time is a bad estimate (a long
          * item, a busy worker): it no longer says when to wake up.  A
          * group's chunk shares its ranks with the next one: allow as much. */
-        if (now > t + (took > 1e-3 ? took : 1e-3)) continue;
+        if (mpipool__overdue(now, t, took)) continue;
         if (due == 0 || t < due) due = t;
     }
     return due;

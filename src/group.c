@@ -436,8 +436,7 @@ double mpipool__group_due(const mpipool__group *g) {
         double start = s->t_sent;
         if (other->c && !other->done && other->seq < s->seq) start = other->t_sent + per * (double)other->count;
         double took = per * (double)s->count, t = start + took;
-        /* Long past its time: a bad estimate (a long item), not a wake-up time. */
-        if (now > t + (took > 1e-3 ? took : 1e-3)) continue;
+        if (mpipool__overdue(now, t, took)) continue;
         if (due == 0 || t < due) due = t;
     }
     return due;

@@ -139,6 +139,12 @@ void mpipool__backoff_wait(mpipool__backoff *b);
  * (sched_yield; in SimGrid, a 1 us simulated step: a yield takes no
  * simulated time, so polling would spin the simulator in place). */
 void mpipool__yield(void);
+/* For the master's and a leader's wake-up time: a result expected at t
+ * (after `took` seconds of work) and still out at `now`, long after it, is
+ * a bad estimate (a long item, a busy rank), no longer a time to wake at. */
+static inline int mpipool__overdue(double now, double t, double took) {
+    return now > t + (took > 1e-3 ? took : 1e-3);
+}
 
 /* Close this rank's side: free the communicator, forget the pool, thaw the
  * registry, finalise MPI if we initialised it.  Frees `pool`. */

@@ -39,6 +39,9 @@ static long parse_n(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     mpipool *pool;
+    /* SIGTERM (a batch system's time limit) ends the map with MPIPOOL_EINTR
+     * once the journal (MPIPOOL_JOURNAL) is durable, and the program exits 75. */
+    mpipool_catch_signals(0);
     /* Workers never return from mpipool_start: they run tasks until the
      * master closes the pool, then exit.  What follows runs on the master. */
     int rc = mpipool_start(&pool, &argc, &argv);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "crash.h"
 #include "exec.h"
 
 #define EXEC_MAGIC 0x6d70746bu /* "mptk" */
@@ -252,6 +253,9 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     int renew = mpipool__setup_renews(b->pool);
     exec_ctx *outer = current;
     current = &ctx;
+    size_t ri;
+    mpipool__crash_task(mpipool__registry_find_fn(b->fn, &ri) == MPIPOOL_OK ? mpipool__registry_name(ri) : "?",
+                        b->rank, &ctx.task.index);
     if (batch && !v && !b->in_sizes) {
         run_calls(&ctx, b, f, renew);
     } else if (batch) {
@@ -266,6 +270,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     } else {
         run_items(&ctx, b, f, renew);
     }
+    mpipool__crash_done();
     current = outer;
     ctx.magic = 0;
     return (int64_t)f->nfail;
@@ -288,4 +293,5 @@ static void exit_guard(void) {
 void mpipool__exec_guard_exit(void) {
     static int installed;
     if (!installed && atexit(exit_guard) == 0) installed = 1;
+    mpipool__crash_install();
 }

@@ -53,7 +53,8 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f);
 /* 1 while this thread is inside a task function. */
 int mpipool__in_task(void);
 /* Make exit() from inside a task end the process with status 1 and a line
- * naming the task, the item and the rank (once per process). */
+ * naming the task, the item and the rank, and a crash in a task print one
+ * (crash.c) (once per process). */
 void mpipool__exec_guard_exit(void);
 
 /* What exec needs of the worker's set-up (shared.c); pool may be NULL. */

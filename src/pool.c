@@ -122,6 +122,22 @@ static int read_settings(mpipool *pool, const char *func) {
     return MPIPOOL_OK;
 }
 
+/* The process ends with a pool still open: the common mistakes (a worker
+ * that never served, a master that never closed) otherwise show up only as
+ * the launcher's "exited improperly", naming no call. */
+static void open_at_exit(void) {
+    const mpipool *pool = mpipool__handle_any_open();
+    if (pool == NULL || pool->size == 1) return;
+    if (pool->rank == 0)
+        fprintf(stderr, "mpipool [rank 0]: the program is ending without mpipool_close(pool): the workers are "
+                "still waiting in mpipool_serve; close the pool before returning from main\n");
+    else
+        fprintf(stderr, "mpipool [rank %d]: the program is ending on a worker that never served: call "
+                "`if (!mpipool_is_master(pool)) return mpipool_serve(pool);` after mpipool_open, or open "
+                "with mpipool_start\n", pool->rank);
+    fflush(stderr);
+}
+
 static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func) {
     MPI_Comm dup = MPI_COMM_NULL;
     mpipool *pool = NULL;
@@ -171,6 +187,8 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     if (owns_mpi) pools_owning_mpi++;
     mpipool__signals_open();
     mpipool__exec_guard_exit();
+    static int watching;
+    if (!watching && atexit(open_at_exit) == 0) watching = 1;
     *out = pool;
     mpipool__open_error[0] = '\0';
     return MPIPOOL_OK;

@@ -119,6 +119,13 @@ static int read_settings(mpipool *pool, const char *func) {
         return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
                               "of ranks, at least 2", func, gv);
     pool->group = mpipool__plan_group((size_t)pool->size - 1, group);
+    const char *pv = getenv("MPIPOOL_PROGRESS"), *iv = getenv("MPIPOOL_PROGRESS_INTERVAL");
+    if (mpipool__progress_mode(pv, 0) == MPIPOOL__PROGRESS_INVALID)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS is \"%.64s\"; it must be 0, 1, bar or log",
+                              func, pv);
+    if (mpipool__progress_interval(iv, MPIPOOL__PROGRESS_LOG) < 0)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS_INTERVAL is \"%.64s\"; it must be a number "
+                              "of seconds (at most 86400)", func, iv);
     return MPIPOOL_OK;
 }
 

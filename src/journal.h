@@ -1,8 +1,8 @@
 /*
  * journal.h — the journal file: finished chunks' results, appended with a
  * checksum, so a job that died can be run again and skip what is done.
- * Private; no MPI (journal.c is part of mpipool_pure, unit-tested and
- * fuzzed on its own).
+ * Private; no MPI (src/journal*.c are part of mpipool_pure, unit-tested
+ * and fuzzed on their own; journal_impl.h says which file does what).
  *
  * The file is a sequence of records, all integers little-endian:
  *

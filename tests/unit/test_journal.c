@@ -1,5 +1,5 @@
 /*
- * test_journal.c — the journal file (src/journal.c), no MPI: write/read
+ * test_journal.c — the journal file (src/journal*.c), no MPI: write/read
  * round trips (fixed and variable results, failed items), a torn last
  * record ignored and cut off, a corrupted record refused, a foreign job
  * refused, several maps in one journal, a second writer locked out, and the

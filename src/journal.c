@@ -8,10 +8,21 @@
  * returns (a torn tail is cut off first), and every record is appended with
  * a single write(), so a process killed at any moment leaves at most one
  * torn record, at the end, which the next open ignores.
+ *
+ * A file-size limit (RLIMIT_FSIZE, `ulimit -f`) must not kill the process:
+ * while it writes, the journal blocks SIGXFSZ in the writing thread (the
+ * signal is sent to the thread whose write crossed the limit), so write()
+ * fails with EFBIG instead — a journal error like a full disk — and the
+ * signal that write raised is taken back before the thread's mask is
+ * restored.  Other threads and the program's own SIGXFSZ disposition are
+ * never touched.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -34,6 +45,71 @@ static void journal_free(mpipool__journal *j) {
     mpipool__jr_free_maps(j);
     free(j->path);
     free(j);
+}
+
+/* SIGXFSZ blocked in this thread (see the top of the file). */
+typedef struct {
+    sigset_t old;
+    int was_pending; /* a SIGXFSZ was pending before: not ours to take */
+} xfsz_guard;
+
+static void xfsz_block(xfsz_guard *g) {
+    sigset_t s, p;
+    sigemptyset(&s);
+    sigaddset(&s, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &s, &g->old);
+    g->was_pending = sigpending(&p) == 0 && sigismember(&p, SIGXFSZ);
+}
+
+/* Restore the mask; after an EFBIG, first take back the SIGXFSZ the
+ * failed write left pending, or unblocking would deliver it. */
+static void xfsz_restore(const xfsz_guard *g, int efbig) {
+    if (efbig && !g->was_pending) {
+        sigset_t s;
+        struct timespec zero = {0, 0};
+        sigemptyset(&s);
+        sigaddset(&s, SIGXFSZ);
+        while (sigtimedwait(&s, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/* EJOURNAL for a write that failed with errno e (0: wrote nothing). */
+static int write_error(const mpipool__journal *j, int e, char *err, size_t errsz) {
+    struct rlimit rl;
+    if (e == EFBIG && getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(err, errsz, "journal '%s': cannot write: file too large (the file-size limit, ulimit -f, is %llu "
+                 "bytes)", jname(j), (unsigned long long)rl.rlim_cur);
+    else if (e == EFBIG)
+        snprintf(err, errsz, "journal '%s': cannot write: file too large for its filesystem", jname(j));
+    else
+        snprintf(err, errsz, "journal '%s': cannot write: %s", jname(j), e ? strerror(e) : "short write");
+    return MPIPOOL_EJOURNAL;
+}
+
+/* Write iov[0..cnt) whole, going on after short writes.  0, or -1 with
+ * the failed writev's errno in *e (0 if it wrote nothing). */
+static int write_all(int fd, struct iovec *iov, int cnt, size_t total, int *e) {
+    size_t done = 0;
+    int first = 0;
+    while (done < total) {
+        ssize_t w = writev(fd, iov + first, cnt - first);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            *e = w < 0 ? errno : 0;
+            return -1;
+        }
+        done += (size_t)w;
+        /* A short write (rare on regular files, and how a file-size limit
+         * starts): go on where it stopped. */
+        size_t skip = (size_t)w;
+        while (first < cnt && skip >= iov[first].iov_len) skip -= iov[first++].iov_len;
+        if (first < cnt) {
+            iov[first].iov_base = (char *)iov[first].iov_base + skip;
+            iov[first].iov_len -= skip;
+        }
+    }
+    return 0;
 }
 
 /* One record: header, body pieces, checksum, in one writev. */
@@ -59,27 +135,15 @@ static int append(mpipool__journal *j, uint32_t type, const struct iovec *body, 
     iov[0] = (struct iovec){h, JR_HDR};
     for (int i = 0; i < nbody; i++) iov[1 + i] = body[i];
     iov[1 + nbody] = (struct iovec){t, JR_TRAILER};
-    size_t total = JR_HDR + (size_t)len + JR_TRAILER, done = 0;
-    int cnt = nbody + 2, first = 0;
-    while (done < total) {
-        ssize_t w = writev(j->fd, iov + first, cnt - first);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            /* Leave no half record behind for the next append to follow. */
-            if (ftruncate(j->fd, (off_t)j->size) != 0) {}
-            snprintf(err, errsz, "journal '%s': cannot write: %s", jname(j), w < 0 ? strerror(e) : "short write");
-            return MPIPOOL_EJOURNAL;
-        }
-        done += (size_t)w;
-        /* A short write (rare on regular files): go on where it stopped. */
-        size_t skip = (size_t)w;
-        while (first < cnt && skip >= iov[first].iov_len) skip -= iov[first++].iov_len;
-        if (first < cnt) {
-            iov[first].iov_base = (char *)iov[first].iov_base + skip;
-            iov[first].iov_len -= skip;
-        }
-    }
+    size_t total = JR_HDR + (size_t)len + JR_TRAILER;
+    int e = 0;
+    xfsz_guard g;
+    xfsz_block(&g);
+    int bad = write_all(j->fd, iov, nbody + 2, total, &e);
+    /* Leave no half record behind for the next append to follow. */
+    if (bad && ftruncate(j->fd, (off_t)j->size) != 0) {}
+    xfsz_restore(&g, bad && e == EFBIG);
+    if (bad) return write_error(j, e, err, errsz);
     if (j->dirty == 0) j->dirty_since = now_s();
     j->dirty += total;
     j->size += total;

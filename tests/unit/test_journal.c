@@ -2,8 +2,9 @@
  * test_journal.c — the journal file (src/journal*.c), no MPI: write/read
  * round trips (fixed and variable results, failed items), a torn last
  * record ignored and cut off, a corrupted record refused, a foreign job
- * refused, several maps in one journal, a second writer locked out, and the
- * hash's independence from how the bytes are split.
+ * refused, several maps in one journal, a second writer locked out, a
+ * file-size limit reported as a journal error (not SIGXFSZ), and the hash's
+ * independence from how the bytes are split.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -14,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -68,6 +73,12 @@ static int collect(void *ctx, uint64_t index, const void *data, size_t size) {
         memcpy(s->var[index], data, size);
         s->var_size[index] = size;
     }
+    return 0;
+}
+
+static int count_only(void *ctx, uint64_t index, const void *data, size_t size) {
+    (void)index, (void)data, (void)size;
+    ((sink *)ctx)->count++;
     return 0;
 }
 
@@ -307,6 +318,77 @@ static void test_check_bytes(void **state) {
     free(buf);
 }
 
+/* The child of test_file_size_limit, under RLIMIT_FSIZE = `limit`: append
+ * 64-byte chunks until one fails.  Exit status 0 if the failure is the
+ * journal error the issue asks for (EJOURNAL, naming the file and "file too
+ * large"), the chunks before it were kept, and this thread's signal mask and
+ * pending set are what they were; else a number saying what was wrong.  (On
+ * a library that lets SIGXFSZ through, the child dies of it.) */
+static int fsize_child(rlim_t limit, uint64_t *appended) {
+    struct rlimit rl = {limit, limit};
+    sigset_t before, after, pending;
+    uint64_t res[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) return 10;
+    pthread_sigmask(SIG_BLOCK, NULL, &before);
+    mpipool__journal *j = NULL;
+    if (mpipool__journal_open(path, &j, err, sizeof err) != MPIPOOL_OK) return 11;
+    mpipool__jkey k = key(0, "f", 1u << 20, 1);
+    if (mpipool__journal_begin(j, &k, err, sizeof err) != 0) return 12;
+    int rc = MPIPOOL_OK;
+    for (*appended = 0; *appended < 1000; ++*appended) {
+        rc = mpipool__journal_append_chunk(j, 0, 8 * *appended, 8, 8, res, NULL, NULL, 0, err, sizeof err);
+        if (rc != MPIPOOL_OK) break;
+    }
+    if (rc != MPIPOOL_EJOURNAL) return 13;
+    if (strstr(err, path) == NULL || strstr(err, "file too large") == NULL) return 14;
+    if (mpipool__journal_size(j) > limit) return 15;
+    /* The next append fails the same way, and nothing is left half written. */
+    if (mpipool__journal_append_chunk(j, 0, 0, 8, 8, res, NULL, NULL, 0, err, sizeof err) != MPIPOOL_EJOURNAL)
+        return 16;
+    if (mpipool__journal_close(j) != MPIPOOL_OK) return 17;
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    if (sigismember(&after, SIGXFSZ) != sigismember(&before, SIGXFSZ)) return 18;
+    if (sigpending(&pending) != 0 || sigismember(&pending, SIGXFSZ)) return 19;
+    return 0;
+}
+
+static void test_file_size_limit(void **state) {
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint64_t appended = 0;
+        close(fds[0]);
+        int code = fsize_child(4096, &appended);
+        if (write(fds[1], &appended, sizeof appended) != (ssize_t)sizeof appended) code = 20;
+        if (code) fprintf(stderr, "fsize child: check %d failed; err: %s\n", code, err);
+        _exit(code);
+    }
+    close(fds[1]);
+    uint64_t appended = 0;
+    ssize_t got = read(fds[0], &appended, sizeof appended);
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFSIGNALED(st)) fail_msg("the journal writer died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(got, (ssize_t)sizeof appended);
+    assert_true(appended > 10 && appended < 1000); /* the limit was met, after some chunks */
+    assert_true(file_size() <= 4096);
+    /* Without the limit: every chunk appended before it is there, intact. */
+    mpipool__journal *j = open_ok();
+    assert_false(mpipool__journal_had_torn_tail(j));
+    mpipool__jkey k = key(0, "f", 1u << 20, 1);
+    assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 1);
+    sink s = {0};
+    assert_int_equal(mpipool__journal_replay(j, 0, NULL, count_only, &s, err, sizeof err), MPIPOOL_OK);
+    assert_int_equal(s.count, 8 * appended);
+    mpipool__journal_close(j);
+}
+
 static void test_hash_split(void **state) {
     (void)state;
     unsigned char data[100];
@@ -336,6 +418,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_several_maps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
         cmocka_unit_test(test_hash_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -271,21 +271,20 @@ static void describe(char *buf, size_t sz, const char *fn, uint64_t n, uint64_t 
              (unsigned long long)dg);
 }
 
-int mpipool__journal_begin(mpipool__journal *j, const mpipool__jkey *k, char *err, size_t errsz) {
-    jmap *m = find_map(j, k->seq);
-    if (m) {
-        if (strcmp(m->name, k->fn) == 0 && m->n == k->n && m->in_size == k->in_size && m->out_size == k->out_size &&
-            m->digest == k->digest)
-            return 1;
-        char was[200], is[200];
-        describe(was, sizeof was, m->name, m->n, m->in_size, m->out_size, m->digest);
-        describe(is, sizeof is, k->fn, k->n, k->in_size, k->out_size, k->digest);
-        snprintf(err, errsz, "journal '%s' belongs to another job: its map #%llu ran %s; this map runs %s "
-                 "(use another journal file, or delete this one to start over)", jname(j),
-                 (unsigned long long)k->seq, was, is);
-        return MPIPOOL_EJOURNAL;
-    }
-    size_t nlen = strlen(k->fn);
+/* A map found with the same key but another code identity. */
+static int other_build(const mpipool__journal *j, const jmap *m, const char *code, char *err, size_t errsz) {
+    char was[300], is[300];
+    mpipool__progid_describe(m->code, was, sizeof was);
+    mpipool__progid_describe(code, is, sizeof is);
+    snprintf(err, errsz, "journal '%s' was written by another build of the program (%s; this run: %s), whose "
+             "results may not be this build's; delete it to start over, or, if the change cannot alter results, "
+             "set MPIPOOL_JOURNAL_CODE='%s' to resume it", jname(j), was, is, m->code);
+    return MPIPOOL_EJOURNAL;
+}
+
+/* Append the MAP record of key k, written by code `code`, and index it. */
+static int add_map_record(mpipool__journal *j, const mpipool__jkey *k, const char *code, char *err, size_t errsz) {
+    size_t nlen = strlen(k->fn), clen = strlen(code);
     if (nlen == 0 || nlen > JR_NAME_MAX) {
         snprintf(err, errsz, "journal '%s': task name of %zu bytes", jname(j), nlen);
         return MPIPOOL_EJOURNAL;
@@ -297,21 +296,51 @@ int mpipool__journal_begin(mpipool__journal *j, const mpipool__jkey *k, char *er
     put64(b + 24, k->out_size);
     put64(b + 32, k->digest);
     put32(b + 40, (uint32_t)nlen);
-    struct iovec body[2] = {{b, JR_MAP_FIXED}, {(void *)(uintptr_t)k->fn, nlen}};
-    int rc = append(j, JR_MAP, body, 2, err, errsz);
+    put32(b + 44, (uint32_t)clen);
+    struct iovec body[3] = {{b, JR_MAP_FIXED}, {(void *)(uintptr_t)k->fn, nlen}, {(void *)(uintptr_t)code, clen}};
+    int rc = append(j, JR_MAP, body, 3, err, errsz);
     if (rc != MPIPOOL_OK) return rc;
     /* Index it, so a second begin of the same seq is caught. */
     jmap *nm = mpipool__jr_add_map(j);
-    char *name = strdup(k->fn);
-    if (nm == NULL || name == NULL) {
+    char *name = strdup(k->fn), *c = strdup(code);
+    if (nm == NULL || name == NULL || c == NULL) {
         if (nm) j->nmaps--;
         free(name);
+        free(c);
         snprintf(err, errsz, "journal '%s': out of memory", jname(j));
         return MPIPOOL_ENOMEM;
     }
-    *nm = (jmap){k->seq, k->n, k->in_size, k->out_size, k->digest, name, NULL, 0, 0};
+    *nm = (jmap){k->seq, k->n, k->in_size, k->out_size, k->digest, name, c, NULL, 0, 0};
     if (k->seq != j->nmaps - 1) j->sparse = 1;
     return 0;
+}
+
+int mpipool__journal_begin(mpipool__journal *j, const mpipool__jkey *k, char *err, size_t errsz) {
+    char here[JR_CODE_MAX + 1];
+    const char *code = k->code;
+    if (code == NULL) {
+        size_t len = mpipool__progid(here, sizeof here);
+        if (len >= sizeof here) {
+            snprintf(err, errsz, "journal '%s': MPIPOOL_JOURNAL_CODE is %zu bytes long (at most %d)", jname(j), len,
+                     JR_CODE_MAX);
+            return MPIPOOL_EJOURNAL;
+        }
+        code = here;
+    }
+    jmap *m = find_map(j, k->seq);
+    if (m == NULL) return add_map_record(j, k, code, err, errsz);
+    if (strcmp(m->name, k->fn) != 0 || m->n != k->n || m->in_size != k->in_size || m->out_size != k->out_size ||
+        m->digest != k->digest) {
+        char was[200], is[200];
+        describe(was, sizeof was, m->name, m->n, m->in_size, m->out_size, m->digest);
+        describe(is, sizeof is, k->fn, k->n, k->in_size, k->out_size, k->digest);
+        snprintf(err, errsz, "journal '%s' belongs to another job: its map #%llu ran %s; this map runs %s "
+                 "(use another journal file, or delete this one to start over)", jname(j),
+                 (unsigned long long)k->seq, was, is);
+        return MPIPOOL_EJOURNAL;
+    }
+    if (strcmp(m->code, code) != 0) return other_build(j, m, code, err, errsz);
+    return 1;
 }
 
 int mpipool__journal_append_chunk(mpipool__journal *j, uint64_t seq, uint64_t first, uint64_t count,

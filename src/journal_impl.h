@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "journal.h"
+#include "progid.h"
 
 #define JR_MAGIC 0x524a504du /* "MPJR" little-endian */
 #define JR_HDR 24
@@ -28,11 +29,12 @@
 #define JR_HEAD 1
 #define JR_MAP 2
 #define JR_CHUNK 3
-#define JR_VERSION 1
-#define JR_MAP_FIXED 44   /* body bytes of a MAP record before the name */
+#define JR_VERSION 2
+#define JR_MAP_FIXED 48   /* body bytes of a MAP record before the name */
 #define JR_CHUNK_FIXED 40 /* body bytes of a CHUNK record before failed[] */
 #define JR_BLOCK ((size_t)1 << 20)
 #define JR_NAME_MAX 4096
+#define JR_CODE_MAX MPIPOOL__PROGID_MAX
 /* Fuzzing builds (the libFuzzer convention) accept bad checksums, so that
  * mutated bytes reach the parsers behind them. */
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -50,6 +52,7 @@ typedef struct {
 typedef struct {
     uint64_t seq, n, in_size, out_size, digest;
     char *name;
+    char *code;              /* the program's identity that wrote it */
     jchunk *chunks;
     size_t nchunks, cap;
 } jmap;

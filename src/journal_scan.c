@@ -17,6 +17,7 @@
 void mpipool__jr_free_maps(mpipool__journal *j) {
     for (size_t i = 0; i < j->nmaps; i++) {
         free(j->maps[i].name);
+        free(j->maps[i].code);
         free(j->maps[i].chunks);
     }
     free(j->maps);
@@ -67,30 +68,44 @@ static int check_sum(const mpipool__journal *j, uint64_t off, const unsigned cha
     return get64(t) == mpipool__hash_final(&s) ? 0 : -1;
 }
 
-static int parse_map(mpipool__journal *j, uint64_t off, uint64_t len, char *err, size_t errsz) {
-    unsigned char b[JR_MAP_FIXED];
-    if (len < JR_MAP_FIXED) return fail(j, err, errsz, "%sa map record is too short", "", off);
-    if (read_at(j, off + JR_HDR, b, JR_MAP_FIXED) != 0) return fail(j, err, errsz, "%scannot read", "", off);
-    uint32_t nlen = get32(b + 40);
-    if (nlen == 0 || nlen > JR_NAME_MAX || (uint64_t)nlen != len - JR_MAP_FIXED)
-        return fail(j, err, errsz, "%sa map record's name length does not match the record", "", off);
-    uint64_t seq = get64(b);
-    if (find_map(j, seq)) return fail(j, err, errsz, "%sa second record for the same map", "", off);
-    char *name = malloc((size_t)nlen + 1);
-    if (name == NULL) return MPIPOOL_ENOMEM;
-    if (read_at(j, off + JR_HDR + JR_MAP_FIXED, name, nlen) != 0) {
-        free(name);
+/* A string of `len` bytes at `at` (a task name or a code identity) into a
+ * new NUL-terminated *out; one with a NUL byte in it is refused. */
+static int read_str(const mpipool__journal *j, uint64_t at, uint32_t len, char **out, const char *what, uint64_t off,
+                    char *err, size_t errsz) {
+    char *s = malloc((size_t)len + 1);
+    *out = NULL;
+    if (s == NULL) return MPIPOOL_ENOMEM;
+    if (read_at(j, at, s, len) != 0) {
+        free(s);
         return fail(j, err, errsz, "%scannot read", "", off);
     }
-    name[nlen] = '\0';
-    if (memchr(name, '\0', nlen)) {
-        free(name);
-        return fail(j, err, errsz, "%sa task name with a NUL byte", "", off);
+    s[len] = '\0';
+    if (memchr(s, '\0', len)) {
+        free(s);
+        return fail(j, err, errsz, "%s with a NUL byte", what, off);
     }
-    jmap *m = mpipool__jr_add_map(j);
+    *out = s;
+    return MPIPOOL_OK;
+}
+
+static int parse_map(mpipool__journal *j, uint64_t off, uint64_t len, char *err, size_t errsz) {
+    unsigned char b[JR_MAP_FIXED];
+    char *name = NULL, *code = NULL;
+    if (len < JR_MAP_FIXED) return fail(j, err, errsz, "%sa map record is too short", "", off);
+    if (read_at(j, off + JR_HDR, b, JR_MAP_FIXED) != 0) return fail(j, err, errsz, "%scannot read", "", off);
+    uint32_t nlen = get32(b + 40), clen = get32(b + 44);
+    if (nlen == 0 || nlen > JR_NAME_MAX || clen > JR_CODE_MAX || (uint64_t)nlen + clen != len - JR_MAP_FIXED)
+        return fail(j, err, errsz, "%sa map record's name or code length does not match the record", "", off);
+    uint64_t seq = get64(b);
+    if (find_map(j, seq)) return fail(j, err, errsz, "%sa second record for the same map", "", off);
+    int rc = read_str(j, off + JR_HDR + JR_MAP_FIXED, nlen, &name, "a task name", off, err, errsz);
+    if (rc == MPIPOOL_OK) rc = read_str(j, off + JR_HDR + JR_MAP_FIXED + nlen, clen, &code, "a code identity", off, err,
+                                        errsz);
+    jmap *m = rc == MPIPOOL_OK ? mpipool__jr_add_map(j) : NULL;
     if (m == NULL) {
         free(name);
-        return MPIPOOL_ENOMEM;
+        free(code);
+        return rc == MPIPOOL_OK ? MPIPOOL_ENOMEM : rc;
     }
     m->seq = seq;
     if (seq != j->nmaps - 1) j->sparse = 1;
@@ -99,7 +114,24 @@ static int parse_map(mpipool__journal *j, uint64_t off, uint64_t len, char *err,
     m->out_size = get64(b + 24);
     m->digest = get64(b + 32);
     m->name = name;
+    m->code = code;
     if (m->out_size == 0) return fail(j, err, errsz, "%sa map with results of 0 bytes", "", off);
+    return MPIPOOL_OK;
+}
+
+/* The HEAD record (first in every file): this format's version, else a
+ * message that says what to do. */
+static int parse_head(const mpipool__journal *j, uint64_t off, uint64_t len, char *err, size_t errsz) {
+    unsigned char v[8];
+    if (len != 8 || read_at(j, off + JR_HDR, v, 8) != 0 || get32(v + 4) != 0)
+        return fail(j, err, errsz, "%sa journal of another format version", "", off);
+    if (get32(v) == 1) {
+        snprintf(err, errsz, "journal '%s' was written by an older mpipool (journal format 1, which did not record "
+                 "which build of the program wrote it; this mpipool reads format %d); delete it to start over, or "
+                 "finish the job with the mpipool that wrote it", jname(j), JR_VERSION);
+        return MPIPOOL_EJOURNAL;
+    }
+    if (get32(v) != JR_VERSION) return fail(j, err, errsz, "%sa journal of another format version", "", off);
     return MPIPOOL_OK;
 }
 
@@ -180,11 +212,7 @@ int mpipool__jr_scan(mpipool__journal *j, uint64_t total, char *err, size_t errs
             goto cleanup;
         }
         if (type == JR_HEAD) {
-            unsigned char v[8];
-            if (len != 8 || read_at(j, off + JR_HDR, v, 8) != 0 || get32(v) != JR_VERSION || get32(v + 4) != 0) {
-                rc = fail(j, err, errsz, "%sa journal of another format version", "", off);
-                goto cleanup;
-            }
+            rc = parse_head(j, off, len, err, errsz);
         } else if (type == JR_MAP) {
             rc = parse_map(j, off, len, err, errsz);
         } else if (type == JR_CHUNK) {

@@ -4,8 +4,9 @@
  * replayed, both item by item and straight into an output array.  It must
  * return MPIPOOL_OK or MPIPOOL_EJOURNAL (or ENOMEM), never crash, hang,
  * leak or read out of bounds.  Seeds: tests/fuzz/corpus/fuzz_journal/ (an empty
- * journal, fixed and variable chunks with failed items, several maps, a
- * torn tail, a journal written by journal_prog).
+ * journal, fixed and variable chunks with failed items, several maps with
+ * code identities of each kind and an imap, a torn tail, a journal written
+ * by journal_prog; all format 2, and v1-fixed, a format-1 file, refused).
  *
  * Build with -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (libFuzzer's
  * convention; journal_scan.c then ignores checksums) or almost every mutation

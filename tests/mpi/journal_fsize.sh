@@ -7,8 +7,9 @@
 # journal and "file too large", the journal keeps what fit, and a run
 # without the limit resumes from it to the clean run's output, running no
 # journalled item again.
-# MODE: ulimit     `ulimit -f 8` in a shell that execs the program (one rank:
-#                  a limit around mpiexec itself breaks the launcher first)
+# MODE: ulimit     `ulimit -f 8` in a shell that execs the program (one rank,
+#                  Open MPI: a limit around mpiexec breaks the launcher, and
+#                  MPICH's MPI_Init, first)
 #       setrlimit  journal_prog --fsize-limit 8192: the master sets it after
 #                  MPI is up (any number of ranks)
 set -u

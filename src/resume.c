@@ -209,7 +209,7 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
     r->je = e;
     r->seq = e->next_seq;
     mpipool__jkey key = {r->seq, j->n, j->in_var ? UINT64_MAX : j->in_size, j->out_var ? UINT64_MAX : j->out_size,
-                         digest, mpipool__registry_name(j->fn_index)};
+                         digest, mpipool__registry_name(j->fn_index), NULL /* this program's code */};
     if (j->source) key.n = key.in_size = key.out_size = MPIPOOL__JSTREAM;
     rc = mpipool__journal_begin(e->j, &key, err, sizeof err);
     if (rc < 0) goto cleanup;

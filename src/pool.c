@@ -202,7 +202,7 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
 
 cleanup:
     if (added) mpipool__handle_forget(pool);
-    if (pool) mpipool__engine_destroy(pool, 1);
+    if (pool) mpipool__engine_destroy(pool, 0, NULL, 0);
     free(pool);
     if (frozen) mpipool__registry_thaw();
     if (dup != MPI_COMM_NULL) MPI_Comm_free(&dup);
@@ -271,7 +271,7 @@ int mpipool_exit_status(int rc) {
  * struct itself stays allocated, so the address is never reused. */
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
-    mpipool__engine_destroy(pool, 1);
+    mpipool__engine_destroy(pool, 0, NULL, 0); /* drained already */
     mpipool__resume_close_idle();
     mpipool__setup_free(pool);
     mpipool__signals_close();
@@ -302,7 +302,17 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     /* Finish (or cancel) every job first: no chunk may be on a worker
      * when it is told to stop.  This stops the progress thread too. */
     int32_t interrupted = mpipool__engine_interrupted(pool) || mpipool__signal_pending() != 0;
-    mpipool__engine_destroy(pool, cancel);
+    char hung[MPIPOOL__ERR_MAX / 2] = "";
+    if (mpipool__engine_destroy(pool, cancel, hung, sizeof hung) != MPIPOOL_OK) {
+        /* A worker is stuck in a task: it cannot be told to stop, and MPI
+         * cannot be finalised around it.  Leave MPI as it is; the job ends
+         * when this process does. */
+        mpipool__handle_bury(pool);
+        mpipool__registry_thaw();
+        mpipool__signals_close();
+        return mpipool__error(NULL, MPIPOOL_ETIMEDOUT, "%s: %s; the pool is abandoned: its workers are not "
+                              "stopped and MPI is not finalised, so the job ends when this process exits", func, hung);
+    }
     mpipool__obs_close(pool);
     /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */

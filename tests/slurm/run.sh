@@ -93,7 +93,7 @@ field() {
 }
 # wait_done SECS JOBID...: wait until every job is in a final state.
 wait_done() {
-  local secs=$1 j s left
+  local secs=$1 j s left i
   shift
   for ((i = 0; i < secs * 2; i++)); do
     left=0
@@ -180,25 +180,35 @@ lib_id=$(SLOW_MS=1000 SLOW_LOG=$work/slow.exec submit 20 slow "${SLOW[@]}" "$JOB
 farm_id=$(submit 20 farm "${SLOW[@]}" "$FARM" -k -a "$work/farm.in" "${FARM_CMD[@]}")
 
 # ---- 3. (c2) scancel --signal=TERM, then scancel and resubmission ---------
-# Meanwhile: 120 commands of 1 s on 3 workers (40 s of work).
-seq 1 120 >"$work/stop.in"
+# Meanwhile: 180 commands of 1 s on 3 workers (60 s of work).
+NSTOP=180
+seq 1 $NSTOP >"$work/stop.in"
 STOP_CMD=(sh -c "'sleep 1 && echo {} >>$work/stop.exec && echo line {}'")
 STOP=(--nodes=2 --ntasks-per-node=2 --time=5 "$FARM" -k -a "$work/stop.in" "${STOP_CMD[@]}")
 count() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 # wait_lines SECS FILE N: until FILE has N lines.
-wait_lines() { for ((i = 0; i < $1 * 5; i++)); do [ "$(count "$2")" -ge "$3" ] && return 0; sleep 0.2; done; return 1; }
+wait_lines() { local i; for ((i = 0; i < $1 * 5; i++)); do [ "$(count "$2")" -ge "$3" ] && return 0; sleep 0.2; done; return 1; }
 stop_id=$(submit 20 stop "${STOP[@]}")
 stop2_id=
 if wait_lines 60 "$work/stop.exec" 15; then
   on1 10 scancel --signal=TERM "$stop_id"
   n_term=$(count "$work/stop.exec")
-  # It requeues itself (status 143) and goes on; a few commands later,
-  # cancel it for good.
-  if wait_lines 60 "$work/stop.exec" $((n_term + 9)) && [ "$(field "$stop_id" Restarts)" -ge 1 ]; then
+  # It requeues itself (status 143) and goes on: once its second run has
+  # run a few commands, cancel it for good.
+  for ((k = 0; k < 300; k++)); do
+    [ "$(field "$stop_id" Restarts)" = 1 ] && [ "$(field "$stop_id" JobState)" = RUNNING ] && break
+    sleep 0.2
+  done
+  n_rerun=$(count "$work/stop.exec")
+  if wait_lines 60 "$work/stop.exec" $((n_rerun + 6)) && [ "$(field "$stop_id" Restarts)" -ge 1 ]; then
     on1 10 scancel "$stop_id"
     wait_done 30 "$stop_id"
+    st_cancel=$(final_state "$stop_id")
+    # cancelled means cancelled: the script must not requeue it
+    [ "$st_cancel" = CANCELLED ] && [ "$(field "$stop_id" Restarts)" -eq 1 ] ||
+      fail "(c2) scancel: job $stop_id ended '$st_cancel' after $(field "$stop_id" Restarts) requeues (want CANCELLED, 1)"
     n_cancel=$(sort -u "$work/stop.exec" | wc -l)
-    [ "$n_cancel" -lt 120 ] || fail "(c2) the farm was done before it was cancelled: the test proves nothing"
+    [ "$n_cancel" -lt $NSTOP ] || fail "(c2) the farm was done before it was cancelled: the test proves nothing"
     stop2_id=$(submit 20 stop "${STOP[@]}")
   else
     fail "(c2) the farm did not go on after scancel --signal=TERM (restarts: $(field "$stop_id" Restarts))"
@@ -209,9 +219,10 @@ else
 fi
 # ...and it finishes, from the joblog.
 if [ -n "$stop2_id" ] && wait_done 90 "$stop2_id"; then
-  if farm_ok "$stop2_id" stop 120 $((2 * 3)); then
+  if farm_ok "$stop2_id" stop $NSTOP $((2 * 3)); then
     pass "(c2) farm: scancel --signal=TERM -> status 143 -> requeued and went on; scancel ->" \
-         "resubmitted (job $stop_id -> $stop2_id; $n_cancel of 120 commands had run) -> resumed from the joblog: $farm_msg"
+         "resubmitted (job $stop_id -> $stop2_id; TERM after $n_term commands, requeued run from $n_rerun," \
+         "cancelled ($st_cancel, not requeued) at $n_cancel of $NSTOP) -> resumed from the joblog: $farm_msg"
   else
     fail "(c2) farm stopped, cancelled and resubmitted: $farm_msg"
     tail -8 "$work/stop.$stop2_id.log"

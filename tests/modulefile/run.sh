@@ -97,7 +97,10 @@ else
 fi
 if readelf -d "$tmp/downstream-pc" 2>/dev/null | grep -qE 'RPATH|RUNPATH'; then fail "the pkg-config consumer has an rpath"; fi
 module unload mpipool
-if ldd "$tmp/downstream-pc" | grep -q 'libmpipool.*not found'; then
+# ldd itself fails when a library is not found: keep its output, not its
+# status (pipefail would otherwise make the check fail whatever it printed).
+deps=$(ldd "$tmp/downstream-pc" 2>&1 || true)
+if printf '%s\n' "$deps" | grep -q 'libmpipool.*not found'; then
   pass "module unload mpipool: the consumer no longer finds libmpipool (the module supplied it)"
 else
   fail "without the module the consumer still finds libmpipool: $(ldd "$tmp/downstream-pc" | grep mpipool)"

@@ -52,11 +52,13 @@ MPIPOOL_TASK(slow_square);
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    if (mpipool_open(&pool, &argc, &argv) != MPIPOOL_OK) {
+    /* Slurm's warning (SIGTERM) ends the map with MPIPOOL_EINTR once the
+     * journal is durable; every rank then exits 75 (mpipool_exit_status). */
+    mpipool_catch_signals(0);
+    if (mpipool_start(&pool, &argc, &argv) != MPIPOOL_OK) {
         fprintf(stderr, "slow_square: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
     long n = argc > 1 ? atol(argv[1]) : 100;
     if (n < 0) n = 0;
     long long *in = malloc(((size_t)n + 1) * sizeof *in);
@@ -66,11 +68,6 @@ int main(int argc, char **argv) {
     o.chunk_size = 1; /* every item journalled as soon as it is back */
     int rc = in && out ? mpipool_map(pool, slow_square, in, sizeof *in, out, sizeof *out, (size_t)n, &o)
                        : MPIPOOL_ENOMEM;
-    /* Today a signal makes the library exit 75 from inside the map.  Once
-     * the map returns MPIPOOL_EINTR instead, the program returns the
-     * resumable status itself (then: `return mpipool_exit_status(rc);`);
-     * matched by name, as that code does not exist yet. */
-    int resumable = rc != MPIPOOL_OK && strcmp(mpipool_err_name(rc), "MPIPOOL_EINTR") == 0;
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "slow_square: %s\n", mpipool_last_error(pool));
     } else {
@@ -79,6 +76,5 @@ int main(int argc, char **argv) {
     free(in);
     free(out);
     int crc = mpipool_close(pool);
-    if (resumable) return MPIPOOL_EXIT_RESUMABLE;
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

@@ -43,8 +43,15 @@ static int push_val(mr_source *s, const char *p, size_t n) {
 int mr_input_add_values(mr_input *in, char *const *vals, size_t n, int linked) {
     mr_source *s = new_source(in, linked);
     if (s == NULL) return -1;
-    for (size_t i = 0; i < n; i++)
-        if (push_val(s, vals[i], strlen(vals[i])) != 0) return -1;
+    /* parallel splits ::: arguments at the delimiter too (-d, or newline) */
+    for (size_t i = 0; i < n; i++) {
+        const char *p = vals[i], *d;
+        while (in->delim != '\0' && (d = strchr(p, in->delim)) != NULL) {
+            if (push_val(s, p, (size_t)(d - p)) != 0) return -1;
+            p = d + 1;
+        }
+        if (push_val(s, p, strlen(p)) != 0) return -1;
+    }
     return 0;
 }
 

@@ -39,7 +39,8 @@ typedef struct mr_input {
     unsigned long long items; /* items read from the streamed source            */
 } mr_input;
 
-/* Add a source: `n` literal values (:::), or a file (::::, -a; "-" is
+/* Add a source: `n` literal values (:::, each split at the delimiter as
+ * parallel does: set in->delim first), or a file (::::, -a; "-" is
  * standard input).  `linked`: :::+ / ::::+.  0, or -1 out of memory. */
 int mr_input_add_values(mr_input *in, char *const *vals, size_t n, int linked);
 int mr_input_add_file(mr_input *in, const char *path, int linked);

@@ -274,7 +274,9 @@ static int take_option(int c, const char *arg, options *o, mr_input *in);
 
 int mr_parse_options(int argc, char **argv, options *o, void *inp) {
     static const struct option longs[] = {
-        {"arg-file", required_argument, NULL, 'a'}, {"keep-order", no_argument, NULL, 'k'},
+        {"arg-file", required_argument, NULL, 'a'}, {"argfile", required_argument, NULL, 'a'},
+        {"keep-order", no_argument, NULL, 'k'}, {"jl", required_argument, NULL, O_JOBLOG},
+        {"dryrun", no_argument, NULL, O_DRY}, {"halt-on-error", required_argument, NULL, O_HALT},
         {"null", no_argument, NULL, '0'}, {"delimiter", required_argument, NULL, 'd'},
         {"colsep", required_argument, NULL, 'C'}, {"col-sep", required_argument, NULL, 'C'},
         {"tag", no_argument, NULL, O_TAG}, {"results", required_argument, NULL, O_RESULTS},

@@ -504,6 +504,120 @@ gnu_behaviour) # issue 20's differences, on one worker (np2) so the order is GNU
   wait "$first"
   ;;
 
+orphan) # issue 20: the launcher killed (SIGTERM, then SIGKILL 1 s later; or SIGKILL at once),
+  # then --resume at once: no job run twice, no joblog line written after the launcher is gone.
+  # ORPHAN_ITERS runs (tests/tools/orphan-soak.sh sets 20); odd runs SIGKILL at once.
+  seq 1 40 > in
+  t='sleep 0.3; echo {} >> done'
+  for it in $(seq "${ORPHAN_ITERS:-2}"); do
+    rm -f jl done
+    "${launch[@]}" "$bin" --joblog jl -a in "$t" >out1 2>err1 &
+    lp=$!
+    for _ in $(seq 400); do [ "$(grep -c . jl 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.05; done
+    if [ $((it % 2)) = 0 ]; then
+      kill -TERM "$lp"
+      for _ in $(seq 20); do kill -0 "$lp" 2>/dev/null || break; sleep 0.05; done
+      kill -KILL "$lp" 2>/dev/null
+    else
+      kill -KILL "$lp"
+    fi
+    wait "$lp" 2>/dev/null
+    cp jl jl.at_death # the launcher is gone: from here on, no line may be added by the old run
+    mr --joblog jl --resume -a in "$t"
+    if [ "$rc" = 255 ] && grep -q 'is in use by another run' err.ours; then
+      # The old rank 0 (or a job of it) still held the joblog: a clear refusal.  Wait
+      # for it to let go (bounded), then the joblog must still be what it was.
+      flock -w 10 jl true || fail "run $it: the old run held the joblog for over 10 s"
+      check "run $it: no joblog line written after the launcher died" cmp -s jl jl.at_death
+      mr --joblog jl --resume -a in "$t"
+    else
+      check "run $it: no joblog line written after the launcher died" \
+        cmp -s jl.at_death <(head -c "$(stat -c %s jl.at_death)" jl)
+    fi
+    expect_rc 0
+    check "run $it: every job logged once" [ "$(lines jl)" = 40 ] && \
+      check "run $it: ... and no job twice" [ -z "$(cut -f1 jl | sort | uniq -d)" ]
+    dup=$(sort -n done | uniq -d | tr '\n' ' ')
+    check "run $it: no job ran twice (twice: $dup)" [ -z "$dup" ]
+    check "run $it: every job ran" [ "$(sort -un done | wc -l)" = 40 ]
+  done
+  ;;
+
+gnu_testsuite) # cases from GNU parallel's own testsuite, run by both: same stdout and status.
+  # Source: https://github.com/GitMirroring/parallel (commit 5335212d),
+  # testsuite/tests-to-run/parallel-local-0.3s.sh; each case names its par_ function.
+  # np2 = one worker, so jobs run one at a time, as parallel -j1 runs them.
+  command -v parallel >/dev/null || { echo "GNU parallel is not installed: skipped"; exit 77; }
+  case_() { # case_ NAME STDIN-FILE ARGS...: parallel -j1 ARGS vs mpipool-run ARGS
+    local name=$1 in=$2; shift 2
+    PARALLEL_SHELL=/bin/sh timeout 60 parallel -j1 "$@" < "$in" > want 2>/dev/null
+    local prc=$?
+    mr "$@" < "$in"
+    [ "$rc" = "$prc" ] || fail "$name '$*': exit status $rc, parallel's $prc"
+    cmp -s out want || { fail "$name '$*': output differs from parallel's"; diff want out | head -5 >&2; }
+  }
+  printf '%s\n' "中国 (Zhōngguó)/China's (中国) road.jpg" "中国.(中国)" \
+    '/tmp/test-of-{.}-parallel/subdir/file' '/tmp/test-of-{.}-parallel/subdir/file{.}.funkyextension}}' > utf8
+  case_ par_replacement_string_on_utf8 utf8 -k echo {} {.}
+  case_ par_echo_jobseq /dev/null -k echo {#} ::: 1 2 ::: 1 2
+  case_ par_no_joblog_with_dryrun /dev/null --dryrun --joblog - echo ::: Only_this
+  printf 'foo\0not printed' > nul
+  case_ par_xargs_nul_char_in_input nul echo
+  echo line 1Nline 2Nline 3 > dN; printf "delimiter NUL line 1\0line 2\0line 3" > d0
+  printf "delimiter TAB line 1\tline 2\tline 3" > dT
+  case_ par_delimiter dN -k -d N echo This is
+  case_ par_delimiter d0 -k -d '\0' echo
+  case_ par_delimiter dT -k --delimiter '\t' echo
+  seq 1 10 > ten
+  case_ par_argfile /dev/null -k --arg-file ten echo
+  echo > empty1
+  case_ par_read_from_stdin empty1 echo empty input line
+  perl -e 'for(1..25) {print "echo a $_; echo b $_\n"}' > cmds
+  case_ par_read_from_stdin cmds -k
+  echo A,B,, > csv
+  case_ par_expansion_in_colsep csv --colsep , echo {1}{3}{2}
+  case_ par_empty /dev/null echo ::: true
+  printf 'echo a\n\necho b\n' > el
+  case_ par_empty_line el -k
+  printf 0 > zero
+  case_ par_0_no_newline zero echo
+  case_ par_delimiter_space /dev/null -k -d " " echo ::: "1 done"
+  case_ par_halt_on_error_division_by_zero /dev/null --halt-on-error soon,fail=100% echo
+  seq 10 > ten
+  case_ par_exit_val ten --halt now,fail=1 true
+  echo false > f
+  case_ par_exit_val f
+  case_ par_halt_one_job /dev/null --halt now,fail=1 'echo {#};exit {}' ::: 0 1 0
+  case_ par_halt_one_job /dev/null --halt soon,fail=1 'echo {#};exit {}' ::: 1 0 1
+  # par_verbose_t: -t prints each command on stderr
+  printf '%s\n' b c f > bcf
+  PARALLEL_SHELL=/bin/sh timeout 60 parallel -j1 -k -t echo {}ar < bcf 2> want >/dev/null
+  mr -k -t echo {}ar < bcf
+  check "par_verbose_t: -t's commands on stderr" cmp -s err.ours want
+  # par_append_joblog and par_dryrun_append_joblog: the joblog's line count
+  mr --joblog jl echo ::: 1; mr --joblog +jl echo ::: 1
+  check "par_append_joblog: 3 lines" [ "$(wc -l < jl)" = 3 ]
+  mr -k --jl jl2 echo ::: 1 2 3; mr --dryrun -k --jl +jl2 echo ::: 1 2 3 4
+  check "par_dryrun_append_joblog: --dry-run does not log (4 lines)" [ "$(wc -l < jl2)" = 4 ]
+  # par_resume_k (its first two runs; the third changes the command: refused here, see the man page)
+  for try in 1 2; do
+    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --resume --joblog jlp echo job{}id\;exit {} ::: 0 1 2 3 0 5 > want 2>/dev/null
+    mr -k --resume --joblog jlm echo job{}id\;exit {} ::: 0 1 2 3 0 5
+    cmp -s out want || fail "par_resume_k run $try: output differs from parallel's"
+  done
+  # par_results: parallel's --results layout
+  mr -k --results rdir echo ::: a b c
+  check "par_results: cat rdir/*/*/stdout" [ "$(cat rdir/*/*/stdout | tr '\n' ' ')" = "a b c " ]
+  # Options these cases use that we do not offer: refused by name, exit 255.
+  for c in "par_eof_on_command_line_input_source:-E" "par_empty_string_command_line:-r" \
+           "par_test_L_context_replace:-L" "par_quote:-q" "par_colsep_default:--header"; do
+    opt=${c#*:}
+    mr "$opt" x echo ::: a
+    expect_rc 255
+    check "${c%%:*}: $opt refused by name" grep -qF -- "'$opt'" err.ours
+  done
+  ;;
+
 *) echo "run.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
 esac
 

@@ -8,9 +8,13 @@
  *    whole: if they cannot be written the job is not logged, and the run
  *    ends with 255 naming it.  A job whose output is printed is in the
  *    joblog, so --resume never prints it a second time.
- *  - no joblog line is written once the launcher is gone (the next run may
- *    already be reading the joblog); the lock (mr_open_joblog) keeps a
- *    second run out while we live.
+ *  - the joblog is never written by two runs at once: it is locked
+ *    (mr_open_joblog) until this process and its jobs are gone, so a
+ *    --resume started while we still run is refused.  So once the launcher
+ *    is gone we stop as on SIGTERM — no job starts, running ones are
+ *    killed — but still log the jobs that had finished, which --resume
+ *    would otherwise run a second time.  Only an unlocked joblog (--joblog
+ *    -, standard output, which went with the launcher) gets no more lines.
  *  - with -k, job N's output is printed only after every earlier job's; a
  *    result that must wait goes to a spool file, not to memory.
  */
@@ -220,9 +224,10 @@ static char *joblog_line(run *R, uint64_t seq, const res_hdr *h, size_t *len) {
     return mr_joblog_format(&e, len);
 }
 
-/* Write one line (and free it); nothing once the launcher is gone. */
+/* Write one line (and free it).  Unlocked (standard output): nothing once
+ * the launcher is gone. */
 static void write_joblog(run *R, char *line, size_t len) {
-    if (R->joblog_fd < 0 || mr_launcher_gone()) {
+    if (R->joblog_fd < 0 || (!R->joblog_locked && mr_launcher_gone())) {
         free(line);
         return;
     }
@@ -276,7 +281,6 @@ void mr_finish_job(run *R, uint64_t seq, const res_hdr *h, const char *out, cons
         R->unrecorded++;
         recorded = 0;
     }
-    if (mr_launcher_gone()) recorded = 0; /* the next run may be reading the joblog */
     /* -k: a job printed later is logged later, so the joblog is in input
      * order, as parallel writes it. */
     int direct = !R->o.keep_order || seq == R->next_print;

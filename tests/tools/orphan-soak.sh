@@ -3,7 +3,7 @@
 #
 # Runs run.sh's "orphan" scenario (kill the launcher with SIGTERM then SIGKILL
 # after 1 s, or SIGKILL at once; then --resume at once) ITERATIONS times (default
-# 20) on 3 ranks, with the MPI the build uses.  CTest runs 2 iterations per test;
+# 20) on 3 ranks, with the MPI the build uses.  CTest runs 1 iteration (SIGKILL);
 # this is the long run.  Exit 0 when every iteration passed.
 set -u
 build=$(cd "${1:?usage: orphan-soak.sh BUILD_DIR [ITERATIONS]}" && pwd)

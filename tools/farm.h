@@ -15,7 +15,10 @@
 #include <mpi.h>
 #include <mpipool.h>
 
-#define MR_ITEM_FILLER 1u /* no command: only takes a place in a retry round */
+#define MR_ITEM_FILLER 1u  /* no command: only takes a place in a retry round     */
+#define MR_ITEM_GATE_FAIL 2u /* if the job fails, wait for rank 0's word (MR_CTL_GATE)
+                              * before starting another job: --halt ...,fail=       */
+#define MR_ITEM_GATE_OK 4u   /* the same if it succeeds: --halt ...,success=/done=  */
 
 typedef struct item_hdr {
     uint64_t seq;       /* the job's number: its input line, 1-based             */
@@ -31,6 +34,8 @@ typedef struct item_hdr {
 #define MR_RES_SPAWN 16u      /* could not be started (pipe/fork failed)           */
 #define MR_RES_LOST 32u       /* part of the output could not be captured           */
 #define MR_RES_TERM 64u       /* the worker itself got SIGTERM/SIGINT: stop the farm */
+#define MR_RES_GATED 128u     /* the worker waits for MR_CTL_GATE before its next job */
+#define MR_RES_E2BIG 256u     /* the command line is over the kernel's limit         */
 
 typedef struct res_hdr {
     uint64_t seq;
@@ -45,7 +50,10 @@ typedef struct res_hdr {
 
 /* Tags of the tool's own control messages, on its own duplicate of
  * MPI_COMM_WORLD (never the pool's communicator). */
-enum { MR_CTL_STOP = 1, MR_CTL_DONE = 2 };
+enum { MR_CTL_STOP = 1, MR_CTL_DONE = 2, MR_CTL_GATE = 3 };
+
+/* The one-byte body of an MR_CTL_GATE: may the worker start its next job? */
+enum { MR_GATE_GO = 1, MR_GATE_HALT = 0 };
 
 /* Exit statuses, as GNU parallel's: 0 all jobs succeeded, 1..100 that many
  * failed, 101 more than 100 failed, 255 a usage or other error.  We add
@@ -57,16 +65,23 @@ enum { MR_CTL_STOP = 1, MR_CTL_DONE = 2 };
 #define EXIT_USAGE 255
 #define EXIT_RESUMABLE 143
 
-/* What the command line asked for (mpipool-run.c parses it). */
+/* --halt, as parallel's: when (never, soon, now), on what, how many. */
+enum { HALT_NEVER = 0, HALT_SOON = 1, HALT_NOW = 2 };
+enum { HALT_ON_FAIL = 1, HALT_ON_SUCCESS = 2, HALT_ON_DONE = 3 };
+
+/* What the command line asked for (options.c parses it). */
 typedef struct options {
-    const char *argfile, *joblog, *results;
-    char *tmpl; /* NULL: each line is a command */
-    int keep_order, tag, resume, resume_failed;
-    double timeout;
-    unsigned retries; /* total tries per job, as parallel's --retries (0, 1: once) */
-    int halt_now;     /* halt mode: 0 never, 1 soon, 2 now */
-    unsigned long long halt_fail;
+    const char *joblog, *results;
+    int joblog_append;  /* --joblog +FILE                                        */
+    char *tmpl;         /* NULL: each input line is a command                    */
+    int keep_order, tag, resume, resume_failed, summary, dry_run, verbose, trace;
+    double timeout;     /* seconds; 0: none                                      */
+    unsigned retries;   /* total tries per job (parallel's --retries); 0: forever */
+    int halt_when, halt_on;
+    unsigned long long halt_count; /* a number of jobs, or ...                  */
+    double halt_pct;               /* ... a fraction of them (0: a number)       */
     unsigned progress;
+    void *input;        /* the mr_input (input.h) the sources were added to      */
 } options;
 
 /* State shared by the files of the tool (defined in mpipool-run.c). */
@@ -76,6 +91,12 @@ extern MPI_Comm g_ctl;               /* our own duplicate of MPI_COMM_WORLD     
 extern int g_rank, g_nranks;
 extern char g_host[64];              /* this host's name, one word              */
 extern int g_wake[2];                /* rank 0: a pipe that wakes the stop thread */
+extern volatile sig_atomic_t g_orphan; /* this rank's launcher is gone          */
+extern volatile sig_atomic_t g_nostart; /* start no more jobs on this rank (halt) */
+
+/* Has this rank's launcher (its parent when it started) gone?  Then the
+ * rank stops as on SIGTERM: sets g_term and g_orphan and returns 1. */
+int mr_launcher_gone(void);
 
 /* A diagnostic on stderr: "mpipool-run: ", plus "[rank N] " on a worker. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -84,8 +105,9 @@ void mr_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mr_diag(const char *fmt, ...);
 #endif
 
-/* 0: run; 1: --help or --version printed; -1: a usage error, reported. */
-int mr_parse_options(int argc, char **argv, options *o);
+/* 0: run; 1: --help or --version printed; -1: a usage error, reported.
+ * `in` (an mr_input) receives the input sources. */
+int mr_parse_options(int argc, char **argv, options *o, void *in);
 
 /* The task every rank registers (job.c): run one job, return a res_hdr
  * followed by its stdout and stderr. */

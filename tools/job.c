@@ -13,15 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <mpipool.h>
 
 #include "farm.h"
 #include "runner.h"
 
+static int g_gate_pending; /* our last job asked rank 0 for a word (MR_RES_GATED) */
+
 /* Should the running job stop?  On a worker, look for rank 0's STOP. */
 static int should_stop(void *ctx) {
     (void)ctx;
+    mr_launcher_gone();
     if (g_term || g_halt) return 1;
     if (g_rank != 0 && g_ctl != MPI_COMM_NULL) {
         int flag = 0;
@@ -69,6 +73,78 @@ static void job_env_free(char **env) {
     free(env);
 }
 
+/* Before a job, on a worker whose last job was gated: rank 0's word on
+ * whether that job halted the farm (--halt).  Blocking: rank 0 answers as
+ * soon as it has seen that result. */
+static void wait_gate(void) {
+    if (!g_gate_pending) return;
+    g_gate_pending = 0;
+    char go = MR_GATE_GO;
+    if (MPI_Recv(&go, 1, MPI_CHAR, 0, MR_CTL_GATE, g_ctl, MPI_STATUS_IGNORE) != MPI_SUCCESS ||
+        go != MR_GATE_GO)
+        g_nostart = 1;
+}
+
+/* Would /bin/sh -c CMD be over the kernel's limits (E2BIG)?  Linux also
+ * limits one argument to 32 pages (MAX_ARG_STRLEN). */
+static int too_long(size_t clen, char **env) {
+    long arg_max = sysconf(_SC_ARG_MAX), page = sysconf(_SC_PAGESIZE);
+    size_t total = clen + 16;
+    for (size_t i = 0; env[i]; i++) total += strlen(env[i]) + 1 + sizeof(char *);
+#ifdef __linux__
+    if (page > 0 && clen + 1 > (size_t)page * 32) return 1;
+#else
+    (void)page;
+#endif
+    return arg_max > 0 && total > (size_t)arg_max;
+}
+
+/* Run the job in item `h` (command cmd, clen bytes) into *r and *rr. */
+static int run_one(mpipool_task *t, const item_hdr *h, res_hdr *r, mr_run_result *rr) {
+    size_t clen = t->in_size - sizeof *h;
+    char *cmd = malloc(clen + 1);
+    char **env = job_env(h->seq, t->rank);
+    if (cmd == NULL || env == NULL) {
+        free(cmd);
+        job_env_free(env);
+        return mpipool_task_fail(t, "[rank %d] out of memory for job %llu", t->rank,
+                                 (unsigned long long)h->seq);
+    }
+    memcpy(cmd, (const char *)t->in + sizeof *h, clen);
+    cmd[clen] = '\0';
+    if (too_long(clen, env)) {
+        r->flags |= MR_RES_SPAWN | MR_RES_E2BIG;
+        r->exitval = 127;
+        free(cmd);
+        job_env_free(env);
+        return 0;
+    }
+    int rc = mr_run(cmd, env, h->timeout, should_stop, NULL, rr);
+    free(cmd);
+    job_env_free(env);
+    r->exitval = rr->exitval;
+    r->signal = rr->signal;
+    r->start = rr->start;
+    r->runtime = rr->runtime;
+    if (rc != 0) {
+        r->flags |= MR_RES_SPAWN;
+        mr_diag("job %llu: cannot start /bin/sh: %s", (unsigned long long)h->seq,
+                strerror(rr->spawn_error));
+    }
+    if (rr->timed_out) r->flags |= MR_RES_TIMEDOUT;
+    if (rr->interrupted) r->flags |= MR_RES_INTERRUPTED;
+    if (rr->out.error || rr->err.error) {
+        r->flags |= MR_RES_LOST;
+        mr_diag("job %llu: output lost: %s", (unsigned long long)h->seq,
+                strerror(rr->out.error ? rr->out.error : rr->err.error));
+    }
+    if (!rr->interrupted) {
+        r->out_len = mr_capture_size(&rr->out);
+        r->err_len = mr_capture_size(&rr->err);
+    }
+    return 0;
+}
+
 /* The task every rank registers: run one job, return a res_hdr + output. */
 int farm_job(mpipool_task *t) {
     item_hdr h;
@@ -86,43 +162,14 @@ int farm_job(mpipool_task *t) {
         r.flags = MR_RES_FILLER;
     } else if (h.avoid_rank >= 0 && h.avoid_rank == t->rank) {
         r.flags = MR_RES_BOUNCED;
-    } else if (should_stop(NULL)) {
+    } else if (wait_gate(), g_nostart || should_stop(NULL)) {
         r.flags = MR_RES_INTERRUPTED;
     } else {
-        size_t clen = t->in_size - sizeof h;
-        char *cmd = malloc(clen + 1);
-        char **env = job_env(h.seq, t->rank);
-        if (cmd == NULL || env == NULL) {
-            free(cmd);
-            job_env_free(env);
-            return mpipool_task_fail(t, "[rank %d] out of memory for job %llu", t->rank,
-                                     (unsigned long long)h.seq);
-        }
-        memcpy(cmd, (const char *)t->in + sizeof h, clen);
-        cmd[clen] = '\0';
-        int rc = mr_run(cmd, env, h.timeout, should_stop, NULL, &rr);
-        free(cmd);
-        job_env_free(env);
-        r.exitval = rr.exitval;
-        r.signal = rr.signal;
-        r.start = rr.start;
-        r.runtime = rr.runtime;
-        if (rc != 0) {
-            r.flags |= MR_RES_SPAWN;
-            mr_diag("job %llu: cannot start /bin/sh: %s", (unsigned long long)h.seq,
-                 strerror(rr.spawn_error));
-        }
-        if (rr.timed_out) r.flags |= MR_RES_TIMEDOUT;
-        if (rr.interrupted) r.flags |= MR_RES_INTERRUPTED;
-        if (rr.out.error || rr.err.error) {
-            r.flags |= MR_RES_LOST;
-            mr_diag("job %llu: output lost: %s", (unsigned long long)h.seq,
-                 strerror(rr.out.error ? rr.out.error : rr.err.error));
-        }
-        if (!rr.interrupted) {
-            r.out_len = mr_capture_size(&rr.out);
-            r.err_len = mr_capture_size(&rr.err);
-        }
+        int rc = run_one(t, &h, &r, &rr);
+        if (rc != 0) return rc;
+        int failed = r.exitval != 0 || r.signal != 0 || (r.flags & (MR_RES_SPAWN | MR_RES_LOST));
+        uint32_t gate = failed ? MR_ITEM_GATE_FAIL : MR_ITEM_GATE_OK;
+        if (g_rank != 0 && (h.flags & gate) && !(r.flags & MR_RES_INTERRUPTED)) r.flags |= MR_RES_GATED;
     }
     if (g_term) r.flags |= MR_RES_TERM;
     uint64_t total = sizeof r + r.out_len + r.err_len;
@@ -140,6 +187,7 @@ int farm_job(mpipool_task *t) {
     if (!ok)
         return mpipool_task_fail(t, "[rank %d] cannot read back the spilled output of job %llu",
                                  t->rank, (unsigned long long)h.seq);
+    g_gate_pending = (r.flags & MR_RES_GATED) != 0; /* rank 0 answers only a sent result */
     return 0;
 }
 MPIPOOL_TASK(farm_job);

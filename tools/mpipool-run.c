@@ -42,24 +42,27 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <getopt.h>
+#include <pthread.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <mpi.h>
 #include <mpipool.h>
 
 #include "farm.h"
-#include "progress.h"
-#include "template.h"
 
 /* ---- state shared with signal handlers and the runner ------------------- */
 
 volatile sig_atomic_t g_term;  /* SIGTERM/SIGINT arrived on this rank   */
 volatile sig_atomic_t g_halt;  /* rank 0 asked us to stop (halt, term)  */
+volatile sig_atomic_t g_nostart; /* start no more jobs here (halt)       */
 MPI_Comm g_ctl = MPI_COMM_NULL;
 int g_rank, g_nranks;
 char g_host[64];
@@ -85,6 +88,7 @@ static void install_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error we report, not a death */
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit: EFBIG, reported, not a death      */
 }
 
 void mr_diag(const char *fmt, ...) {
@@ -97,171 +101,111 @@ void mr_diag(const char *fmt, ...) {
     else fprintf(stderr, "mpipool-run: [rank %d] %s\n", g_rank, msg);
 }
 
-/* ---- the master: options --------------------------------------------------- */
+/* ---- the launcher's death ---------------------------------------------------
+ * A rank's parent is its launcher (mpirun, or a local daemon: orted,
+ * hydra_pmi_proxy, slurmstepd).  When it dies the job is over: a batch
+ * system or a user killed it.  The ranks must then stop as on SIGTERM,
+ * and must not go on running jobs or writing the joblog, which the next
+ * run (--resume) is about to read.  A watchdog thread on every rank (no
+ * MPI calls) looks every WATCH_MS; rank 0 also looks before every joblog
+ * line.  If the rank has not ended ORPHAN_GRACE seconds after the launcher
+ * died (MPI may hang with its peers gone), the watchdog ends it. */
 
+#define WATCH_MS 100
+#define ORPHAN_GRACE 3.0
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "Usage: mpirun -n N mpipool-run [options] [command template] < inputs\n"
-        "Run a command for every input line across the ranks of an MPI job\n"
-        "(rank 0 hands out the jobs, the other ranks run them).\n"
-        "\n"
-        "Without a template each input line is a whole shell command.  In a template\n"
-        "{} is the line, {.} the line without extension, {/} its basename, {//} its\n"
-        "dirname, {/.} the basename without extension, {#} the job number; values\n"
-        "are shell-quoted; with no placeholder, \" {}\" is appended (GNU parallel).\n"
-        "\n"
-        "Options:\n"
-        "  -a, --arg-file FILE  read input lines from FILE (- for standard input)\n"
-        "  -k, --keep-order     print output in input order (default: as jobs finish)\n"
-        "      --tag            prefix each output line with the input line and a tab\n"
-        "      --results DIR    also write DIR/<job>/{stdout,stderr,exitval,signal,cmd}\n"
-        "      --joblog FILE    log each finished job in GNU parallel's joblog format\n"
-        "      --resume         skip jobs the joblog lists; refuse a joblog whose\n"
-        "                       commands do not match the input\n"
-        "      --resume-failed  the same, but run again the jobs that failed\n"
-        "      --timeout SECS   kill a job's process group after SECS seconds\n"
-        "      --retries N      run a failing job up to N times in all, on another\n"
-        "                       rank where there is one\n"
-        "      --halt WHEN      never (default), now,fail=N (kill running jobs after\n"
-        "                       N failures), soon,fail=N (let running jobs finish)\n"
-        "      --progress, --eta, --bar\n"
-        "                       show progress on stderr when it is a terminal\n"
-        "  -h, --help           show this help and exit\n"
-        "  -V, --version        show the version and exit\n"
-        "\n"
-        "Each job gets MPIPOOL_TASK_ID (its number) and MPIPOOL_RANK in its environment.\n"
-        "Exit status: 0 if every job succeeded, N (up to 100) if N jobs failed, 101 if\n"
-        "more failed, 143 if stopped by SIGTERM (resumable with --resume), 255 for a\n"
-        "usage or other error.  See mpipool-run(1).\n");
+static pid_t g_parent = -1, g_grandparent = -1;
+volatile sig_atomic_t g_orphan;
+
+/* The parent of `pid`, from /proc (-1 if unknown). */
+static pid_t parent_of(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    int ppid;
+    return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
 }
 
-static int parse_ull(const char *s, unsigned long long *v) {
-    char *end;
-    if (s == NULL || *s < '0' || *s > '9') return -1;
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return errno || *end ? -1 : 0;
+/* MPICH's hydra starts ranks under a per-node proxy that may outlive
+ * mpiexec: there the launcher is the proxy's parent. */
+static int parent_is_proxy(pid_t pid) {
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    int ok = fgets(comm, sizeof comm, f) != NULL;
+    fclose(f);
+    return ok && strncmp(comm, "hydra_pmi_proxy", 15) == 0;
 }
 
-static int parse_halt(const char *s, options *o) {
-    unsigned long long n;
-    if (strcmp(s, "never") == 0 || strcmp(s, "0") == 0) {
-        o->halt_now = 0;
-        return 0;
+int mr_launcher_gone(void) {
+    if (g_orphan) return 1;
+    if (g_parent <= 1) return 0; /* started by init (no launcher to watch) */
+    int gone = getppid() != g_parent;
+    if (!gone && g_grandparent > 1) gone = parent_of(g_parent) != g_grandparent;
+    if (gone) {
+        g_orphan = 1;
+        g_term = 1;
+        if (g_wake[1] >= 0) {
+            ssize_t w = write(g_wake[1], "T", 1);
+            (void)w;
+        }
     }
-    if (strcmp(s, "1") == 0 || strcmp(s, "2") == 0) { /* parallel's old numeric forms */
-        o->halt_now = s[0] == '2' ? 2 : 1;
-        o->halt_fail = 1;
-        return 0;
-    }
-    const char *rest;
-    if (strncmp(s, "now,fail=", 9) == 0) {
-        o->halt_now = 2;
-        rest = s + 9;
-    } else if (strncmp(s, "soon,fail=", 10) == 0) {
-        o->halt_now = 1;
-        rest = s + 10;
-    } else {
-        return -1;
-    }
-    if (parse_ull(rest, &n) != 0 || n == 0) return -1;
-    o->halt_fail = n;
-    return 0;
+    return gone;
 }
 
-int mr_parse_options(int argc, char **argv, options *o) {
-    enum { O_TAG = 256, O_RESULTS, O_JOBLOG, O_RESUME, O_RESUME_FAILED, O_TIMEOUT, O_RETRIES,
-           O_HALT, O_PROGRESS, O_ETA, O_BAR };
-    static const struct option longs[] = {
-        {"arg-file", required_argument, NULL, 'a'}, {"keep-order", no_argument, NULL, 'k'},
-        {"tag", no_argument, NULL, O_TAG}, {"results", required_argument, NULL, O_RESULTS},
-        {"joblog", required_argument, NULL, O_JOBLOG}, {"resume", no_argument, NULL, O_RESUME},
-        {"resume-failed", no_argument, NULL, O_RESUME_FAILED},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"retries", required_argument, NULL, O_RETRIES}, {"halt", required_argument, NULL, O_HALT},
-        {"progress", no_argument, NULL, O_PROGRESS}, {"eta", no_argument, NULL, O_ETA},
-        {"bar", no_argument, NULL, O_BAR}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
-    memset(o, 0, sizeof *o);
-    o->retries = 1;
-    opterr = 0;
-    optind = 1;
-    int c;
-    unsigned long long n;
-    while ((c = getopt_long(argc, argv, "+:a:khV", longs, NULL)) != -1) {
-        switch (c) {
-        case 'a': o->argfile = optarg; break;
-        case 'k': o->keep_order = 1; break;
-        case O_TAG: o->tag = 1; break;
-        case O_RESULTS: o->results = optarg; break;
-        case O_JOBLOG: o->joblog = optarg; break;
-        case O_RESUME: o->resume = 1; break;
-        case O_RESUME_FAILED: o->resume_failed = 1; break;
-        case O_TIMEOUT: {
-            char *end;
-            errno = 0;
-            o->timeout = strtod(optarg, &end);
-            if (errno || *end || !(o->timeout > 0) || o->timeout > 1e9) {
-                mr_diag("--timeout wants a number of seconds > 0, not '%s'", optarg);
-                return -1;
-            }
-            break;
-        }
-        case O_RETRIES:
-            if (parse_ull(optarg, &n) != 0 || n > 255) {
-                mr_diag("--retries wants a whole number from 0 to 255, not '%s'", optarg);
-                return -1;
-            }
-            o->retries = n ? (unsigned)n : 1;
-            break;
-        case O_HALT:
-            if (parse_halt(optarg, o) != 0) {
-                mr_diag("--halt wants never, now,fail=N or soon,fail=N (N >= 1), not '%s'", optarg);
-                return -1;
-            }
-            break;
-        case O_PROGRESS: o->progress |= MR_PROGRESS_COUNTS; break;
-        case O_ETA: o->progress |= MR_PROGRESS_ETA; break;
-        case O_BAR: o->progress |= MR_PROGRESS_BAR; break;
-        case 'h': usage(stdout); return 1;
-        case 'V':
-            printf("mpipool-run (mpipool) %s\n", mpipool_version_string());
-            return 1;
-        case ':':
-            mr_diag("option '%s' needs an argument (see --help)", argv[optind - 1]);
-            return -1;
-        default:
-            if (optopt) mr_diag("unknown option '-%c' (see --help)", optopt);
-            else mr_diag("unknown option '%s' (see --help)", argv[optind - 1]);
-            return -1;
+static void *watchdog(void *arg) {
+    (void)arg;
+    struct timespec tick = {0, WATCH_MS * 1000000L};
+    while (!mr_launcher_gone()) nanosleep(&tick, NULL);
+    mr_diag("the launcher (pid %d) is gone: stopping", (int)g_parent);
+    for (int i = 0; i < (int)(ORPHAN_GRACE * 1000 / WATCH_MS); i++) nanosleep(&tick, NULL);
+    /* Still here: MPI is stuck on peers that are gone.  Nothing we hold
+     * needs a flush (the joblog is written line by line with write(2)). */
+    _exit(EXIT_RESUMABLE);
+    return NULL;
+}
+
+/* The kernel's word that our parent died (PR_SET_PDEATHSIG): at once, where
+ * the watchdog would take up to WATCH_MS.  The signal also comes when the
+ * parent *thread* that started us ends, so it is only a hint: check. */
+static void on_parent_death(int sig) {
+    (void)sig;
+    int saved = errno;
+    if (g_parent > 1 && getppid() != g_parent) { /* async-signal-safe part of mr_launcher_gone */
+        g_orphan = 1;
+        g_term = 1;
+        if (g_wake[1] >= 0) {
+            ssize_t w = write(g_wake[1], "T", 1);
+            (void)w;
         }
     }
-    if ((o->resume || o->resume_failed) && o->joblog == NULL) {
-        mr_diag("--resume and --resume-failed need --joblog FILE");
-        return -1;
-    }
-    if (o->resume && o->resume_failed) {
-        mr_diag("--resume and --resume-failed exclude each other");
-        return -1;
-    }
-    if (optind < argc) {
-        size_t len = 0;
-        for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
-        o->tmpl = malloc(len);
-        if (o->tmpl == NULL) return -1;
-        o->tmpl[0] = '\0';
-        for (int i = optind; i < argc; i++) {
-            if (i > optind) strcat(o->tmpl, " ");
-            strcat(o->tmpl, argv[i]);
-        }
-        char err[256];
-        if (mr_template_check(o->tmpl, NULL, err, sizeof err) != 0) {
-            mr_diag("%s", err);
-            return -1;
-        }
-    }
-    return 0;
+    errno = saved;
+}
+
+static void start_watchdog(void) {
+    g_parent = getppid();
+#ifdef __linux__
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_parent_death;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL); /* no SA_RESTART: a job's poll() wakes up */
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
+#endif
+    if (parent_is_proxy(g_parent)) g_grandparent = parent_of(g_parent);
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (g_parent > 1 && pthread_create(&th, &at, watchdog, NULL) != 0)
+        mr_diag("warning: cannot watch the launcher: %s", strerror(errno));
+    pthread_attr_destroy(&at);
 }
 
 /* ---- main: every rank ------------------------------------------------------- */
@@ -280,6 +224,7 @@ int main(int argc, char **argv) {
     for (char *p = g_host; *p; p++) /* parallel's joblog reader wants one word */
         if (*p == ' ' || *p == '\t' || *p == '\n') *p = '_';
     install_signals();
+    start_watchdog();
 
     mpipool *pool;
     int rc = mpipool_open_comm(&pool, MPI_COMM_WORLD);
@@ -293,10 +238,11 @@ int main(int argc, char **argv) {
     if (!mpipool_is_master(pool)) {
         rc = mpipool_serve(pool);
         if (rc == MPIPOOL_OK) {
-            /* Take every STOP rank 0 sent, up to its DONE. */
+            /* Take every STOP (and unanswered GATE) rank 0 sent, up to its DONE. */
             MPI_Status st;
+            char byte;
             do {
-                MPI_Recv(NULL, 0, MPI_BYTE, 0, MPI_ANY_TAG, g_ctl, &st);
+                MPI_Recv(&byte, 1, MPI_BYTE, 0, MPI_ANY_TAG, g_ctl, &st);
             } while (st.MPI_TAG != MR_CTL_DONE);
         } else {
             code = 1;

@@ -233,6 +233,50 @@ static void child(const char *cmd, char *const envp[], pid_t rank, int devnull, 
     }
 }
 
+/* The kill schedule of a running job: a timeout or a stop request sends
+ * SIGTERM to its group, SIGKILL MR_KILL_GRACE seconds later.  Returns how
+ * long the next poll may wait (ms). */
+static int step_kill(pid_t pid, double t0, double timeout, int (*should_stop)(void *), void *ctx,
+                     mr_run_result *r, int *killing, double *kill_at) {
+    double t = now_mono();
+    if (!*killing && ((timeout > 0 && t - t0 >= timeout) || (should_stop && should_stop(ctx)))) {
+        if (timeout > 0 && t - t0 >= timeout) r->timed_out = 1;
+        else r->interrupted = 1;
+        kill(-pid, SIGTERM);
+        *killing = 1;
+        *kill_at = t + MR_KILL_GRACE;
+    } else if (*killing == 1 && t >= *kill_at) {
+        kill(-pid, SIGKILL);
+        *killing = 2;
+    }
+    int wait_ms = 100;
+    if (!*killing && timeout > 0) {
+        double left = timeout - (t - t0);
+        if (left * 1000 < wait_ms) wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
+    }
+    return wait_ms;
+}
+
+/* Read what is ready on the job's pipes; close a pipe at its end.
+ * Returns -1 if poll failed. */
+static int pump(struct pollfd fds[2], mr_capture *caps[2], int *open_fds, int wait_ms) {
+    char buf[65536];
+    int n = poll(fds, 2, wait_ms);
+    if (n < 0 && errno != EINTR) return -1;
+    for (int i = 0; n > 0 && i < 2; i++) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t got = read(fds[i].fd, buf, sizeof buf);
+        if (got > 0) {
+            capture_add(caps[i], buf, (size_t)got);
+        } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+            close(fds[i].fd);
+            fds[i].fd = -1;
+            (*open_fds)--;
+        }
+    }
+    return 0;
+}
+
 int mr_run(const char *cmd, char *const envp[], double timeout, int (*should_stop)(void *),
            void *ctx, mr_run_result *r) {
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, devnull = -1;
@@ -263,52 +307,21 @@ int mr_run(const char *cmd, char *const envp[], double timeout, int (*should_sto
     mr_capture *caps[2] = {&r->out, &r->err};
     int open_fds = 2, reaped = 0, status = 0, killing = 0;
     double kill_at = 0;
-    char buf[65536];
     while (open_fds > 0 || !reaped) {
-        double t = now_mono();
-        if (!killing && ((timeout > 0 && t - t0 >= timeout) || (should_stop && should_stop(ctx)))) {
-            if (timeout > 0 && t - t0 >= timeout) r->timed_out = 1;
-            else r->interrupted = 1;
-            kill(-pid, SIGTERM);
-            killing = 1;
-            kill_at = t + MR_KILL_GRACE;
-        } else if (killing == 1 && t >= kill_at) {
-            kill(-pid, SIGKILL);
-            killing = 2;
-        }
-        int wait_ms = 100;
-        if (!killing && timeout > 0) {
-            double left = timeout - (t - t0);
-            if (left * 1000 < wait_ms) wait_ms = left <= 0 ? 0 : (int)(left * 1000) + 1;
-        }
+        int wait_ms = step_kill(pid, t0, timeout, should_stop, ctx, r, &killing, &kill_at);
         if (open_fds > 0) {
-            int n = poll(fds, 2, wait_ms);
-            if (n < 0 && errno != EINTR) break;
-            for (int i = 0; n > 0 && i < 2; i++) {
-                if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-                ssize_t got = read(fds[i].fd, buf, sizeof buf);
-                if (got > 0) {
-                    capture_add(caps[i], buf, (size_t)got);
-                } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-                    close(fds[i].fd);
-                    fds[i].fd = -1;
-                    open_fds--;
-                }
-            }
+            if (pump(fds, caps, &open_fds, wait_ms) != 0) break;
         } else {
             /* Both pipes closed but the shell lives on: wait for it in
              * short steps, still honouring the timeout. */
             struct timespec ts = {0, 20 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
-        if (!reaped) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid) {
-                reaped = 1;
-                /* The shell is gone; anything it left in its group that
-                 * still holds our pipes is killed if we were killing. */
-                if (killing) kill(-pid, SIGKILL);
-            }
+        if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+            reaped = 1;
+            /* The shell is gone; anything it left in its group that
+             * still holds our pipes is killed if we were killing. */
+            if (killing) kill(-pid, SIGKILL);
         }
     }
     if (!reaped) { /* poll failed: do not leave a zombie */

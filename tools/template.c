@@ -1,10 +1,11 @@
 /*
- * template.c — placeholder expansion for mpipool-run, following GNU parallel
+ * template.c — replacement strings for mpipool-run, following GNU parallel
  * (20221122) where it defines the meaning:
  *
- *   {}    the input line            {.}   without its extension
+ *   {}    the arguments             {.}   without their extensions
  *   {/}   basename                  {//}  dirname (POSIX dirname(3))
- *   {/.}  basename, no extension    {#}   the sequence number (1-based)
+ *   {/.}  basename, no extension    {#}   the job number (1-based)
+ *   {n} {n.} {n/} {n//} {n/.}       the same for the n-th argument only
  *
  * "Extension" and "basename" are parallel's regular expressions, not path
  * logic: {.} is s:\.[^/.]*$::, {/} is s:.*\/::, so "a/b/" has basename "".
@@ -13,11 +14,11 @@
  *
  * Where we differ, on purpose: parallel passes anything it does not know
  * through as text.  We do the same for braces holding other text ({print},
- * ${HOME}, {a,b}), but a brace group made only of placeholder characters
- * (. / #) that is not one of the six above, a positional {1} (parallel's
- * several input sources, which we do not have) or such a group left
- * unterminated is a usage error: it is almost always a typo, and running
- * ten thousand wrong commands is worse than refusing.
+ * ${HOME}, {a,b}), but a brace group made only of replacement characters
+ * (. / # % + - = and digits) that is not one of the above — {%}, {##},
+ * {+.}, {-1}, {= perl =}, a typo such as {..} — or one left unterminated
+ * is a usage error naming it: running ten thousand wrong commands is worse
+ * than refusing.
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdio.h>
@@ -25,50 +26,68 @@
 #include <string.h>
 #include "template.h"
 
-enum { P_NONE = -1, P_ARG, P_NOEXT, P_BASE, P_DIR, P_BASENOEXT, P_SEQ };
+/* The part of an argument a replacement string takes. */
+enum { P_ARG, P_NOEXT, P_BASE, P_DIR, P_BASENOEXT, P_SEQ };
 
-static const char *const names[] = {"{}", "{.}", "{/}", "{//}", "{/.}", "{#}"};
+typedef struct ph {
+    int kind;   /* P_*; -1: text; -2: refused                       */
+    size_t pos; /* 0: every argument; n: the n-th                   */
+    size_t len; /* bytes of the template it covers                  */
+} ph;
 
-/* The kind of placeholder starting at p (length in *n), P_NONE for plain
- * text, or -2 for a malformed one (then *n is how far it reaches). */
-static int placeholder_at(const char *p, size_t *n) {
-    if (*p != '{') return P_NONE;
-    for (int k = 0; k < (int)(sizeof names / sizeof *names); k++) {
-        size_t l = strlen(names[k]);
-        if (strncmp(p, names[k], l) == 0) {
-            *n = l;
-            return k;
-        }
-    }
-    size_t i = 1;
-    while (p[i] == '.' || p[i] == '/' || p[i] == '#' || (p[i] >= '0' && p[i] <= '9')) i++;
-    if (i > 1 && (p[i] == '}' || p[i] == '\0')) {
-        *n = p[i] == '}' ? i + 1 : i;
-        return -2;
-    }
-    return P_NONE;
+static const char *const suffixes[] = {"}", ".}", "/}", "//}", "/.}"};
+
+static int group_char(char c) {
+    return c == '.' || c == '/' || c == '#' || c == '%' || c == '+' || c == '-' || c == '=' ||
+           (c >= '0' && c <= '9');
 }
 
-int mr_template_check(const char *tmpl, int *has_placeholder, char *err, size_t errlen) {
+/* What starts at p: a replacement string, text, or a refused group. */
+static ph placeholder_at(const char *p) {
+    ph r = {-1, 0, 0};
+    if (*p != '{') return r;
+    if (strncmp(p, "{#}", 3) == 0) return (ph){P_SEQ, 0, 3};
+    size_t i = 1, pos = 0;
+    while (p[i] >= '0' && p[i] <= '9' && pos < 100000) pos = pos * 10 + (size_t)(p[i++] - '0');
+    if (i == 1 || pos > 0) {
+        for (int k = 0; k < (int)(sizeof suffixes / sizeof *suffixes); k++) {
+            size_t l = strlen(suffixes[k]);
+            if (strncmp(p + i, suffixes[k], l) == 0) return (ph){k, pos, i + l};
+        }
+    }
+    if (p[1] == '=') { /* {= perl =}: up to the closing =} */
+        const char *e = strstr(p + 2, "=}");
+        return (ph){-2, 0, e ? (size_t)(e - p) + 2 : strlen(p)};
+    }
+    for (i = 1; group_char(p[i]); i++) {
+    }
+    if (i > 1 && (p[i] == '}' || p[i] == '\0')) return (ph){-2, 0, p[i] == '}' ? i + 1 : i};
+    return r;
+}
+
+int mr_template_check(const char *tmpl, size_t nargs, int *has_placeholder, char *err,
+                      size_t errlen) {
     int any = 0;
+    (void)nargs; /* {n} past the arguments is empty, as in parallel: not an error */
     if (has_placeholder) *has_placeholder = 0;
     if (tmpl == NULL) return 0;
     for (const char *p = tmpl; *p; p++) {
-        size_t n = 0;
-        int k = placeholder_at(p, &n);
-        if (k == -2) {
-            int digits = p[1] >= '0' && p[1] <= '9';
-            snprintf(err, errlen, "%s placeholder '%.*s' in the command template%s",
-                     p[n - 1] == '}' ? (digits ? "unsupported positional" : "unknown")
-                                     : "unterminated",
-                     (int)n, p,
-                     digits ? " (there is one input source: use {})"
-                            : " (known: {} {.} {/} {//} {/.} {#})");
+        ph h = placeholder_at(p);
+        const char *why = NULL;
+        if (h.kind == -2 && p[h.len - 1] != '}') why = "unterminated replacement string";
+        else if (h.kind == -2 && strncmp(p, "{%}", 3) == 0)
+            why = "the job slot {%} is not offered (one job per rank at a time: use "
+                  "$MPIPOOL_RANK); refused";
+        else if (h.kind == -2 && p[1] == '=') why = "perl expressions are not offered; refused";
+        else if (h.kind == -2) why = "unknown replacement string";
+        if (why) {
+            snprintf(err, errlen, "%s '%.*s' in the command template (known: {} {.} {/} {//} "
+                     "{/.} {#} and {n} {n.} {n/} {n//} {n/.})", why, (int)(h.len > 200 ? 200 : h.len), p);
             return -1;
         }
-        if (k >= 0) {
+        if (h.kind >= 0) {
             any = 1;
-            p += n - 1;
+            p += h.len - 1;
         }
     }
     if (has_placeholder) *has_placeholder = any;
@@ -207,31 +226,45 @@ static void sb_add_quoted(strbuf *sb, int k, const char *arg, size_t len, unsign
     free(q);
 }
 
-char *mr_template_expand(const char *tmpl, const char *arg, size_t len, unsigned long long seq) {
-    strbuf sb = {NULL, 0, 0, 0};
-    if (tmpl == NULL) {
-        sb_add(&sb, arg, len);
-        if (sb.p == NULL && !sb.oom) sb_add(&sb, "", 0);
-        if (sb.oom) free(sb.p);
-        return sb.oom ? NULL : sb.p;
-    }
-    int any = 0;
-    const char *p = tmpl;
-    while (*p) {
-        size_t n = 0;
-        int k = placeholder_at(p, &n);
-        if (k >= 0) {
-            sb_add_quoted(&sb, k, arg, len, seq);
-            any = 1;
-            p += n;
-        } else {
-            sb_add(&sb, p, 1);
-            p++;
+static void add_value(strbuf *sb, ph h, char *const *args, size_t nargs, unsigned long long seq) {
+    if (h.kind == P_SEQ) {
+        sb_add_quoted(sb, P_SEQ, "", 0, seq);
+    } else if (h.pos > 0) {
+        if (h.pos <= nargs) sb_add_quoted(sb, h.kind, args[h.pos - 1], strlen(args[h.pos - 1]), seq);
+        /* else nothing at all, not even '': what parallel gives */
+    } else {
+        for (size_t i = 0; i < nargs; i++) {
+            if (i) sb_add(sb, " ", 1);
+            sb_add_quoted(sb, h.kind, args[i], strlen(args[i]), seq);
         }
+        if (nargs == 0) sb_add_quoted(sb, h.kind, "", 0, seq);
     }
-    if (!any) {
-        sb_add(&sb, " ", 1);
-        sb_add_quoted(&sb, P_ARG, arg, len, seq);
+}
+
+char *mr_template_expand(const char *tmpl, char *const *args, size_t nargs, unsigned long long seq) {
+    strbuf sb = {NULL, 0, 0, 0};
+    sb_add(&sb, "", 0);
+    if (tmpl == NULL) {
+        for (size_t i = 0; i < nargs; i++) {
+            if (i) sb_add(&sb, " ", 1);
+            sb_add(&sb, args[i], strlen(args[i]));
+        }
+    } else {
+        int any = 0;
+        for (const char *p = tmpl; *p;) {
+            ph h = placeholder_at(p);
+            if (h.kind >= 0) {
+                add_value(&sb, h, args, nargs, seq);
+                any = 1;
+                p += h.len;
+            } else {
+                sb_add(&sb, p++, 1);
+            }
+        }
+        if (!any) {
+            sb_add(&sb, " ", 1);
+            add_value(&sb, (ph){P_ARG, 0, 2}, args, nargs, seq);
+        }
     }
     if (sb.oom) {
         free(sb.p);

@@ -17,9 +17,17 @@
 
 static void expect_expand(const char *tmpl, const char *arg, unsigned long long seq,
                           const char *want) {
-    char *got = mr_template_expand(tmpl, arg, strlen(arg), seq);
+    char *one[] = {(char *)(uintptr_t)arg};
+    char *got = mr_template_expand(tmpl, one, 1, seq);
     assert_non_null(got);
     if (strcmp(got, want) != 0) fail_msg("'%s' with '%s': got <%s>, want <%s>", tmpl, arg, got, want);
+    free(got);
+}
+
+static void expect_expand_n(const char *tmpl, char *const *args, size_t n, const char *want) {
+    char *got = mr_template_expand(tmpl, args, n, 5);
+    assert_non_null(got);
+    if (strcmp(got, want) != 0) fail_msg("'%s' with %zu args: got <%s>, want <%s>", tmpl, n, got, want);
     free(got);
 }
 
@@ -84,10 +92,26 @@ static void test_append_and_launcher(void **state) {
     expect_expand("echo ${HOME} {a,b}", "f", 1, "echo ${HOME} {a,b} f");
 }
 
+/* Several arguments (::: a ::: b, --colsep): as `parallel --dry-run` gives. */
+static void test_several_args(void **state) {
+    (void)state;
+    char *two[] = {"a b", "c'd"};
+    expect_expand_n("echo {}", two, 2, "echo 'a b' 'c'\"'\"'d'");
+    expect_expand_n("echo", two, 2, "echo 'a b' 'c'\"'\"'d'");
+    expect_expand_n("echo {2} {1}", two, 2, "echo 'c'\"'\"'d' 'a b'");
+    char *paths[] = {"d/x.c", "/e/y.tar.gz"};
+    expect_expand_n("{1.} {2/} {2//} {2/.} {1/.} {.}", paths, 2,
+                    "d/x y.tar.gz /e y.tar x d/x /e/y.tar");
+    expect_expand_n("echo {3}", paths, 2, "echo ");   /* a missing column: nothing */
+    expect_expand_n(NULL, two, 2, "a b c'd");          /* launcher style: joined, unquoted */
+    expect_expand_n("echo {}", two, 0, "echo ''");
+    expect_expand_n("echo {12}x", paths, 2, "echo x");
+}
+
 static void expect_bad(const char *tmpl, const char *needle) {
     char err[256] = "";
     int has = -1;
-    if (mr_template_check(tmpl, &has, err, sizeof err) != -1) fail_msg("'%s' was accepted", tmpl);
+    if (mr_template_check(tmpl, 2, &has, err, sizeof err) != -1) fail_msg("'%s' was accepted", tmpl);
     if (strstr(err, needle) == NULL) fail_msg("'%s': message <%s> lacks <%s>", tmpl, err, needle);
 }
 
@@ -95,22 +119,30 @@ static void test_check(void **state) {
     (void)state;
     char err[256];
     int has = -1;
-    assert_int_equal(mr_template_check(NULL, &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check(NULL, 1, &has, err, sizeof err), 0);
     assert_int_equal(has, 0);
-    assert_int_equal(mr_template_check("echo", &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check("echo", 1, &has, err, sizeof err), 0);
     assert_int_equal(has, 0);
-    assert_int_equal(mr_template_check("echo {/.} {#}", &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check("echo {/.} {#}", 1, &has, err, sizeof err), 0);
     assert_int_equal(has, 1);
-    assert_int_equal(mr_template_check("awk '{print}' ${X} {a,b} {x.y}", &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check("awk '{print}' ${X} {a,b} {x.y}", 1, &has, err, sizeof err), 0);
     assert_int_equal(has, 0);
-    expect_bad("echo {..}", "unknown placeholder '{..}'");
-    expect_bad("echo {///}", "unknown placeholder");
-    expect_bad("echo {##}", "unknown placeholder");
-    expect_bad("echo {1}", "positional");
-    expect_bad("echo {2.}", "positional");
-    expect_bad("echo {/.", "unterminated placeholder '{/.'");
+    expect_bad("echo {..}", "unknown replacement string '{..}'");
+    expect_bad("echo {///}", "unknown replacement string '{///}'");
+    expect_bad("echo {##}", "unknown replacement string '{##}'");
+    expect_bad("echo {%}", "job slot {%} is not offered");
+    expect_bad("echo {+.}", "unknown replacement string '{+.}'");
+    expect_bad("echo {-1}", "unknown replacement string '{-1}'");
+    expect_bad("echo {0}", "unknown replacement string '{0}'");
+    expect_bad("echo {= s/a/b/ =} x", "perl expressions are not offered");
+    expect_bad("echo {/.", "unterminated replacement string '{/.'");
+    /* positional strings, within range or not (past the arguments: empty, as parallel) */
+    assert_int_equal(mr_template_check("echo {1} {2.} {2//}", 2, &has, err, sizeof err), 0);
+    assert_int_equal(has, 1);
+    assert_int_equal(mr_template_check("echo {9}", 0, &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check("echo {3}", 2, &has, err, sizeof err), 0);
     /* a lone brace is text, as in shell code */
-    assert_int_equal(mr_template_check("f() {", &has, err, sizeof err), 0);
+    assert_int_equal(mr_template_check("f() {", 1, &has, err, sizeof err), 0);
 }
 
 int main(void) {
@@ -118,6 +150,7 @@ int main(void) {
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_append_and_launcher),
+        cmocka_unit_test(test_several_args),
         cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

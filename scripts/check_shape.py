@@ -106,7 +106,9 @@ def call_graph(objdirs):
             for name in names:
                 if not name.endswith(".o"):
                     continue
-                unit = re.sub(r"\.c\.o$|\.o$", ".c", name)
+                # Named by target and source (tools/resume.c is not src/resume.c).
+                target = os.path.basename(os.path.normpath(od)).replace(".dir", "")
+                unit = target + ":" + re.sub(r"\.c\.o$|\.o$", ".c", name)
                 out = subprocess.run(["nm", os.path.join(dirpath, name)], capture_output=True, text=True).stdout
                 for line in out.splitlines():
                     parts = line.split()

@@ -100,6 +100,10 @@ int mr_launcher_gone(void);
 
 /* A diagnostic on stderr: "mpipool-run: ", plus "[rank N] " on a worker. */
 #if defined(__GNUC__) || defined(__clang__)
+/* ranks.c: SIGTERM/SIGINT set g_term; the watchdog notices the launcher's
+ * death (g_orphan).  Both once, from main. */
+void mr_install_signals(void);
+void mr_start_watchdog(void);
 void mr_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #else
 void mr_diag(const char *fmt, ...);

@@ -219,6 +219,15 @@ static int push_retry(run *R, uint64_t seq, int32_t avoid) {
     return 0;
 }
 
+/* Settle a job (output.c), then act on a --halt now it fired. */
+static void finish_job(run *R, uint64_t seq, const res_hdr *h, const char *out, const char *err, int failed) {
+    mr_finish_job(R, seq, h, out, err, failed);
+    if (R->stop_now) {
+        R->stop_now = 0;
+        mr_request_stop(R);
+    }
+}
+
 /* A result the worker could not send (out of memory there). */
 static void lost_result(run *R, uint64_t seq, const char *message) {
     res_hdr h;
@@ -227,7 +236,7 @@ static void lost_result(run *R, uint64_t seq, const char *message) {
     h.seq = seq;
     h.exitval = -1;
     snprintf(h.host, sizeof h.host, ":");
-    mr_finish_job(R, seq, &h, "", "", 1);
+    finish_job(R, seq, &h, "", "", 1);
 }
 
 /* What a result means: 0 settled here, 1 the job is final. */
@@ -262,7 +271,7 @@ static int take_result(run *R, uint64_t seq, res_hdr *h, const char *out, const 
         if (push_retry(R, seq, R->workers > 1 ? h->rank : -1) != 0) R->fatal = 1;
         return 0;
     }
-    mr_finish_job(R, seq, h, out, err, failed);
+    finish_job(R, seq, h, out, err, failed);
     return 1;
 }
 

@@ -268,7 +268,7 @@ static void check_halt(run *R, const res_hdr *h, int failed) {
     mr_diag("halting after job %llu (--halt %s): %s", (unsigned long long)h->seq,
             o->halt_when == HALT_NOW ? "now: killing the running jobs" : "soon",
             o->halt_when == HALT_NOW ? "no more jobs start" : "no more jobs start; waiting for the running ones");
-    if (o->halt_when == HALT_NOW) mr_request_stop(R);
+    if (o->halt_when == HALT_NOW) R->stop_now = 1; /* master.c stops the running jobs */
 }
 
 void mr_finish_job(run *R, uint64_t seq, const res_hdr *h, const char *out, const char *err,

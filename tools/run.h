@@ -75,6 +75,8 @@ typedef struct run {
     size_t itembuf_cap;
     int workers;          /* ranks that run jobs (1 in a one-rank pool)          */
     int stopping, halted; /* no new jobs: SIGTERM or --halt                      */
+    int stop_now;         /* --halt now fired in output.c: master.c stops the
+                             running jobs (output.c never calls back into it) */
     int halt_status;      /* the exit status a halt decided                      */
     int term_seen;        /* a worker reported a SIGTERM                         */
     int fatal;

@@ -294,8 +294,12 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
         mpipool_job *j = e->head;
         pthread_mutex_unlock(&e->lock);
         if (j == NULL) break;
-        double left = cancel ? grace - (MPI_Wtime() - t0) : -1.0;
-        if (cancel && (left <= 0 || mpipool__engine_wait(j, left) == MPIPOOL_ETIMEDOUT)) {
+        if (!cancel) {
+            mpipool__engine_wait(j, -1.0); /* close: as long as it takes */
+            continue;
+        }
+        double left = grace - (MPI_Wtime() - t0);
+        if (left <= 0 || mpipool__engine_wait(j, left) == MPIPOOL_ETIMEDOUT) {
             pthread_mutex_lock(&e->lock);
             abandon(e, grace, msg, msgsz);
             e->stop = 1;

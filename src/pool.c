@@ -295,7 +295,8 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     if (pool->rank != 0) return mpipool_serve(pool);
     int hc = mpipool__handle_close(pool, &busy);
     if (hc == MPIPOOL_EBUSY)
-        return mpipool__error(pool, hc, "%s: another thread is inside %s on this pool; close it when that "
+        /* Not into pool->err: the other thread owns it (mpipool_last_error(NULL)). */
+        return mpipool__error(NULL, hc, "%s: another thread is inside %s on this pool; close it when that "
                               "call has returned", func, busy ? busy : "a call");
     if (hc != MPIPOOL_OK)
         return mpipool__error(NULL, hc, "%s: the pool is already closed (or was never opened)", func);

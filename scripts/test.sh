@@ -4,7 +4,8 @@
 # Open MPI (build/, with the unit tests also under valgrind) and under
 # MPICH (build-mpich/); then the tests again under AddressSanitizer +
 # UndefinedBehaviorSanitizer (build-asan/, Open MPI; unit and MPI tests at
-# 1 and 2 ranks), a short libFuzzer run
+# 1 and 2 ranks) and ThreadSanitizer (build-tsan/, Open MPI; the tests
+# that run threads), a short libFuzzer run
 # of every tests/fuzz target (build-fuzz/, clang), and every benchmark once
 # on tiny sizes (bench/run --smoke) so none rots.  Timings are never
 # asserted.  Each stage prints how long it took.
@@ -54,6 +55,27 @@ run_suite "MPICH" build-mpich "$mpich $common" "" || status=1
 # bound means nothing with shadow memory).
 run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
   "-E ^(downstream|cluster|mpi_dead_rank_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" || status=1
+# ThreadSanitizer (build-tsan/, Open MPI, gcc): reports are fatal (exit 66)
+# and only the MPI library and the libraries under it are suppressed
+# (tests/sanitizers/tsan.supp); a canary proves a race in our code is still
+# reported.  TSan is about threads, and the master has a second thread only
+# for jobs it progresses in the background, so the stage runs (TSAN_TESTS)
+# the unit tests, the tests of async jobs and of anything else the
+# progress thread runs (async, policy: terminate/cancel, stats, varsize,
+# resume, resume_imap, hooks, badinput) at 1 and 2 ranks, async and
+# policy also at 4, and the threaded regression tests (close from another
+# thread, stale handles, nested maps, huge imap windows) at 1, 2 and 4.
+# Left to the other suites, with their reasons: the plain blocking maps
+# (map, errors, batch, pieces, ...: ~40 s each under TSan at 2 ranks, the
+# same engine paths as the async tests), test_imap (its 2 GB stream takes
+# ~110 s under TSan), the hierarchy runs, the 4-rank runs of the rest, and,
+# as for ASan, the examples, downstream, dead-rank, journal-kill, task-farm,
+# observation and cluster shell scenarios (they check processes and
+# launchers, not threads).
+tsan_tests="^(unit_.*|sanitizer_tsan_canary_np1|mpi_test_(async|policy|stats|varsize|resume|resume_imap|hooks|badinput)_np[12]"
+tsan_tests+="|mpi_test_(async|policy)_np4|mpi_test_(stale_handle|close_busy|nested_map|imap_window)_np[124])$"
+run_suite "TSan (Open MPI)" build-tsan "$ompi $common -DMPIPOOL_SANITIZE=thread -DMPIPOOL_BUILD_EXAMPLES=OFF" \
+  "-R $tsan_tests" || status=1
 # Fuzzing: 10 s per target from the committed corpus (tests/fuzz/README.md).
 run_suite "libFuzzer (clang)" build-fuzz \
   "-DCMAKE_C_COMPILER=clang -DMPI_C_COMPILER=mpicc.openmpi -DMPIPOOL_FUZZ=ON -DMPIPOOL_BUILD_TESTS=OFF -DMPIPOOL_BUILD_EXAMPLES=OFF" \
@@ -64,5 +86,5 @@ bash bench/run --smoke || { echo "bench/run --smoke failed" >&2; status=1; }
 # and off, every result checked (bench/README.md, "Scale").
 echo "==== scale benchmark, smoke sizes (bench/run scale --smoke)"
 bash bench/run scale --smoke || { echo "bench/run scale --smoke failed" >&2; status=1; }
-if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI, MPICH, ASan+UBSan, fuzz)"; else echo "==== FAILED" >&2; fi
+if [ $status -eq 0 ]; then echo "==== all suites passed (Open MPI, MPICH, ASan+UBSan, TSan, fuzz)"; else echo "==== FAILED" >&2; fi
 exit $status

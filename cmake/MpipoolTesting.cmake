@@ -56,8 +56,9 @@ if(MPIPOOL_SANITIZE)
     "LSAN_OPTIONS=suppressions=${_supp}/lsan.supp:print_suppressions=0"
     "UBSAN_OPTIONS=suppressions=${_supp}/ubsan.supp:print_stacktrace=1:halt_on_error=1"
     # ThreadSanitizer (MPIPOOL_SANITIZE=thread): every report is printed and
-    # the process then exits 66; only MPI's own libraries are suppressed.
-    "TSAN_OPTIONS=suppressions=${_supp}/tsan.supp:exitcode=66:second_deadlock_stack=1:history_size=4")
+    # the process then exits 66; only MPI's own libraries are suppressed;
+    # too-large allocations return NULL, as under ASan above.
+    "TSAN_OPTIONS=suppressions=${_supp}/tsan.supp:exitcode=66:second_deadlock_stack=1:history_size=4:allocator_may_return_null=1")
   list(APPEND MPIPOOL_TEST_ENV ${MPIPOOL_SANITIZER_ENV})
   set(MPIPOOL_TEST_ENV "${MPIPOOL_TEST_ENV}" CACHE INTERNAL "")
 endif()

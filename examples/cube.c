@@ -19,7 +19,7 @@ static int cube(mpipool_task *t) {
     *(long long *)t->out = x * x * x;
     return 0;
 }
-MPIPOOL_TASK(cube);
+MPIPOOL_TASK_TYPED(cube, long long, long long);
 
 /* Parse argv[1] as N (default 10).  -1 if it is not a non-negative integer. */
 static long parse_n(int argc, char **argv) {
@@ -33,12 +33,13 @@ static long parse_n(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    int rc = mpipool_open(&pool, &argc, &argv);
+    /* Workers never return from mpipool_start: they run tasks until the
+     * master closes the pool, then exit.  What follows runs on the master. */
+    int rc = mpipool_start(&pool, &argc, &argv);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "cube: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
 
     long n = parse_n(argc, argv);
     if (n < 0) {
@@ -63,7 +64,7 @@ int main(int argc, char **argv) {
     mpipool_map_options opts = MPIPOOL_MAP_OPTIONS_INIT;
     opts.schedule = MPIPOOL_SCHEDULE_STATIC;
 
-    rc = mpipool_map(pool, cube, in, sizeof *in, out, sizeof *out, (size_t)n, &opts);
+    rc = MPIPOOL_MAP(pool, cube, in, out, (size_t)n, &opts);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "cube: %s: %s\n", mpipool_err_name(rc), mpipool_last_error(pool));
     } else {
@@ -74,5 +75,5 @@ int main(int argc, char **argv) {
     free(out);
     int crc = mpipool_close(pool);
     if (crc != MPIPOOL_OK) fprintf(stderr, "cube: mpipool_close: %s\n", mpipool_strerror(crc));
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

@@ -38,16 +38,17 @@ static int print_number(mpipool_task *t) {
     r->rank = t->rank;
     return 0;
 }
-MPIPOOL_TASK(print_number);
+MPIPOOL_TASK_TYPED(print_number, int, result);
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    int rc = mpipool_open(&pool, &argc, &argv);
+    /* Workers never return from mpipool_start: they run tasks until the
+     * master closes the pool, then exit.  What follows runs on the master. */
+    int rc = mpipool_start(&pool, &argc, &argv);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "print_numbers: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
 
     int numbers[4] = {10, 20, 30, 40};
     result results[4];
@@ -70,5 +71,5 @@ int main(int argc, char **argv) {
     int crc = mpipool_close(pool);
     if (crc != MPIPOOL_OK)
         fprintf(stderr, "print_numbers: mpipool_close: %s\n", mpipool_strerror(crc));
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

@@ -25,7 +25,7 @@ static int square(mpipool_task *t) {
     return 0; /* 0 = success */
 }
 /* Register `square` by name on every rank before main() runs. */
-MPIPOOL_TASK(square);
+MPIPOOL_TASK_TYPED(square, long long, long long); /* item and result types: checked at map time */
 
 /* Parse argv[1] as N (default 10).  -1 if it is not a non-negative integer. */
 static long parse_n(int argc, char **argv) {
@@ -39,14 +39,16 @@ static long parse_n(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    int rc = mpipool_open(&pool, &argc, &argv);
+    /* SIGTERM (a batch system's time limit) ends the map with MPIPOOL_EINTR
+     * once the journal (MPIPOOL_JOURNAL) is durable, and the program exits 75. */
+    mpipool_catch_signals(0);
+    /* Workers never return from mpipool_start: they run tasks until the
+     * master closes the pool, then exit.  What follows runs on the master. */
+    int rc = mpipool_start(&pool, &argc, &argv);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "square: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    /* Every rank but 0 is a worker: it runs tasks until the master closes
-     * the pool, then frees it (and finalises MPI). */
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
 
     /* From here on we are the master. */
     long n = parse_n(argc, argv);
@@ -69,7 +71,7 @@ int main(int argc, char **argv) {
 
     /* out[i] = square(in[i]) for every i, spread over the workers, gathered
      * back in order.  NULL options: dynamic scheduling, automatic chunks. */
-    rc = mpipool_map(pool, square, in, sizeof *in, out, sizeof *out, (size_t)n, NULL);
+    rc = MPIPOOL_MAP(pool, square, in, out, (size_t)n, NULL); /* sizes from the arrays' types */
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "square: %s: %s\n", mpipool_err_name(rc), mpipool_last_error(pool));
     } else {
@@ -80,5 +82,5 @@ int main(int argc, char **argv) {
     free(out);
     int crc = mpipool_close(pool); /* stops the workers; finalises MPI */
     if (crc != MPIPOOL_OK) fprintf(stderr, "square: mpipool_close: %s\n", mpipool_strerror(crc));
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

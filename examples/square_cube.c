@@ -4,7 +4,7 @@
  *     mpirun -n 4 ./build/examples/square_cube   # N = 10
  *     mpirun -n 4 ./build/examples/square_cube 50
  *
- * A pool is opened once and reused: the workers stay in mpipool_serve() and
+ * A pool is opened once and reused: the workers stay inside mpipool_start() and
  * run whichever registered task each map names.  Prints "i: i^2 = a, i^3 = b"
  * for i in 0..N-1, then the cube of N computed by mpipool_apply (one item on
  * one worker, like Python's pool.apply).
@@ -27,8 +27,8 @@ static int cube(mpipool_task *t) {
 }
 
 /* Every rank registers both, so every rank can run either. */
-MPIPOOL_TASK(square);
-MPIPOOL_TASK(cube);
+MPIPOOL_TASK_TYPED(square, long long, long long);
+MPIPOOL_TASK_TYPED(cube, long long, long long);
 
 /* Parse argv[1] as N (default 10).  -1 if it is not a non-negative integer. */
 static long parse_n(int argc, char **argv) {
@@ -42,12 +42,13 @@ static long parse_n(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    int rc = mpipool_open(&pool, &argc, &argv);
+    /* Workers never return from mpipool_start: they run tasks until the
+     * master closes the pool, then exit.  What follows runs on the master. */
+    int rc = mpipool_start(&pool, &argc, &argv);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "square_cube: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
 
     long n = parse_n(argc, argv);
     if (n < 0) {
@@ -68,12 +69,12 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) in[i] = i;
 
     /* Two maps over the same items with different functions. */
-    rc = mpipool_map(pool, square, in, sizeof *in, squares, sizeof *squares, (size_t)n, NULL);
+    rc = MPIPOOL_MAP(pool, square, in, squares, (size_t)n, NULL);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "square_cube: %s: %s\n", mpipool_err_name(rc), mpipool_last_error(pool));
         goto done;
     }
-    rc = mpipool_map(pool, cube, in, sizeof *in, cubes, sizeof *cubes, (size_t)n, NULL);
+    rc = MPIPOOL_MAP(pool, cube, in, cubes, (size_t)n, NULL);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "square_cube: %s: %s\n", mpipool_err_name(rc), mpipool_last_error(pool));
         goto done;
@@ -96,5 +97,5 @@ done:
     int crc = mpipool_close(pool);
     if (crc != MPIPOOL_OK)
         fprintf(stderr, "square_cube: mpipool_close: %s\n", mpipool_strerror(crc));
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

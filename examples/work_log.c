@@ -55,7 +55,7 @@ static int work(mpipool_task *t) {
     log->end = now();
     return 0;
 }
-MPIPOOL_TASK(work);
+MPIPOOL_TASK_TYPED(work, double, task_log);
 
 /* One line of the log. */
 typedef struct {
@@ -74,12 +74,13 @@ static int by_time(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     mpipool *pool;
-    int rc = mpipool_open(&pool, &argc, &argv);
+    /* Workers never return from mpipool_start: they run tasks until the
+     * master closes the pool, then exit.  What follows runs on the master. */
+    int rc = mpipool_start(&pool, &argc, &argv);
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "work_log: %s\n", mpipool_last_error(NULL));
         return 1;
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
 
     enum { NTASKS = 4 };
     double seconds[NTASKS] = {0.5, 0.2, 0.1, 0.3};
@@ -93,7 +94,7 @@ int main(int argc, char **argv) {
 
     printf("%d worker%s\n", mpipool_size(pool), mpipool_size(pool) == 1 ? "" : "s");
     double t0 = now();
-    rc = mpipool_map(pool, work, seconds, sizeof seconds[0], logs, sizeof logs[0], NTASKS, &opts);
+    rc = MPIPOOL_MAP(pool, work, seconds, logs, NTASKS, &opts);
     double t1 = now();
     if (rc != MPIPOOL_OK) {
         fprintf(stderr, "work_log: %s: %s\n", mpipool_err_name(rc), mpipool_last_error(pool));
@@ -119,5 +120,5 @@ int main(int argc, char **argv) {
     int crc = mpipool_close(pool);
     if (crc != MPIPOOL_OK)
         fprintf(stderr, "work_log: mpipool_close: %s\n", mpipool_strerror(crc));
-    return rc == MPIPOOL_OK && crc == MPIPOOL_OK ? 0 : 1;
+    return mpipool_exit_status(rc != MPIPOOL_OK ? rc : crc);
 }

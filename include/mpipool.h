@@ -11,17 +11,17 @@
  *         *(int *)t->out = x * x;
  *         return 0;
  *     }
- *     MPIPOOL_TASK(square);
+ *     MPIPOOL_TASK_TYPED(square, int, int);   // or MPIPOOL_TASK(square)
  *
  *     int main(int argc, char **argv) {
  *         mpipool *pool;
- *         if (mpipool_open(&pool, &argc, &argv) != MPIPOOL_OK) return 1;
- *         if (!mpipool_is_master(pool)) return mpipool_serve(pool) ? 1 : 0;
+ *         // workers serve inside mpipool_start and never return from it
+ *         if (mpipool_start(&pool, &argc, &argv) != MPIPOOL_OK) return 1;
  *         int in[100], out[100];
  *         for (int i = 0; i < 100; i++) in[i] = i;
- *         int rc = mpipool_map(pool, square, in, sizeof *in, out, sizeof *out, 100, NULL);
- *         mpipool_close(pool);
- *         return rc == MPIPOOL_OK ? 0 : 1;
+ *         int rc = MPIPOOL_MAP(pool, square, in, out, 100, NULL);
+ *         int rc2 = mpipool_close(pool);
+ *         return mpipool_exit_status(rc != MPIPOOL_OK ? rc : rc2);
  *     }
  *
  * Conventions used in the comments below:
@@ -30,10 +30,13 @@
  *   Worker only  call it on ranks other than 0.
  *   Any rank     local, no communication.
  * Every fallible call returns MPIPOOL_OK (0) or a negative MPIPOOL_E... code.
- * The library never calls exit() or MPI_Abort(), with one documented,
- * opt-in exception: SIGTERM/SIGINT while a journalled map runs (see
- * "journal and resume" below).  It is not thread-safe: use one pool from
- * one thread.
+ * The library never calls exit() or MPI_Abort(), with one documented
+ * exception: mpipool_start ends a worker process once the master closed the
+ * pool (that is what the call is for).  Signals change nothing unless the
+ * program asks (mpipool_catch_signals).  Use one pool from one thread; the
+ * calls on a closed pool, and mpipool_close while another thread is inside
+ * a call on the pool, are refused (MPIPOOL_ECLOSED, MPIPOOL_EBUSY), never
+ * undefined.
  */
 #ifndef MPIPOOL_H
 #define MPIPOOL_H
@@ -94,7 +97,8 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(ETIMEDOUT, -14, "timed out; the job goes on")                               \
     XX(ECANCELED, -15, "job cancelled")                                            \
     XX(EINIT, -16, "a worker init hook failed")                                    \
-    XX(EJOURNAL, -17, "journal unusable: another job's, corrupted, or an I/O error")
+    XX(EJOURNAL, -17, "journal unusable: another job's, corrupted, or an I/O error") \
+    XX(EINTR, -18, "interrupted by a signal; finished results are saved: run again to resume")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -126,6 +130,8 @@ typedef struct mpipool_task {
                         (mpipool_register_batch) `count` consecutive items:
                         in holds count * in_size bytes, out count * out_size,
                         index is the first one's                             */
+    const void *internal_; /* the library's; a task it did not make has NULL here,
+                              and mpipool_task_fail/_output/_shared refuse it    */
 } mpipool_task;
 
 /* A byte buffer of any length: a variable-size item or result. */
@@ -146,7 +152,7 @@ typedef struct mpipool_buf {
  * results (MPIPOOL_VARIABLE, imap) this is how a task produces its result;
  * calling it again replaces the room (contents not kept).  For fixed-size
  * results it returns task->out if size <= out_size.  NULL when out of
- * memory, or size > out_size (fixed).
+ * memory, or size > out_size (fixed), or a task the library did not make.
  * Call it only from inside the task. */
 MPIPOOL_EXTERN void *mpipool_task_output(mpipool_task *task, size_t size);
 
@@ -157,7 +163,9 @@ typedef int (*mpipool_fn)(mpipool_task *task);
 /* Attach a message to a failing item and return MPIPOOL_ETASK, so a task can
  * `return mpipool_task_fail(t, "bad value %d", v);`.  The message (truncated
  * to 511 bytes) reaches the master's mpipool_last_error().  Call it only on
- * the task passed to your function, from inside that function. */
+ * the task passed to your function, from inside that function: on a task
+ * the library did not make (e.g. one a unit test of the task function
+ * built) it writes nothing and returns MPIPOOL_EINVAL. */
 MPIPOOL_EXTERN int mpipool_task_fail(mpipool_task *task, const char *fmt, ...)
     MPIPOOL__PRINTF(2, 3);
 
@@ -181,6 +189,29 @@ MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
 
 /* Implementation detail of MPIPOOL_TASK; not for direct use. */
 MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
+
+/* MPIPOOL_TASK that also records the sizes of the task's item and result
+ * types, so that a map with other sizes is refused instead of running with
+ * the wrong ones:  `MPIPOOL_TASK_TYPED(square, long long, long long);`.
+ * mpipool_map (and _async, mpipool_apply) with in_size != sizeof(in_type)
+ * or out_size != sizeof(out_type) returns MPIPOOL_EINVAL naming the task and
+ * both sizes.  Use with MPIPOOL_MAP, which takes the sizes from the arrays. */
+#define MPIPOOL_TASK_TYPED(fn, in_type, out_type)                                  \
+    static void mpipool__register_##fn(void) __attribute__((constructor));        \
+    static void mpipool__register_##fn(void) {                                     \
+        mpipool__register_deferred_typed(#fn, fn, sizeof(in_type), sizeof(out_type)); \
+    }                                                                              \
+    typedef int mpipool__task_##fn##_registered
+
+/* Implementation detail of MPIPOOL_TASK_TYPED; not for direct use. */
+MPIPOOL_EXTERN void mpipool__register_deferred_typed(const char *name, mpipool_fn fn, size_t in_size,
+                                                     size_t out_size);
+
+/* mpipool_map with the item and result sizes taken from the element types
+ * of the arrays `in` and `out` (which must be arrays or typed pointers, not
+ * void *):  `rc = MPIPOOL_MAP(pool, square, in, out, n, NULL);`. */
+#define MPIPOOL_MAP(pool, fn, in, out, n, options) \
+    mpipool_map((pool), (fn), (in), sizeof *(in), (out), sizeof *(out), (n), (options))
 
 /* Register `fn` under `name` as a batch task: one call runs a whole run of
  * consecutive fixed-size items (task->count of them, in and out back to
@@ -223,6 +254,48 @@ typedef struct mpipool mpipool;
  * MPIPOOL_EEXIST, MPIPOOL_ENOMEM.  Collective over MPI_COMM_WORLD. */
 MPIPOOL_EXTERN int mpipool_open(mpipool **pool, int *argc, char ***argv);
 
+/* The first call of a program shaped like Python's: open the pool (as
+ * mpipool_open), and on a worker serve until the master closes the pool,
+ * then END THE WORKER PROCESS with exit(mpipool_exit_status(serve's
+ * result)) — the one documented place where the library ends a process.
+ * So the code after it runs on the master only:
+ *
+ *     mpipool *pool;
+ *     if (mpipool_start(&pool, &argc, &argv) != MPIPOOL_OK) return 1;
+ *     int rc = MPIPOOL_MAP(pool, square, in, out, n, NULL);
+ *     int rc2 = mpipool_close(pool);
+ *     return mpipool_exit_status(rc != MPIPOOL_OK ? rc : rc2);
+ *
+ * Returns MPIPOOL_OK on the master, or on every rank the code
+ * mpipool_open would return (then nothing is served and *pool is NULL).
+ * Programs whose workers do more than serve use mpipool_open,
+ * mpipool_is_master and mpipool_serve instead.  Collective over
+ * MPI_COMM_WORLD. */
+MPIPOOL_EXTERN int mpipool_start(mpipool **pool, int *argc, char ***argv);
+
+/* The exit status for a program ending with the result `rc` of its last
+ * mpipool call: 0 for MPIPOOL_OK, MPIPOOL_EXIT_RESUMABLE (75, "run me
+ * again": the batch script requeues) for MPIPOOL_EINTR, 1 for any other
+ * code.  `return mpipool_exit_status(rc);` at the end of main keeps the
+ * Slurm requeue contract of "Journal and resume".  Any rank. */
+MPIPOOL_EXTERN int mpipool_exit_status(int rc);
+
+/* Ask the library to handle SIGTERM and SIGINT in the pools opened from now
+ * on (where the signal's disposition is still the default; a program's own
+ * handler, or SIG_IGN, stays in charge).  The handler only sets a flag: on
+ * the master, mpipool_map, mpipool_apply, mpipool_imap and mpipool_wait then
+ * hand out no more work, wait for the chunks already on workers (a running
+ * task is not interrupted), make the journal durable and return
+ * MPIPOOL_EINTR, and so does every later blocking call; mpipool_close then
+ * stops the workers, whose mpipool_serve returns MPIPOOL_EINTR too (and
+ * mpipool_start's workers exit with MPIPOOL_EXIT_RESUMABLE).  Without this
+ * call the library installs no signal handler — an environment variable
+ * alone never changes how the process reacts to signals — and a signal acts
+ * as it would without mpipool.  The handlers are restored when the last
+ * pool closes.  `flags` must be 0 (MPIPOOL_EINVAL otherwise).  Any rank,
+ * every rank alike, before mpipool_open / mpipool_start. */
+MPIPOOL_EXTERN int mpipool_catch_signals(unsigned flags);
+
 /* Open a pool over `comm` in a program that already initialised MPI; rank 0
  * of `comm` is the master.  The pool talks only on its own duplicate of
  * `comm`, so it never sees the caller's messages.  MPI is not finalised by
@@ -258,7 +331,12 @@ MPIPOOL_EXTERN int mpipool_serve(mpipool *pool);
  * communicator, finalise MPI if mpipool_open initialised it.  On a worker it
  * behaves as mpipool_serve(): it serves until the master closes.
  * NULL is a no-op returning MPIPOOL_OK; a pool already closed returns
- * MPIPOOL_ECLOSED and touches nothing.  If stopping the workers fails
+ * MPIPOOL_ECLOSED and touches nothing — a closed or terminated pool's
+ * handle stays closed for ever, whatever address a later pool gets.  While
+ * another thread is inside a call on the pool (blocked in mpipool_map or
+ * mpipool_wait, say) it returns MPIPOOL_EBUSY and changes nothing.  After a
+ * signal (mpipool_catch_signals) the workers' mpipool_serve returns
+ * MPIPOOL_EINTR.  If stopping the workers fails
  * (MPIPOOL_EMPI) the pool is freed all the same and the detail is in
  * mpipool_last_error(NULL).  Collective (the master's call releases the
  * workers). */
@@ -321,7 +399,7 @@ MPIPOOL_EXTERN int mpipool_set_hooks(mpipool *pool, const mpipool_hooks *hooks);
  * `name` (a copy is kept on each rank, the master included, until the pool
  * closes; the same name again replaces it).  Workers pass the same name and
  * NULL, 0 (their data arguments are ignored).  Any size: sent in pieces
- * of at most the pool's piece size (1 GiB; see "Limits" in the README).
+ * of at most the pool's piece size (1 GiB; see docs/errors.md, "Limits").
  * Returns MPIPOOL_EINVAL (empty name; data NULL with size > 0 on the
  * master), MPIPOOL_ENOMEM (some rank could not hold it: nothing changes
  * anywhere), MPIPOOL_ECLOSED, MPIPOOL_EMPI; the same on every rank.
@@ -427,7 +505,7 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * A bad setting fails mpipool_open with MPIPOOL_EINVAL on every rank.
  * Groups are runs of consecutive ranks: with the usual block mapping
  * (mpirun --map-by core, srun's default) a group shares a node.
- * Measured in simulation up to 4096 ranks: README "At scale" and
+ * Measured in simulation up to 4096 ranks: docs/scale.md and
  * bench/RESULTS.md, "Scale". */
 
 /* ---- journal and resume -------------------------------------------------
@@ -464,35 +542,37 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * detected (the source's items are not digested), so resume an imap only
  * over the same input.
  *
- * Signals (the one place the library exits on its own, and only while a
- * journalled map is running): SIGTERM or SIGINT on the master makes the
- * journal durable, prints one line ("mpipool: SIGTERM: 600 of 1000 items done
- * and saved in journal 'x' ...") on stderr and exits with
- * MPIPOOL_EXIT_RESUMABLE.  The handler is installed only if the signal's
- * disposition was the default, and only sets a flag; while no journalled map
- * runs, the signal acts as it would without mpipool.  Workers whose
- * environment has MPIPOOL_JOURNAL catch the first SIGTERM/SIGINT too: they
- * finish their chunks and, after 2 s without work, exit quietly with
- * MPIPOOL_EXIT_RESUMABLE (dying at once would let the launcher kill the
- * master before it flushed).  See "Journal and resume" in the README. */
+ * Signals: with mpipool_catch_signals(0) called before the pool opens,
+ * SIGTERM or SIGINT (a batch system's time limit, Ctrl-C) makes the
+ * blocking calls stop handing out work, wait for the chunks already on
+ * workers (journalled too), make the journal durable and return
+ * MPIPOOL_EINTR with "mpipool_map: interrupted by SIGTERM: 600 of 1000 items
+ * done and saved in journal 'x', 400 not done; run the program again with
+ * the same journal to resume"; `return mpipool_exit_status(rc);` then exits
+ * with MPIPOOL_EXIT_RESUMABLE, the status a batch script requeues on.  See
+ * docs/journal.md. */
 
-/* Exit status after SIGTERM/SIGINT with a journal: 75, EX_TEMPFAIL of
- * <sysexits.h>, "temporary failure; the user is invited to retry". */
+/* mpipool_exit_status(MPIPOOL_EINTR): 75, EX_TEMPFAIL of <sysexits.h>,
+ * "temporary failure; the user is invited to retry".  (mpipool-run, the
+ * task farm, exits with 143 = 128 + SIGTERM instead, as a shell reports a
+ * program ended by SIGTERM: see mpipool-run(1).) */
 #define MPIPOOL_EXIT_RESUMABLE 75
 
 /* out[i] = fn(in[i]) for i in [0, n): items of in_size bytes each (any struct,
  * which covers starmap), results of out_size bytes each, in input order.
  * Blocks until every item has run.  Chunks are sent straight from `in` and
  * results received straight into `out` (no copies on the master).
- * `fn` must be registered.  `options` may be NULL for the defaults.  `in` and
- * `out` may be NULL only when n == 0.  The caller keeps ownership of `in`
+ * `fn` must be registered.  `options` may be NULL for the defaults.  Items
+ * and results may have size 0 (a task with no input or no result); `in`
+ * (`out`) may be NULL when n == 0 or in_size (out_size) is 0.  The caller keeps ownership of `in`
  * and `out`.  in_size and/or out_size may be MPIPOOL_VARIABLE (see there);
  * variable-size maps run in dynamic mode and copy items on the master.
  * Returns MPIPOOL_OK; MPIPOOL_ETASK if any item failed (every item that
  * succeeded still has its result; a failed item's slot holds what its task
  * wrote, else zeros; mpipool_last_error() names the first failed item, its
  * rank and message; the pool stays usable); MPIPOOL_EINVAL (NULL pointers,
- * zero sizes, bad options, `in` and `out` overlapping), MPIPOOL_EOVERFLOW (n * size
+ * bad options, `in` and `out` overlapping, sizes other than those of a
+ * task registered with MPIPOOL_TASK_TYPED, a call from inside a task), MPIPOOL_EOVERFLOW (n * size
  * overflowing the address space; items of any size are allowed), MPIPOOL_ENOTREG, MPIPOOL_ENOTMASTER,
  * MPIPOOL_ECLOSED, MPIPOOL_EMPI, MPIPOOL_EJOURNAL (with a journal: see
  * "journal and resume" above).  Arguments (and the journal) are checked
@@ -571,11 +651,15 @@ MPIPOOL_EXTERN int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_sour
  * Pool.map_async / Pool.apply_async.  Several jobs may be in flight; the
  * workers serve them in submission order and each keeps its own results.
  *
- * Background progress: when MPI provides MPI_THREAD_MULTIPLE (mpipool_open
- * asks for it) the master runs a progress thread, so jobs advance while the
- * caller computes without calling mpipool.  Otherwise (a program that
- * initialised MPI itself with a lower thread level) jobs advance only inside
- * mpipool_wait(), mpipool_ready() and the blocking calls.  In a one-rank
+ * Background progress: when MPI provides at least MPI_THREAD_SERIALIZED
+ * (mpipool_open asks for SERIALIZED, not MULTIPLE, so blocking maps pay
+ * nothing for threads) the master starts a progress thread at the first
+ * async job, so jobs advance while the caller computes without calling
+ * mpipool.  That thread makes MPI calls only under the pool's lock: a
+ * program that makes MPI calls of its own while async jobs run must
+ * initialise MPI itself with MPI_THREAD_MULTIPLE.  With less than
+ * SERIALIZED jobs advance only inside mpipool_wait(), mpipool_ready() and
+ * the blocking calls.  In a one-rank
  * pool the master runs a job's tasks inside the submitting call. */
 
 typedef struct mpipool_job mpipool_job;
@@ -634,8 +718,7 @@ MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);
  * The master counts, per worker, what it sent and got back; the workers'
  * busy time comes in the result headers they send anyway, so statistics
  * cost no extra message.  MPIPOOL_STATS=1 prints them as a table on stderr
- * when the pool closes; MPIPOOL_TRACE=FILE writes a timeline (README,
- * "Watching a run"). */
+ * when the pool closes; MPIPOOL_TRACE=FILE writes a timeline (docs/observe.md). */
 
 /* One worker's share since the pool opened.  In a one-rank pool the one
  * "worker" is the master, rank 0. */

@@ -13,9 +13,10 @@ pkgs=(build-essential cmake pkg-config)
 # pseudo-terminal test, unshare for the cluster test) and iproute2 (its
 # network namespaces); GNU parallel (the mpipool-run tests compare against
 # it); valgrind; clang and its sanitizer/libFuzzer runtime (tests/fuzz);
-# SimGrid (libsimgrid-dev) and bc for the simulated scale benchmark's smoke run.
+# SimGrid (libsimgrid-dev) and bc for the simulated scale benchmark's smoke run;
+# groff-base (groff, tbl) for the man pages' rendering test (man/).
 test_pkgs=(libcmocka-dev python3 gnuplot-nox util-linux iproute2 parallel valgrind clang libclang-rt-14-dev
-           libsimgrid-dev bc)
+           libsimgrid-dev bc groff-base)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;

@@ -5,6 +5,7 @@
 #ifndef MPIPOOL_ENGINE_H
 #define MPIPOOL_ENGINE_H
 
+#include <stdatomic.h>
 #include "internal.h"
 #include "resume.h"
 
@@ -28,7 +29,10 @@ struct mpipool_job {
     size_t done;              /* items whose results are back             */
     int chunks_out;           /* chunks on workers                        */
     int cancelled;            /* send no more chunks                      */
-    int finished;             /* everything settled; rc and err are final */
+    int intr;                 /* a signal stopped it: SIGTERM/SIGINT, or 0 */
+    int async;                /* submitted by map_async/apply_async        */
+    _Atomic int finished;     /* everything settled; rc and err are final
+                                 (jobs.c: written last, with release)      */
     int rc;
     uint64_t id;
     uint64_t nfail, first_fail;
@@ -61,7 +65,8 @@ void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const 
 void mpipool__pending_free(mpipool_job *j);
 
 /* Queue a checked job (or run it at once in a one-rank pool or for n == 0).
- * The job is finished or queued on return.  MPIPOOL_OK. */
+ * The job is finished or queued on return.  MPIPOOL_OK.  Only an async job
+ * (j->async) may start the progress thread. */
 int mpipool__engine_submit(mpipool *pool, mpipool_job *job);
 /* Wait as mpipool_wait() does: the job's rc, or MPIPOOL_ETIMEDOUT. */
 int mpipool__engine_wait(mpipool_job *job, double timeout);
@@ -69,7 +74,9 @@ int mpipool__engine_wait(mpipool_job *job, double timeout);
 void mpipool__engine_cancel(mpipool_job *job);
 /* 1 if finished (moving things along when there is no progress thread). */
 int mpipool__engine_finished(mpipool_job *job);
-/* Run a job's items on the master itself (one-rank pools). */
+/* Run a job's items on the master itself (one-rank pools; inline.c). */
 void mpipool__job_run_inline(mpipool_job *job);
+/* 1 if a signal stopped this pool's work (its workers are told at close). */
+int mpipool__engine_interrupted(const mpipool *pool);
 
 #endif

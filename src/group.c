@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "group.h"
+#include "transport.h"
 #include "wire.h"
 
 /* The leader's own items run in slices of about this long (at least one
@@ -299,19 +300,8 @@ static int collect(mpipool__group *g, int m, gslot *s) {
     memcpy(c->res + sizeof rh + (size_t)(s->first - c->h.first) * osz, s->rbuf + sizeof rh, (size_t)s->count * osz);
     if (rh.nfail) {
         /* Its records follow its result, before anything else it sends us. */
-        mpipool__msg msg;
-        MPI_Status st;
         int len = 0;
-        MPIPOOL__MPI(pool, mpipool__mprobe(member, MPIPOOL__TAG_FAIL, pool->comm, &msg, &st));
-        MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &len));
-        recs = malloc((size_t)len + 1);
-        if (recs == NULL) {
-            char dummy;
-            mpipool__mrecv(&dummy, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-            len = 0;
-        } else {
-            MPIPOOL__MPI(pool, mpipool__mrecv(recs, len, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-        }
+        MPIPOOL__MPI(pool, mpipool__recv_fails(pool->comm, member, &recs, &len));
         add_failures(c, rh.nfail, rh.first_fail, member, recs, (size_t)len);
     }
     c->busy += rh.busy;

@@ -14,6 +14,8 @@
 #include <mpi.h>
 #include "mpipool.h"
 #include "pure.h"
+#include "exec.h"
+#include "handle.h"
 
 typedef struct mpipool__engine mpipool__engine;
 
@@ -99,12 +101,6 @@ struct mpipool {
 
 /* Run fini (if hooks are set) and free the shared data.  (shared.c) */
 void mpipool__setup_free(mpipool *pool);
-/* After one task: renew the state if max_tasks_per_worker says so. */
-void mpipool__after_task(mpipool *pool);
-/* How many tasks may run before the next renewal (SIZE_MAX: never), and
- * the renewal check after k tasks run as one batch call (k <= that). */
-size_t mpipool__tasks_before_renewal(const mpipool *pool);
-void mpipool__after_tasks(mpipool *pool, size_t k);
 
 /* The master's engine (engine.c). */
 int mpipool__engine_create(mpipool *pool);
@@ -118,11 +114,6 @@ int mpipool__error(mpipool *pool, int code, const char *fmt, ...) MPIPOOL__PRINT
 /* Record a failed MPI call made by `func` and return MPIPOOL_EMPI. */
 int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *call);
 
-/* Table of open pools, so a closed (freed) handle is recognised without
- * being dereferenced. */
-int mpipool__live_add(mpipool *pool);
-int mpipool__live_has(const mpipool *pool);
-void mpipool__live_remove(mpipool *pool);
 
 /* Wait politely: spin briefly (answers usually come within microseconds),
  * then sleep with exponential backoff up to a millisecond, so an idle master
@@ -146,50 +137,14 @@ static inline int mpipool__overdue(double now, double t, double took) {
     return now > t + (took > 1e-3 ? took : 1e-3);
 }
 
+/* The worker loop (worker.c): serve until the master's STOP.  MPIPOOL_OK,
+ * MPIPOOL_EINTR (a signal ended the run), or the error that ended it (the
+ * master has been told: TAG_ABORT). */
+int mpipool__worker_run(mpipool *pool);
+
 /* Close this rank's side: free the communicator, forget the pool, thaw the
  * registry, finalise MPI if we initialised it.  Frees `pool`. */
 int mpipool__teardown(mpipool *pool);
-
-/* The failures of one chunk: records of (u64 item index, u32 length,
- * message bytes), the payload of a TAG_FAIL message.  Bounded: past
- * MPIPOOL__FAILS_MAX bytes further failures are recorded without text. */
-#define MPIPOOL__FAILS_MAX ((size_t)1 << 20)
-typedef struct {
-    char *p;
-    size_t len, cap;
-    uint64_t nfail, first_fail;
-} mpipool__fails;
-void mpipool__fails_reset(mpipool__fails *f);
-void mpipool__fails_free(mpipool__fails *f);
-
-/* Results of variable size, appended back to back. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    uint64_t *sizes;   /* one per item of the batch */
-    size_t nsizes;
-} mpipool__vout;
-void mpipool__vout_free(mpipool__vout *v);
-
-/* One batch of items to run: a chunk on a worker, or a piece of a map on
- * the master of a one-rank pool. */
-typedef struct {
-    mpipool_fn fn;
-    const char *in;           /* items back to back                        */
-    size_t in_size;           /* fixed size, or ...                        */
-    const uint64_t *in_sizes; /* ... non-NULL: each item's size            */
-    char *out;                /* fixed-size results (zeroed here first), or */
-    size_t out_size;
-    mpipool__vout *vout;      /* non-NULL: variable-size results           */
-    uint64_t first, count;
-    int rank;
-    mpipool *pool;            /* for task->state, hooks, shared data       */
-} mpipool__batch;
-
-/* Run a batch, recording failures in `f` (reset first).  Returns the
- * number of failed items, or -1 if variable results could not get memory.
- * (worker.c) */
-int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f);
 
 /* Usage: int rc = MPIPOOL_OK; ... MPIPOOL__MPI(pool, MPI_Send(...)); ...
  * cleanup: ... return rc; */

@@ -7,25 +7,47 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "engine.h"
+#include "jobs.h"
 
-static int check_pool(const char *func, mpipool *pool) {
+/* Enter a master call on `pool`: MPIPOOL_OK (then leave() must follow),
+ * or the refusal. */
+static int enter(const char *func, mpipool *pool) {
     if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
-    if (!mpipool__live_has(pool))
+    if (!mpipool__handle_enter(pool, func))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
+    int rc = MPIPOOL_OK;
     pool->err[0] = '\0';
     if (pool->rank != 0)
-        return mpipool__error(pool, MPIPOOL_ENOTMASTER, "%s: called on rank %d; only the master (rank 0) may",
-                              func, pool->rank);
-    return MPIPOOL_OK;
+        rc = mpipool__error(pool, MPIPOOL_ENOTMASTER, "%s: called on rank %d; only the master (rank 0) may "
+                            "(workers serve: mpipool_serve, or mpipool_start does it)", func, pool->rank);
+    else if (mpipool__in_task())
+        rc = mpipool__error(pool, MPIPOOL_EINVAL, "%s: called from inside a task; a task cannot start maps "
+                            "on the pool that runs it", func);
+    if (rc != MPIPOOL_OK) mpipool__handle_leave(pool);
+    return rc;
 }
 
+static int leave(mpipool *pool, int rc) {
+    mpipool__handle_leave(pool);
+    return rc;
+}
+
+/* A task registered with its types (MPIPOOL_TASK_TYPED) takes only maps
+ * with those sizes. */
+static int check_types(const char *func, mpipool *pool, size_t index, size_t in_size, size_t out_size) {
+    size_t tin, tout;
+    if (!mpipool__registry_types(index, &tin, &tout) || (tin == in_size && tout == out_size)) return MPIPOOL_OK;
+    return mpipool__error(pool, MPIPOOL_EINVAL, "%s: task '%s' was registered with items of %zu bytes and results "
+                          "of %zu bytes (MPIPOOL_TASK_TYPED); this call passes %zu and %zu", func,
+                          mpipool__registry_name(index), tin, tout, in_size, out_size);
+}
+
+/* Check a map's arguments and submit it (the caller entered the pool). */
 static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size,
                     void *out, size_t out_size, size_t n, const mpipool_map_options *options,
-                    mpipool_job **out_job) {
+                    mpipool_job **out_job, int async) {
     char msg[MPIPOOL__MSG_MAX];
-    int rc = check_pool(func, pool);
-    if (rc != MPIPOOL_OK) return rc;
+    int rc;
     if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
     rc = mpipool__check_map_args(in, in_size, out, out_size, n, options, msg, sizeof msg);
     if (rc != MPIPOOL_OK) return mpipool__error(pool, rc, "%s: %s", func, msg);
@@ -34,6 +56,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
         return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered "
                               "(add MPIPOOL_TASK(fn) at file scope, or mpipool_register(\"fn\", fn) "
                               "on every rank before mpipool_open)", func, (void *)(size_t)fn);
+    if ((rc = check_types(func, pool, index, in_size, out_size)) != MPIPOOL_OK) return rc;
     if (mpipool__registry_is_batch(index) && (in_size == MPIPOOL_VARIABLE || out_size == MPIPOOL_VARIABLE))
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: task '%s' is a batch task, which needs fixed-size items "
                               "and results (not MPIPOOL_VARIABLE)", func, mpipool__registry_name(index));
@@ -77,6 +100,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
         free(j);
         return rc;
     }
+    j->async = out_job != NULL && async;
     mpipool__engine_submit(pool, j);
     *out_job = j;
     return MPIPOOL_OK;
@@ -84,7 +108,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
 
 /* The job's verdict becomes the pool's last error (when the pool is open). */
 static int settle(mpipool_job *j, int rc) {
-    if (rc != MPIPOOL_ETIMEDOUT && mpipool__live_has(j->pool) && j->pool->rank == 0)
+    if (rc != MPIPOOL_ETIMEDOUT && mpipool__handle_live(j->pool) && j->pool->rank == 0)
         snprintf(j->pool->err, sizeof j->pool->err, "%s", j->err);
     return rc;
 }
@@ -92,48 +116,57 @@ static int settle(mpipool_job *j, int rc) {
 int mpipool_map_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
                       size_t out_size, size_t n, const mpipool_map_options *options,
                       mpipool_job **job) {
-    if (job == NULL) {
-        int rc = check_pool("mpipool_map_async", pool);
-        return rc != MPIPOOL_OK ? rc : mpipool__error(pool, MPIPOOL_EINVAL, "mpipool_map_async: job is NULL");
-    }
+    const char *func = "mpipool_map_async";
+    if (job != NULL) *job = NULL; /* a refused call leaves no handle behind */
+    int rc = enter(func, pool);
+    if (rc != MPIPOOL_OK) return rc;
+    if (job == NULL) return leave(pool, mpipool__error(pool, MPIPOOL_EINVAL, "%s: job is NULL", func));
     *job = NULL;
-    return make_job("mpipool_map_async", pool, fn, in, in_size, out, out_size, n, options, job);
+    return leave(pool, make_job(func, pool, fn, in, in_size, out, out_size, n, options, job, 1));
 }
 
 int mpipool_apply_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
                         size_t out_size, mpipool_job **job) {
-    if (job == NULL) {
-        int rc = check_pool("mpipool_apply_async", pool);
-        return rc != MPIPOOL_OK ? rc : mpipool__error(pool, MPIPOOL_EINVAL, "mpipool_apply_async: job is NULL");
-    }
+    const char *func = "mpipool_apply_async";
+    if (job != NULL) *job = NULL; /* a refused call leaves no handle behind */
+    int rc = enter(func, pool);
+    if (rc != MPIPOOL_OK) return rc;
+    if (job == NULL) return leave(pool, mpipool__error(pool, MPIPOOL_EINVAL, "%s: job is NULL", func));
     *job = NULL;
-    return make_job("mpipool_apply_async", pool, fn, in, in_size, out, out_size, 1, NULL, job);
+    return leave(pool, make_job(func, pool, fn, in, in_size, out, out_size, 1, NULL, job, 1));
 }
 
 int mpipool_wait(mpipool_job *job, double timeout_seconds) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: job is NULL");
-    if (timeout_seconds != timeout_seconds) {
-        if (mpipool__live_has(job->pool))
-            return mpipool__error(job->pool, MPIPOOL_EINVAL, "mpipool_wait: timeout_seconds is NaN");
-        return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: timeout_seconds is NaN");
-    }
+    mpipool *pool = job->pool;
+    if (timeout_seconds != timeout_seconds)
+        return mpipool__error(mpipool__handle_live(pool) ? pool : NULL, MPIPOOL_EINVAL,
+                              "mpipool_wait: timeout_seconds is NaN");
+    /* A job outlives its pool's close (which finishes it). */
+    if (mpipool__job_finished(job)) return settle(job, job->rc);
+    if (!mpipool__handle_enter(pool, "mpipool_wait"))
+        return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_wait: the job's pool is closing");
     /* Past ~31 years a deadline would overflow time_t arithmetic: forever. */
     if (timeout_seconds > 1e9) timeout_seconds = -1.0;
-    if (job->finished) return settle(job, job->rc);
-    return settle(job, mpipool__engine_wait(job, timeout_seconds));
+    return leave(pool, settle(job, mpipool__engine_wait(job, timeout_seconds)));
 }
 
 int mpipool_ready(mpipool_job *job) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_ready: job is NULL");
-    if (job->finished) return 1;
-    return mpipool__engine_finished(job);
+    if (mpipool__job_finished(job)) return 1;
+    if (!mpipool__handle_enter(job->pool, "mpipool_ready")) return mpipool__job_finished(job);
+    return leave(job->pool, mpipool__engine_finished(job));
 }
 
 int mpipool_job_free(mpipool_job *job) {
     if (job == NULL) return MPIPOOL_OK;
-    if (!job->finished) {
+    if (!mpipool__job_finished(job)) {
+        if (!mpipool__handle_enter(job->pool, "mpipool_job_free"))
+            return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_job_free: the job's pool is closing; "
+                                  "free the job after mpipool_close returns");
         mpipool__engine_cancel(job);
         mpipool__engine_wait(job, -1.0);
+        mpipool__handle_leave(job->pool);
     }
     free(job);
     return MPIPOOL_OK;
@@ -142,11 +175,14 @@ int mpipool_job_free(mpipool_job *job) {
 static int map_blocking(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size,
                         void *out, size_t out_size, size_t n, const mpipool_map_options *options) {
     mpipool_job *j = NULL;
-    int rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, &j);
+    int rc = enter(func, pool);
     if (rc != MPIPOOL_OK) return rc;
-    rc = mpipool_wait(j, -1.0);
-    free(j);
-    return rc;
+    rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, &j, 0);
+    if (rc == MPIPOOL_OK) {
+        rc = settle(j, mpipool__engine_wait(j, -1.0));
+        free(j);
+    }
+    return leave(pool, rc);
 }
 
 int mpipool_map(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
@@ -159,11 +195,9 @@ int mpipool_apply(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, 
     return map_blocking("mpipool_apply", pool, fn, in, in_size, out, out_size, 1, NULL);
 }
 
-int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, const mpipool_sink *sink,
-                 const mpipool_imap_options *options) {
-    const char *func = "mpipool_imap";
-    int rc = check_pool(func, pool);
-    if (rc != MPIPOOL_OK) return rc;
+static int imap_run(const char *func, mpipool *pool, mpipool_fn fn, const mpipool_source *source,
+                    const mpipool_sink *sink, const mpipool_imap_options *options) {
+    int rc;
     if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
     if (source == NULL || source->next == NULL)
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: source (or source->next) is NULL", func);
@@ -212,7 +246,14 @@ int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, con
         return rc;
     }
     mpipool__engine_submit(pool, j);
-    rc = mpipool_wait(j, -1.0);
+    rc = settle(j, mpipool__engine_wait(j, -1.0));
     free(j);
     return rc;
+}
+
+int mpipool_imap(mpipool *pool, mpipool_fn fn, const mpipool_source *source, const mpipool_sink *sink,
+                 const mpipool_imap_options *options) {
+    int rc = enter("mpipool_imap", pool);
+    if (rc != MPIPOOL_OK) return rc;
+    return leave(pool, imap_run("mpipool_imap", pool, fn, source, sink, options));
 }

@@ -47,7 +47,7 @@ int mpipool__chunk_layout(const mpipool__work_hdr *h, const char *msg, size_t go
         if (total != room) return -1;
     } else if (h->count > 0) {
         /* Divide, never multiply: count * in_size may wrap to exactly `room`. */
-        if (h->in_size == 0 || room % h->in_size != 0 || room / h->in_size != h->count) return -1;
+        if (h->in_size == 0 ? room != 0 : room % h->in_size != 0 || room / h->in_size != h->count) return -1;
     }
     *data = msg + off;
     return 0;

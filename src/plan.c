@@ -46,18 +46,6 @@ size_t mpipool__npieces(size_t bytes, size_t piece) {
     return bytes == 0 ? 1 : bytes / piece + (bytes % piece != 0);
 }
 
-size_t mpipool__piece_from_env(const char *value) {
-    if (value == NULL || *value == '\0') return MPIPOOL__DEFAULT_PIECE;
-    unsigned long long v = 0;
-    for (const char *p = value; *p; p++) {
-        if (*p < '0' || *p > '9' || v > MPIPOOL__DEFAULT_PIECE) return MPIPOOL__DEFAULT_PIECE;
-        v = v * 10 + (unsigned long long)(*p - '0');
-    }
-    if (v < MPIPOOL__MIN_PIECE) return MPIPOOL__MIN_PIECE;
-    if (v > MPIPOOL__DEFAULT_PIECE) return MPIPOOL__DEFAULT_PIECE;
-    return (size_t)v;
-}
-
 void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
                           size_t *count) {
     if (workers == 0 || w >= workers) {

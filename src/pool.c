@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "observe.h"
 #include "wire.h"
+#include "signals.h"
 
 /* How many open pools called MPI_Init; the last one to close finalises. */
 static int pools_owning_mpi;
@@ -63,10 +64,68 @@ cleanup:
     return rc;
 }
 
+/* Every rank registered the same tasks, and none failed to set up:
+ * MPIPOOL_OK on every rank, or the same code on every rank with this
+ * rank's reason recorded process-wide. */
+static int agree_registry(MPI_Comm dup, int rank, int size, int local_err, int deferred, const char *func) {
+    uint64_t digest = mpipool__registry_digest();
+    /* max(digest) == min(digest) on every rank <=> all registries agree;
+     * max(-code) > 0 <=> some rank failed locally. */
+    uint64_t v[3] = {digest, ~digest, (uint64_t)(-(int64_t)local_err)}, r[3];
+    int mpirc = MPI_Allreduce(v, r, 3, MPI_UINT64_T, MPI_MAX, dup);
+    if (mpirc != MPI_SUCCESS) return mpipool__mpi_error(NULL, mpirc, func, "MPI_Allreduce");
+    if (r[2] != 0) {
+        int rc = -(int)r[2];
+        if (local_err != MPIPOOL_OK)
+            return mpipool__error(NULL, rc, "%s: rank %d: %s", func, rank,
+                                  deferred != MPIPOOL_OK ? mpipool__registry_deferred_message() : "out of memory");
+        return mpipool__error(NULL, rc, "%s: another rank failed to set up (%s)", func, mpipool_strerror(rc));
+    }
+    if (r[0] != ~r[1]) {
+        char detail[MPIPOOL__ERR_MAX - 64];
+        if (describe_mismatch(dup, size, detail, sizeof detail) != MPIPOOL_OK)
+            snprintf(detail, sizeof detail, "the ranks registered different task functions");
+        return mpipool__error(NULL, MPIPOOL_EMISMATCH, "%s: %s", func, detail);
+    }
+    return MPIPOOL_OK;
+}
+
+/* The master's settings (piece size, hierarchy), so every rank cuts
+ * messages the same way.  A bad MPIPOOL_PIECE_BYTES fails every rank here;
+ * a bad hierarchy setting fails the master (the agreement in open_on
+ * fails the others). */
+static int read_settings(mpipool *pool, const char *func) {
+    size_t mine = 0;
+    const char *env = pool->rank == 0 ? getenv("MPIPOOL_PIECE_BYTES") : NULL;
+    /* 0 says the master's value is not a number. */
+    uint64_t piece = mpipool__piece_parse(env, &mine) == MPIPOOL_OK ? (uint64_t)mine : 0;
+    int mpirc = MPI_Bcast(&piece, 1, MPI_UINT64_T, 0, pool->comm);
+    if (mpirc != MPI_SUCCESS) return mpipool__mpi_error(NULL, mpirc, func, "MPI_Bcast");
+    if (piece == 0) {
+        if (pool->rank == 0)
+            return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PIECE_BYTES is \"%.64s\"; it must be a "
+                                  "number of bytes (digits only, at least %zu)", func, env, MPIPOOL__MIN_PIECE);
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the master's MPIPOOL_PIECE_BYTES is not "
+                              "a number of bytes", func, pool->rank);
+    }
+    pool->piece = (size_t)piece;
+    if (pool->rank != 0) return MPIPOOL_OK;
+    const char *hv = getenv("MPIPOOL_HIERARCHY"), *gv = getenv("MPIPOOL_GROUP_SIZE");
+    size_t group = 0;
+    if (mpipool__hier_parse(hv, &pool->hier) != MPIPOOL_OK)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_HIERARCHY is \"%.64s\"; it must be auto, on or off",
+                              func, hv);
+    if (mpipool__group_parse(gv, &group) != MPIPOOL_OK)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
+                              "of ranks, at least 2", func, gv);
+    pool->group = mpipool__plan_group((size_t)pool->size - 1, group);
+    return MPIPOOL_OK;
+}
+
 static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func) {
     MPI_Comm dup = MPI_COMM_NULL;
     mpipool *pool = NULL;
-    int rc = MPIPOOL_OK, frozen = 0, rank = 0, size = 1, mpirc;
+    int rc = MPIPOOL_OK, frozen = 0, rank = 0, size = 1, mpirc, added = 0;
 
     /* Errors on the caller's communicator follow the caller's handler. */
     if ((mpirc = MPI_Comm_dup(comm, &dup)) != MPI_SUCCESS) {
@@ -82,97 +141,43 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     frozen = 1;
     pool = calloc(1, sizeof *pool);
     int local_err = deferred != MPIPOOL_OK ? deferred : (pool == NULL ? MPIPOOL_ENOMEM : MPIPOOL_OK);
-    uint64_t digest = mpipool__registry_digest();
-    /* max(digest) == min(digest) on every rank <=> all registries agree;
-     * max(-code) > 0 <=> some rank failed locally. */
-    uint64_t v[3] = {digest, ~digest, (uint64_t)(-(int64_t)local_err)}, r[3];
-    if ((mpirc = MPI_Allreduce(v, r, 3, MPI_UINT64_T, MPI_MAX, dup)) != MPI_SUCCESS) {
-        rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Allreduce");
-        goto cleanup;
-    }
-    if (r[2] != 0) {
-        rc = -(int)r[2];
-        if (local_err != MPIPOOL_OK)
-            mpipool__error(NULL, rc, "%s: rank %d: %s", func, rank,
-                           deferred != MPIPOOL_OK ? mpipool__registry_deferred_message() : "out of memory");
-        else
-            mpipool__error(NULL, rc, "%s: another rank failed to set up (%s)", func, mpipool_strerror(rc));
-        goto cleanup;
-    }
-    if (r[0] != ~r[1]) {
-        rc = MPIPOOL_EMISMATCH;
-        char detail[MPIPOOL__ERR_MAX - 64];
-        if (describe_mismatch(dup, size, detail, sizeof detail) != MPIPOOL_OK)
-            snprintf(detail, sizeof detail, "the ranks registered different task functions");
-        mpipool__error(NULL, rc, "%s: %s", func, detail);
-        goto cleanup;
-    }
-
+    if ((rc = agree_registry(dup, rank, size, local_err, deferred, func)) != MPIPOOL_OK) goto cleanup;
     pool->comm = dup;
     pool->rank = rank;
     pool->size = size;
     pool->owns_mpi = owns_mpi;
     pool->next_job = 1;
-    /* The master's setting rules, so every rank cuts messages the same way;
-     * 0 says the master's value is not a number, refused on every rank. */
-    size_t mine = 0;
-    const char *env = rank == 0 ? getenv("MPIPOOL_PIECE_BYTES") : NULL;
-    uint64_t piece = mpipool__piece_parse(env, &mine) == MPIPOOL_OK ? (uint64_t)mine : 0;
-    if ((mpirc = MPI_Bcast(&piece, 1, MPI_UINT64_T, 0, dup)) != MPI_SUCCESS) {
-        rc = mpipool__mpi_error(NULL, mpirc, func, "MPI_Bcast");
-        goto cleanup;
-    }
-    if (piece == 0) {
-        if (rank == 0)
-            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PIECE_BYTES is \"%.64s\"; it must be a "
-                                "number of bytes (digits only, at least %zu)", func, env, MPIPOOL__MIN_PIECE);
-        else
-            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the master's MPIPOOL_PIECE_BYTES is not "
-                                "a number of bytes", func, rank);
-        goto cleanup;
-    }
-    pool->piece = (size_t)piece;
-    if (rank == 0) {
-        /* Only the master decides how work is dispatched; a bad setting
-         * fails the open on every rank (the agreement below). */
-        const char *hv = getenv("MPIPOOL_HIERARCHY"), *gv = getenv("MPIPOOL_GROUP_SIZE");
-        size_t group = 0;
-        if (mpipool__hier_parse(hv, &pool->hier) != MPIPOOL_OK)
-            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_HIERARCHY is \"%.64s\"; it must be auto, on or off",
-                                func, hv);
-        else if (mpipool__group_parse(gv, &group) != MPIPOOL_OK)
-            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
-                                "of ranks, at least 2", func, gv);
-        pool->group = mpipool__plan_group((size_t)size - 1, group);
-    }
+    if ((rc = read_settings(pool, func)) == MPIPOOL_EMPI) goto cleanup;
     int provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
-    /* SimGrid's simulated ranks cannot start threads of their own. */
-    pool->threaded = provided == MPI_THREAD_MULTIPLE && !MPIPOOL__SIMULATED;
-    if (rc == MPIPOOL_OK &&
-        ((rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) || mpipool__live_add(pool) != MPIPOOL_OK)) {
-        /* Purely local and vanishingly unlikely; still must not diverge. */
-        rc = MPIPOOL_ENOMEM;
-    }
+    /* A progress thread needs at least SERIALIZED (it makes MPI calls only
+     * under the engine's lock); SimGrid's simulated ranks cannot start
+     * threads of their own. */
+    pool->threaded = provided >= MPI_THREAD_SERIALIZED && !MPIPOOL__SIMULATED;
+    if (rc == MPIPOOL_OK && rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) rc = MPIPOOL_ENOMEM;
+    if (rc == MPIPOOL_OK && (rc = mpipool__handle_add(pool)) == MPIPOOL_OK) added = 1;
     int all_ok = rc == MPIPOOL_OK, agreed = 0;
     MPI_Allreduce(&all_ok, &agreed, 1, MPI_INT, MPI_LAND, dup);
     if (!agreed) {
-        mpipool__live_remove(pool);
-        mpipool__engine_destroy(pool, 1);
         /* Keep this rank's own reason; the others learn only that it failed. */
         if (rc == MPIPOOL_OK)
             rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the pool could not be opened on another rank "
                                 "(its message names why: a bad setting on the master, or no memory)", func, rank);
+        else if (rc == MPIPOOL_ENOMEM)
+            mpipool__error(NULL, rc, "%s: rank %d: out of memory", func, rank);
         goto cleanup;
     }
     if (rank == 0) mpipool__obs_open(pool);
     if (owns_mpi) pools_owning_mpi++;
-    if (rank != 0) mpipool__resume_worker_signals(); /* only with MPIPOOL_JOURNAL set */
+    mpipool__signals_open();
+    mpipool__exec_guard_exit();
     *out = pool;
     mpipool__open_error[0] = '\0';
     return MPIPOOL_OK;
 
 cleanup:
+    if (added) mpipool__handle_forget(pool);
+    if (pool) mpipool__engine_destroy(pool, 1);
     free(pool);
     if (frozen) mpipool__registry_thaw();
     if (dup != MPI_COMM_NULL) MPI_Comm_free(&dup);
@@ -190,10 +195,12 @@ int mpipool_open(mpipool **pool, int *argc, char ***argv) {
     MPI_Initialized(&initialized);
     if (!initialized) {
         int provided;
-        /* MPI_THREAD_MULTIPLE lets the master's progress thread move jobs
-         * along while the caller's thread computes (or uses MPI itself).
-         * With less, jobs progress inside mpipool calls only. */
-        if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+        /* SERIALIZED lets the master's progress thread move async jobs along
+         * (it calls MPI only under the engine's lock, never at the same time
+         * as another thread of ours) without the cost MPI_THREAD_MULTIPLE
+         * puts on every message.  A program that makes MPI calls of its own
+         * while async jobs run initialises MPI itself with MULTIPLE. */
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
             return mpipool__error(NULL, MPIPOOL_EMPI, "mpipool_open: MPI_Init_thread failed");
     }
     rc = open_on(pool, MPI_COMM_WORLD, !initialized, "mpipool_open");
@@ -216,30 +223,36 @@ int mpipool_open_comm(mpipool **pool, MPI_Comm comm) {
     return open_on(pool, comm, 0, "mpipool_open_comm");
 }
 
-/* A closed pool's handle is freed memory: answer as for NULL. */
-int mpipool_is_master(const mpipool *pool) { return mpipool__live_has(pool) && pool->rank == 0; }
+/* A closed pool's handle is a tombstone: answer as for NULL. */
+int mpipool_is_master(const mpipool *pool) { return mpipool__handle_known(pool) && pool->rank == 0; }
 
-int mpipool_rank(const mpipool *pool) { return mpipool__live_has(pool) ? pool->rank : -1; }
+int mpipool_rank(const mpipool *pool) { return mpipool__handle_known(pool) ? pool->rank : -1; }
 
 int mpipool_size(const mpipool *pool) {
-    if (!mpipool__live_has(pool)) return 0;
+    if (!mpipool__handle_known(pool)) return 0;
     return pool->size > 1 ? pool->size - 1 : 1;
 }
 
 const char *mpipool_last_error(const mpipool *pool) {
-    if (pool == NULL || !mpipool__live_has(pool)) return mpipool__open_error;
+    if (pool == NULL || !mpipool__handle_known(pool)) return mpipool__open_error;
     return pool->err;
 }
 
+int mpipool_exit_status(int rc) {
+    return rc == MPIPOOL_OK ? 0 : rc == MPIPOOL_EINTR ? MPIPOOL_EXIT_RESUMABLE : 1;
+}
+
+/* Free this rank's side of a pool whose handle is closed (handle.c); the
+ * struct itself stays allocated, so the address is never reused. */
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
     mpipool__engine_destroy(pool, 1);
     mpipool__resume_close_idle();
     mpipool__setup_free(pool);
-    mpipool__live_remove(pool);
+    mpipool__signals_close();
     mpipool__registry_thaw();
     MPI_Comm_free(&pool->comm);
-    free(pool);
+    mpipool__handle_bury(pool);
     if (owns && --pools_owning_mpi == 0) {
         int finalized = 0;
         MPI_Finalized(&finalized);
@@ -250,20 +263,48 @@ int mpipool__teardown(mpipool *pool) {
 
 static int close_master(mpipool *pool, int cancel, const char *func) {
     int rc = MPIPOOL_OK;
+    const char *busy = NULL;
     if (pool == NULL) return MPIPOOL_OK;
-    if (!mpipool__live_has(pool))
+    if (!mpipool__handle_live(pool))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is already closed (or was never opened)", func);
     if (pool->rank != 0) return mpipool_serve(pool);
+    int hc = mpipool__handle_close(pool, &busy);
+    if (hc == MPIPOOL_EBUSY)
+        return mpipool__error(pool, hc, "%s: another thread is inside %s on this pool; close it when that "
+                              "call has returned", func, busy ? busy : "a call");
+    if (hc != MPIPOOL_OK)
+        return mpipool__error(NULL, hc, "%s: the pool is already closed (or was never opened)", func);
     /* Finish (or cancel) every job first: no chunk may be on a worker
      * when it is told to stop.  This stops the progress thread too. */
+    int32_t interrupted = mpipool__engine_interrupted(pool) || mpipool__signal_pending() != 0;
     mpipool__engine_destroy(pool, cancel);
     mpipool__obs_close(pool);
-    /* Zero-byte messages go eagerly; the workers see STOP after every chunk
+    /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */
     for (int w = 1; w < pool->size; w++)
-        MPIPOOL__MPI(pool, MPI_Send(NULL, 0, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
+        MPIPOOL__MPI(pool, MPI_Send(&interrupted, 4, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
 cleanup:
-    /* The pool is freed below: its error moves to the process-wide slot. */
+    /* The pool is closed below: its error moves to the process-wide slot. */
+    if (rc != MPIPOOL_OK) mpipool__error(NULL, rc, "%s", pool->err);
+    mpipool__teardown(pool);
+    return rc;
+}
+
+int mpipool_serve(mpipool *pool) {
+    if (pool == NULL || !mpipool__handle_enter(pool, "mpipool_serve"))
+        return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_serve: the pool is not open");
+    if (pool->rank == 0) {
+        mpipool__handle_leave(pool);
+        return mpipool__error(pool, MPIPOOL_ENOTWORKER, "mpipool_serve: called on the master (rank 0); "
+                              "only workers serve (use `if (!mpipool_is_master(pool)) return mpipool_serve(pool);`)");
+    }
+    int rc = mpipool__worker_run(pool);
+    const char *busy = NULL;
+    mpipool__handle_leave(pool);
+    mpipool__handle_close(pool, &busy); /* a worker has no other caller to wait for */
+    if (rc != MPIPOOL_OK && rc != MPIPOOL_EINTR)
+        /* Nobody else will hear of it here: the pool is closed below. */
+        fprintf(stderr, "mpipool [rank %d]: %s (%s)\n", pool->rank, pool->err, mpipool_err_name(rc));
     if (rc != MPIPOOL_OK) mpipool__error(NULL, rc, "%s", pool->err);
     mpipool__teardown(pool);
     return rc;
@@ -272,3 +313,17 @@ cleanup:
 int mpipool_close(mpipool *pool) { return close_master(pool, 0, "mpipool_close"); }
 
 int mpipool_terminate(mpipool *pool) { return close_master(pool, 1, "mpipool_terminate"); }
+
+int mpipool_start(mpipool **pool, int *argc, char ***argv) {
+    int rc = mpipool_open(pool, argc, argv);
+    if (rc != MPIPOOL_OK || mpipool_is_master(*pool)) return rc;
+    mpipool *p = *pool;
+    *pool = NULL;
+    rc = mpipool_serve(p);
+    /* MPI initialised by the program itself: this process ends here, so
+     * it is finalised here. */
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+    exit(mpipool_exit_status(rc)); /* the documented exception: what this call is for */
+}

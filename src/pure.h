@@ -31,9 +31,6 @@ extern char mpipool__open_error[MPIPOOL__ERR_MAX];
 #define MPIPOOL__VAR_TOTAL_MAX (SIZE_MAX / 4)
 /* How many messages of at most `piece` bytes carry `bytes` (>= 1). */
 size_t mpipool__npieces(size_t bytes, size_t piece);
-/* Parse MPIPOOL_PIECE_BYTES: the default for NULL/empty/invalid, else the
- * value clamped to [MPIPOOL__MIN_PIECE, MPIPOOL__DEFAULT_PIECE]. */
-size_t mpipool__piece_from_env(const char *value);
 
 /* ---- outside input (parse.c) ---------------------------------------------
  * Each reads only the bytes it is given, whatever they say (fuzzed in
@@ -69,6 +66,8 @@ int mpipool__registry_add_batch(const char *name, mpipool_fn fn);
 /* 1 if entry i / function fn is a batch task. */
 int mpipool__registry_is_batch(size_t i);
 int mpipool__registry_fn_is_batch(mpipool_fn fn);
+/* 1 and the sizes if entry i was registered with MPIPOOL_TASK_TYPED. */
+int mpipool__registry_types(size_t i, size_t *in_size, size_t *out_size);
 /* Sort and freeze; nested calls count.  Returns the deferred registration
  * error (from MPIPOOL_TASK constructors), if any, else MPIPOOL_OK. */
 int mpipool__registry_freeze(void);

@@ -16,6 +16,8 @@ typedef struct {
     char *name;
     mpipool_fn fn;
     int batch;   /* registered with mpipool_register_batch */
+    int typed;   /* MPIPOOL_TASK_TYPED: maps must use these sizes */
+    size_t in_size, out_size;
 } entry;
 
 /* How a batch task appears in the digest and the serialised list, so that
@@ -51,6 +53,7 @@ static int add_entry(const char *name, mpipool_fn fn, int batch) {
     table[count].name = copy;
     table[count].fn = fn;
     table[count].batch = batch;
+    table[count].typed = 0;
     count++;
     return MPIPOOL_OK;
 }
@@ -95,6 +98,23 @@ static void deferred(const char *name, mpipool_fn fn, int batch) {
 }
 
 void mpipool__register_deferred(const char *name, mpipool_fn fn) { deferred(name, fn, 0); }
+
+void mpipool__register_deferred_typed(const char *name, mpipool_fn fn, size_t in_size, size_t out_size) {
+    deferred(name, fn, 0);
+    for (size_t i = 0; i < count; i++)
+        if (table[i].fn == fn && !table[i].batch) {
+            table[i].typed = 1;
+            table[i].in_size = in_size;
+            table[i].out_size = out_size;
+        }
+}
+
+int mpipool__registry_types(size_t i, size_t *in_size, size_t *out_size) {
+    if (i >= count || !table[i].typed) return 0;
+    *in_size = table[i].in_size;
+    *out_size = table[i].out_size;
+    return 1;
+}
 void mpipool__register_deferred_batch(const char *name, mpipool_fn fn) { deferred(name, fn, 1); }
 
 static int by_name(const void *a, const void *b) {

@@ -1,8 +1,8 @@
 /*
  * resume.c — journal and resume, as the master's engine sees it: which
  * journal a map uses, replaying what a previous run finished, skipping those
- * items, journalling each chunk as it comes back, the sync timer, and the
- * SIGTERM/SIGINT exit.  No MPI calls.
+ * items, journalling each chunk as it comes back, and the sync timer.  No
+ * MPI calls.
  *
  * Invariants:
  *  - an item is skipped only if its result is in `out` (replayed from an
@@ -12,15 +12,12 @@
  *  - journals are process-wide, keyed by path, so maps are numbered per
  *    journal across the whole program (pools may close and reopen); one
  *    mutex guards them, taken after the engine's lock, never before it;
- *  - the signal handler only sets a flag; mpipool__resume_poll (called on
- *    every progress pass) acts on it;
  *  - an imap (a stream: no n, no input digest) is keyed by its number on the
  *    file and its task; on resume only an index of its journalled runs of
  *    items is held (one entry per record and per failure), and a journalled
  *    item's result is read back from the file when the stream reaches it,
  *    never sent to a worker, so the master's memory stays bounded.
  */
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,143 +63,13 @@ static jentry *entries;
 static struct mpipool__resume *active_list;
 static atomic_int active;            /* journalled jobs in flight */
 static atomic_int open_journals;     /* fast path for poll        */
-static volatile sig_atomic_t pending_sig;
-static int handler_installed[2];
-static const int sigs[2] = {SIGTERM, SIGINT};
 
 static int bit(const unsigned char *b, uint64_t i) { return (b[i / 8] >> (i % 8)) & 1; }
 static void set_bit(unsigned char *b, uint64_t i) { b[i / 8] |= (unsigned char)(1u << (i % 8)); }
 
-/* ---- signals ------------------------------------------------------------ */
-
-static void on_signal(int sig) {
-    if (atomic_load(&active) > 0) {
-        /* A second SIGINT (Ctrl-C twice) kills at once; a second SIGTERM
-         * is the launcher cleaning up while we flush: ignored. */
-        if (!pending_sig || sig == SIGTERM) {
-            if (!pending_sig) pending_sig = sig;
-            return;
-        }
-    }
-    /* No journalled map running, or Ctrl-C again: the default action. */
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* Workers (only when MPIPOOL_JOURNAL is in their environment): a launcher
- * that sees a rank die kills the others at once, the master too, maybe
- * before it has flushed.  So a worker notes the first SIGTERM/SIGINT, keeps
- * finishing the chunks it has, and exits quietly with
- * MPIPOOL_EXIT_RESUMABLE once it has waited for work for WORKER_GRACE
- * seconds (comm.c calls mpipool__resume_worker_poll while it waits): by
- * then the master has flushed and exited, and the launcher is tearing the
- * job down.  Exiting at once would make the launcher SIGKILL the master
- * mid-flush (seen with Open MPI and MPICH).  A second SIGINT kills at once. */
-#define WORKER_GRACE 2.0
-static volatile sig_atomic_t worker_sig;
-static int worker_installed[2];
-
-static void on_worker_signal(int sig) {
-    if (!worker_sig || sig == SIGTERM) {
-        if (!worker_sig) worker_sig = sig;
-        return;
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-void mpipool__resume_worker_signals(void) {
-    const char *p = getenv("MPIPOOL_JOURNAL");
-    if (p == NULL || p[0] == '\0') return;
-    for (int i = 0; i < 2; i++) {
-        struct sigaction old, sa;
-        if (sigaction(sigs[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
-            continue;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_worker_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        if (sigaction(sigs[i], &sa, NULL) == 0) worker_installed[i] = 1;
-    }
-}
-
-void mpipool__resume_worker_poll(void) {
-    static double idle_since;
-    if (!worker_sig) return;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    double now = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-    if (idle_since == 0) idle_since = now;
-    if (now - idle_since >= WORKER_GRACE) exit(MPIPOOL_EXIT_RESUMABLE);
-}
-
-/* Only where the program left the default: its own handler, or SIG_IGN,
- * stays in charge. */
-static void install_handlers(void) {
-    for (int i = 0; i < 2; i++) {
-        struct sigaction old, sa;
-        if (sigaction(sigs[i], NULL, &old) != 0) continue;
-        if (old.sa_handler == on_signal) continue;
-        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
-            memset(&sa, 0, sizeof sa);
-            sa.sa_handler = on_signal;
-            sigemptyset(&sa.sa_mask);
-            sa.sa_flags = SA_RESTART;
-            if (sigaction(sigs[i], &sa, NULL) == 0) handler_installed[i] = 1;
-        }
-    }
-}
-
-static void restore_handlers(void) {
-    for (int i = 0; i < 2; i++) {
-        struct sigaction cur;
-        if (!worker_installed[i]) continue;
-        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_worker_signal) signal(sigs[i], SIG_DFL);
-        worker_installed[i] = 0;
-    }
-    for (int i = 0; i < 2; i++) {
-        struct sigaction cur;
-        if (!handler_installed[i]) continue;
-        if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == on_signal) signal(sigs[i], SIG_DFL);
-        handler_installed[i] = 0;
-    }
-}
-
-/* Called with jlock held.  Never returns. */
-static void signal_exit(int sig) {
-    uint64_t done = 0, total = 0;
-    const char *path = "";
-    int njobs = 0, streams = 0;
-    char err[512];
-    for (jentry *e = entries; e; e = e->next)
-        if (e->j) mpipool__journal_sync(e->j, err, sizeof err);
-    for (struct mpipool__resume *r = active_list; r; r = r->next) {
-        done += r->replayed + r->recorded;
-        if (r->job->source) streams = 1;
-        else total += r->job->n;
-        path = r->je->path;
-        njobs++;
-    }
-    if (streams)
-        fprintf(stderr, "mpipool: %s: %llu items done and saved in journal '%s'%s (an imap: how many are left is "
-                "not known); run the program again with the same journal to resume (exit status %d)\n",
-                sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)done, path,
-                njobs > 1 ? " (and others)" : "", MPIPOOL_EXIT_RESUMABLE);
-    else
-    fprintf(stderr, "mpipool: %s: %llu of %llu items done and saved in journal '%s'%s, %llu not done; "
-            "run the program again with the same journal to resume (exit status %d)\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)done, (unsigned long long)total, path,
-            njobs > 1 ? " (and others)" : "", (unsigned long long)(total - done), MPIPOOL_EXIT_RESUMABLE);
-    fflush(stderr);
-    /* The documented exception to "the library never exits": the batch
-     * system is about to kill us; what is done is on disk. */
-    exit(MPIPOOL_EXIT_RESUMABLE);
-}
-
 void mpipool__resume_poll(void) {
     if (atomic_load(&open_journals) == 0) return;
     pthread_mutex_lock(&jlock);
-    if (pending_sig && active_list) signal_exit(pending_sig);
     for (jentry *e = entries; e; e = e->next) {
         if (e->j == NULL || e->users == 0) continue;
         char err[512];
@@ -289,6 +156,24 @@ static int piece_cmp(const void *a, const void *b) {
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* A resumed imap: the sorted index of the runs of items its journal
+ * holds, each item at most once. */
+static int index_stream(struct mpipool__resume *r, const char *path, char *err, size_t errsz) {
+    int rc = mpipool__journal_pieces(r->je->j, r->seq, add_piece, r, err, errsz);
+    if (rc != MPIPOOL_OK) {
+        if (rc == MPIPOOL_ENOMEM) snprintf(err, errsz, "out of memory indexing journal '%s'", path);
+        return rc;
+    }
+    qsort(r->pieces, r->npieces, sizeof *r->pieces, piece_cmp);
+    for (size_t i = 1; i < r->npieces; i++)
+        if (r->pieces[i].first < r->pieces[i - 1].first + r->pieces[i - 1].count) {
+            snprintf(err, errsz, "journal '%s': imap #%llu has two results for item %llu", path,
+                     (unsigned long long)r->seq, (unsigned long long)r->pieces[i].first);
+            return MPIPOOL_EJOURNAL;
+        }
+    return MPIPOOL_OK;
+}
+
 int mpipool__resume_setup(mpipool_job *j, const char *path) {
     char err[MPIPOOL__ERR_MAX - 64];
     int rc = MPIPOOL_OK;
@@ -328,19 +213,7 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
     e->next_seq++; /* this map has its number now, even if replay fails below */
     if (rc == 1 && j->source) {
         /* A previous run began this imap: index (only) what it finished. */
-        rc = mpipool__journal_pieces(e->j, r->seq, add_piece, r, err, sizeof err);
-        if (rc != MPIPOOL_OK) {
-            if (rc == MPIPOOL_ENOMEM) snprintf(err, sizeof err, "out of memory indexing journal '%s'", path);
-            goto cleanup;
-        }
-        qsort(r->pieces, r->npieces, sizeof *r->pieces, piece_cmp);
-        for (size_t i = 1; i < r->npieces; i++)
-            if (r->pieces[i].first < r->pieces[i - 1].first + r->pieces[i - 1].count) {
-                rc = MPIPOOL_EJOURNAL;
-                snprintf(err, sizeof err, "journal '%s': imap #%llu has two results for item %llu", path,
-                         (unsigned long long)r->seq, (unsigned long long)r->pieces[i].first);
-                goto cleanup;
-            }
+        if ((rc = index_stream(r, path, err, sizeof err)) != MPIPOOL_OK) goto cleanup;
     } else if (rc == 1) {
         /* A previous run began this map: take what it finished. */
         r->done = calloc(j->n / 8 + 1, 1);
@@ -365,7 +238,6 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
     r->next = active_list;
     active_list = r;
     atomic_fetch_add(&active, 1);
-    install_handlers();
     j->resume = r;
 cleanup:
     pthread_mutex_unlock(&jlock);
@@ -408,8 +280,8 @@ static size_t clip_stream(mpipool_job *j, struct mpipool__resume *r, size_t coun
         size_t room = SIZE_MAX;
         if (!j->unordered) {
             /* Replayed results wait in the reorder list too: same bound. */
-            if (j->next >= j->emitted + j->window) return 0;
-            room = j->emitted + j->window - j->next;
+            if (j->next - j->emitted >= j->window) return 0;
+            room = j->window - (j->next - j->emitted);
         }
         if (r->pos == r->npieces || r->pieces[r->pos].first > j->next) {
             size_t c = count < room ? count : room;
@@ -588,17 +460,29 @@ void mpipool__resume_finish(mpipool_job *j) {
     resume_free(r, j->n);
 }
 
+void mpipool__resume_describe(const mpipool_job *j, char *buf, size_t size) {
+    const struct mpipool__resume *r = j->resume;
+    if (r == NULL) {
+        snprintf(buf, size, "no journal: nothing is saved");
+        return;
+    }
+    uint64_t done = r->replayed + r->recorded;
+    if (j->source)
+        snprintf(buf, size, "%llu items done and saved in journal '%.300s' (an imap: how many are left is not "
+                 "known)", (unsigned long long)done, r->je->path);
+    else
+        snprintf(buf, size, "%llu of %zu items done and saved in journal '%.300s', %llu not done",
+                 (unsigned long long)done, j->n, r->je->path, (unsigned long long)(j->n - done));
+}
+
 void mpipool__resume_close_idle(void) {
     pthread_mutex_lock(&jlock);
-    int still_open = 0;
     for (jentry *e = entries; e; e = e->next) {
         if (e->j && e->users == 0) {
             mpipool__journal_close(e->j);
             e->j = NULL;
             atomic_fetch_sub(&open_journals, 1);
         }
-        still_open |= e->j != NULL;
     }
-    if (!still_open) restore_handlers();
     pthread_mutex_unlock(&jlock);
 }

@@ -35,12 +35,12 @@ void mpipool__resume_record_stream(struct mpipool_job *j, uint64_t first, uint64
 void mpipool__resume_record(struct mpipool_job *j, uint64_t first, uint64_t count);
 /* job_finish, before `finished` is set: sync, settle rc, forget the job. */
 void mpipool__resume_finish(struct mpipool_job *j);
-/* Every progress pass: timed sync, and the SIGTERM/SIGINT exit. */
+/* Every progress pass: the timed sync. */
 void mpipool__resume_poll(void);
+/* What the journal holds of a job, for the MPIPOOL_EINTR message: "600 of
+ * 1000 items done and saved in journal 'x', 400 not done". */
+void mpipool__resume_describe(const struct mpipool_job *j, char *buf, size_t size);
 /* Pool teardown: close the journals no job uses. */
 void mpipool__resume_close_idle(void);
-/* Worker side of the signals (pool.c at open; comm.c while waiting). */
-void mpipool__resume_worker_signals(void);
-void mpipool__resume_worker_poll(void);
 
 #endif

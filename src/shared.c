@@ -25,7 +25,7 @@ static int runs_tasks(const mpipool *pool) { return pool->rank != 0 || pool->siz
 
 static int open_pool(const char *func, mpipool *pool) {
     if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
-    if (!mpipool__live_has(pool))
+    if (!mpipool__handle_live(pool))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
     pool->err[0] = '\0';
     return MPIPOOL_OK;
@@ -37,6 +37,8 @@ static void run_fini(mpipool *pool) {
     pool->state = NULL;
 }
 
+static void after_task(mpipool *pool);
+
 size_t mpipool__tasks_before_renewal(const mpipool *pool) {
     if (!pool->hooks_set || pool->hooks.max_tasks_per_worker == 0) return SIZE_MAX;
     size_t max = pool->hooks.max_tasks_per_worker;
@@ -46,10 +48,14 @@ size_t mpipool__tasks_before_renewal(const mpipool *pool) {
 void mpipool__after_tasks(mpipool *pool, size_t k) {
     if (k == 0) return;
     if (pool->hooks_set && pool->hooks.max_tasks_per_worker) pool->tasks_since_init += k - 1;
-    mpipool__after_task(pool);
+    after_task(pool);
 }
 
-void mpipool__after_task(mpipool *pool) {
+void *mpipool__setup_state(const mpipool *pool) { return pool ? pool->state : NULL; }
+int mpipool__setup_init_rc(const mpipool *pool) { return pool ? pool->init_rc : 0; }
+int mpipool__setup_renews(const mpipool *pool) { return pool != NULL && pool->hooks.max_tasks_per_worker != 0; }
+
+static void after_task(mpipool *pool) {
     if (!pool->hooks_set || pool->hooks.max_tasks_per_worker == 0) return;
     if (++pool->tasks_since_init < pool->hooks.max_tasks_per_worker) return;
     run_fini(pool);
@@ -166,8 +172,14 @@ cleanup:
     return rc;
 }
 
+const void *mpipool__shared_get(const mpipool *pool, const char *name, size_t *size) {
+    const struct mpipool__shared *s = find(pool, name);
+    if (size) *size = s ? s->size : 0;
+    return s ? s->data : NULL;
+}
+
 const void *mpipool_shared(const mpipool *pool, const char *name, size_t *size) {
-    const struct mpipool__shared *s = pool && mpipool__live_has(pool) ? find(pool, name) : NULL;
+    const struct mpipool__shared *s = pool && mpipool__handle_known(pool) ? find(pool, name) : NULL;
     if (size) *size = s ? s->size : 0;
     return s ? s->data : NULL;
 }

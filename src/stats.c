@@ -261,7 +261,7 @@ static void snapshot(mpipool__obs *o, mpipool_pool_stats *st) {
 
 int mpipool_stats(mpipool *pool, mpipool_pool_stats *stats) {
     if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_stats: pool is NULL");
-    if (!mpipool__live_has(pool))
+    if (!mpipool__handle_live(pool))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_stats: the pool is closed (or was never opened)");
     if (stats == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "mpipool_stats: stats is NULL");
     if (pool->rank != 0)

@@ -75,8 +75,18 @@ void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const 
     if (j->sink && !j->unordered && first != j->emitted) {
         struct mpipool__pending *p = malloc(sizeof *p), **pp = &j->pending;
         if (p == NULL) {
-            /* Cannot hold it for later: deliver out of order rather than lose it. */
-            put_items(j, first, count, sizes, data, fails, fail_bytes);
+            /* Cannot hold it for later, and delivering it out of order would
+             * break the promise of order (and never advance `emitted`, so the
+             * window would stay shut): the stream stops with ENOMEM.  Its
+             * results are journalled already (record_stream comes first), so
+             * a resumed run loses none of them. */
+            if (j->stream_rc == MPIPOOL_OK) {
+                j->stream_rc = MPIPOOL_ENOMEM;
+                snprintf(j->err, sizeof j->err, "%s: out of memory holding the results of items %llu+%llu until "
+                         "item %zu arrives; the stream stops", j->func, (unsigned long long)first,
+                         (unsigned long long)count, j->emitted);
+            }
+            j->cancelled = 1;
             free(owner);
             return;
         }

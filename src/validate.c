@@ -45,32 +45,26 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
             }
         }
     }
-    if (in_size == 0) {
-        snprintf(msg, msgsz, "in_size is 0; items must have a size");
-        return MPIPOOL_EINVAL;
-    }
-    if (out_size == 0) {
-        snprintf(msg, msgsz, "out_size is 0; results must have a size");
-        return MPIPOOL_EINVAL;
-    }
     if (in_size == MPIPOOL_VARIABLE) in_size = sizeof(mpipool_buf);
     if (out_size == MPIPOOL_VARIABLE) out_size = sizeof(mpipool_buf);
     if (n == 0) return MPIPOOL_OK;
-    if (n > SIZE_MAX / in_size || n > SIZE_MAX / out_size) {
+    if ((in_size && n > SIZE_MAX / in_size) || (out_size && n > SIZE_MAX / out_size)) {
         snprintf(msg, msgsz, "n = %zu items of %zu/%zu bytes overflows the address space",
                  n, in_size, out_size);
         return MPIPOOL_EOVERFLOW;
     }
-    if (in == NULL) {
+    /* Items or results of size 0 need no memory: NULL is fine then. */
+    if (in == NULL && in_size > 0) {
         snprintf(msg, msgsz, "in is NULL with n = %zu", n);
         return MPIPOOL_EINVAL;
     }
-    if (out == NULL) {
+    if (out == NULL && out_size > 0) {
         snprintf(msg, msgsz, "out is NULL with n = %zu", n);
         return MPIPOOL_EINVAL;
     }
-    if ((const char *)in < (const char *)out + n * out_size &&
-        (const char *)out < (const char *)in + n * in_size) {
+    /* As integers: comparing pointers into different objects is undefined. */
+    uintptr_t i0 = (uintptr_t)in, o0 = (uintptr_t)out;
+    if (in_size && out_size && i0 < o0 + n * out_size && o0 < i0 + n * in_size) {
         snprintf(msg, msgsz, "in and out overlap; results would overwrite items not yet sent");
         return MPIPOOL_EINVAL;
     }

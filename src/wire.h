@@ -38,6 +38,12 @@
  *    failed item.  A worker therefore takes work from the master or from its
  *    leader and answers whoever sent it; a leader takes work only from the
  *    master, because its members' TAG_FAILs also come to it.
+ *  - TAG_STOP carries an i32: 1 if the master stops because a signal
+ *    interrupted the run (the workers' mpipool_serve then returns
+ *    MPIPOOL_EINTR), else 0.
+ *  - TAG_ABORT (worker -> master, i32 code + text): the worker hit a local
+ *    error and leaves the pool; the master fails every job with the text
+ *    (it keeps one receive for it posted while chunks are out).
  * Headers are fixed-size structs of 64-bit fields: every rank runs the same
  * build of the library on the same architecture.
  */
@@ -55,7 +61,8 @@ enum mpipool__tag {
     MPIPOOL__TAG_VRESULT,
     MPIPOOL__TAG_WPIECE,  /* pieces of a work message's payload        */
     MPIPOOL__TAG_RPIECE,  /* pieces of a fixed-size result's payload    */
-    MPIPOOL__TAG_VPIECE   /* pieces of a VRESULT after its header       */
+    MPIPOOL__TAG_VPIECE,  /* pieces of a VRESULT after its header       */
+    MPIPOOL__TAG_ABORT    /* a worker leaving after a local error       */
 };
 
 /* A size field on the wire that means "variable: sizes follow". */

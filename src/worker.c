@@ -7,8 +7,6 @@
  * for the master between chunks: the next chunk is usually already here when
  * one finishes.
  */
-#include <sched.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,236 +14,8 @@
 #include <string.h>
 #include "group.h"
 #include "internal.h"
+#include "signals.h"
 #include "wire.h"
-
-/* The task a function sees, plus what mpipool_task_fail() writes into. */
-typedef struct {
-    mpipool_task task;
-    int has_msg;
-    mpipool__vout *vout;   /* variable results: this item starts at base */
-    const mpipool *pool;
-    size_t base;
-    char msg[MPIPOOL__MSG_MAX];
-} exec_ctx;
-
-static exec_ctx *ctx_of(mpipool_task *task) {
-    return (exec_ctx *)(void *)((char *)task - offsetof(exec_ctx, task));
-}
-
-const void *mpipool_task_shared(const mpipool_task *task, const char *name, size_t *size) {
-    if (task == NULL) return NULL;
-    return mpipool_shared(ctx_of((mpipool_task *)(uintptr_t)task)->pool, name, size);
-}
-
-void *mpipool_task_output(mpipool_task *task, size_t size) {
-    if (task == NULL) return NULL;
-    exec_ctx *ctx = ctx_of(task);
-    if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
-    mpipool__vout *v = ctx->vout;
-    if (size > SIZE_MAX / 2 - ctx->base) return NULL;
-    if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
-        size_t ncap = v->cap ? v->cap : 4096;
-        while (ncap < ctx->base + size + 1) ncap *= 2;
-        char *p = realloc(v->p, ncap);
-        if (p == NULL) return NULL;
-        v->p = p;
-        v->cap = ncap;
-    }
-    task->out = v->p + ctx->base;
-    task->out_size = size;
-    return task->out;
-}
-
-void mpipool__vout_free(mpipool__vout *v) {
-    free(v->p);
-    free(v->sizes);
-    memset(v, 0, sizeof *v);
-}
-
-int mpipool_task_fail(mpipool_task *task, const char *fmt, ...) {
-    if (task == NULL) return MPIPOOL_EINVAL;
-    exec_ctx *ctx = ctx_of(task);
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
-        va_end(ap);
-        ctx->has_msg = 1;
-    }
-    return MPIPOOL_ETASK;
-}
-
-void mpipool__fails_reset(mpipool__fails *f) {
-    f->len = 0;
-    f->nfail = 0;
-    f->first_fail = 0;
-}
-
-void mpipool__fails_free(mpipool__fails *f) {
-    free(f->p);
-    memset(f, 0, sizeof *f);
-}
-
-static void fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
-    uint32_t mlen = (uint32_t)strlen(msg);
-    if (f->nfail++ == 0) f->first_fail = index;
-    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) mlen = 0;
-    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) return; /* counted, not described */
-    if (f->len + 12 + mlen > f->cap) {
-        size_t ncap = f->cap ? f->cap : 1024;
-        while (ncap < f->len + 12 + mlen) ncap *= 2;
-        char *p = realloc(f->p, ncap);
-        if (p == NULL) return;
-        f->p = p;
-        f->cap = ncap;
-    }
-    memcpy(f->p + f->len, &index, 8);
-    memcpy(f->p + f->len + 8, &mlen, 4);
-    memcpy(f->p + f->len + 12, msg, mlen);
-    f->len += 12 + mlen;
-}
-
-/* The worker's state could not be renewed: its items fail with this. */
-static int renewal_failed(exec_ctx *ctx, const mpipool__batch *b) {
-    snprintf(ctx->msg, sizeof ctx->msg, "the init hook failed on rank %d when renewing the worker's "
-             "state (returned %d)", b->rank, b->pool->init_rc);
-    ctx->has_msg = 1;
-    return MPIPOOL_EINIT;
-}
-
-int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
-    exec_ctx ctx;
-    const char *in = b->in;
-    mpipool__vout *v = b->vout;
-    int batch = mpipool__registry_fn_is_batch(b->fn);
-    mpipool__fails_reset(f);
-    if (v) {
-        v->len = 0;
-        if (v->nsizes < b->count) {
-            uint64_t *sz = realloc(v->sizes, (size_t)(b->count ? b->count : 1) * sizeof *sz);
-            if (sz == NULL) return -1;
-            v->sizes = sz;
-            v->nsizes = (size_t)b->count;
-        }
-    } else if (b->count && !batch) {
-        memset(b->out, 0, (size_t)b->count * b->out_size);
-    }
-    /* Fields that are the same for every item are set once; the loop only
-     * moves the pointers (this loop is the per-item overhead of a map). */
-    ctx.task.rank = b->rank;
-    ctx.task.state = b->pool ? b->pool->state : NULL;
-    ctx.pool = b->pool;
-    ctx.vout = v;
-    ctx.has_msg = 0;
-    ctx.task.count = 1;
-    int renew = b->pool && b->pool->hooks.max_tasks_per_worker;
-    char *out = b->out;
-    if (batch && !v && !b->in_sizes) {
-        /* Batch task: one call per run of items, cut only where the
-         * worker's state is due for renewal. */
-        size_t isz = b->in_size, osz = b->out_size;
-        for (uint64_t i = 0; i < b->count;) {
-            uint64_t k = b->count - i;
-            int trc;
-            ctx.task.in = in + i * isz;
-            ctx.task.in_size = isz;
-            ctx.task.out = out + i * osz;
-            ctx.task.out_size = osz;
-            ctx.task.index = (size_t)(b->first + i);
-            ctx.has_msg = 0;
-            if (renew && b->pool->init_rc != 0) {
-                trc = renewal_failed(&ctx, b);
-            } else {
-                if (renew) {
-                    size_t left = mpipool__tasks_before_renewal(b->pool);
-                    if (k > left) k = left;
-                }
-                ctx.task.count = (size_t)k;
-                trc = b->fn(&ctx.task);
-                if (renew) {
-                    mpipool__after_tasks(b->pool, (size_t)k);
-                    ctx.task.state = b->pool->state;
-                }
-            }
-            if (trc != 0) {
-                if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
-                /* Nothing of a failed call is trusted: its slots are zeros. */
-                memset(out + i * osz, 0, (size_t)k * osz);
-                for (uint64_t j = 0; j < k; j++) fails_add(f, b->first + i + j, ctx.msg);
-            }
-            i += k;
-        }
-        return (int64_t)f->nfail;
-    }
-    if (batch) {
-        /* Refused by the map calls; a protocol slip must not run it per item. */
-        snprintf(ctx.msg, sizeof ctx.msg, "a batch task needs fixed-size items and results");
-        for (uint64_t i = 0; i < b->count; i++) {
-            fails_add(f, b->first + i, ctx.msg);
-            if (v) v->sizes[i] = 0;
-        }
-        if (v) v->len = 0;
-        return (int64_t)f->nfail;
-    }
-    if (!v && !b->in_sizes && !renew) {
-        /* The common case, fixed sizes and nothing to renew, kept lean: this
-         * loop is the whole per-item cost of a map. */
-        mpipool_fn fn = b->fn;
-        size_t isz = b->in_size, osz = b->out_size;
-        ctx.task.in_size = isz;
-        for (uint64_t i = 0; i < b->count; i++) {
-            ctx.task.in = in + i * isz;
-            ctx.task.out = out + i * osz;
-            ctx.task.out_size = osz;
-            ctx.task.index = (size_t)(b->first + i);
-            int trc = fn(&ctx.task);
-            if (trc != 0) {
-                if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
-                fails_add(f, b->first + i, ctx.msg);
-                ctx.has_msg = 0;
-            }
-        }
-        return (int64_t)f->nfail;
-    }
-    for (uint64_t i = 0; i < b->count; i++) {
-        size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
-        ctx.task.in = in;
-        ctx.task.in_size = isz;
-        in += isz;
-        if (v) {
-            ctx.base = v->len;
-            ctx.task.out = NULL;
-            ctx.task.out_size = 0;
-        } else {
-            ctx.task.out = out;
-            ctx.task.out_size = b->out_size;
-            out += b->out_size;
-        }
-        ctx.task.index = (size_t)(b->first + i);
-        ctx.has_msg = 0;
-        int trc;
-        if (renew && b->pool->init_rc != 0) {
-            trc = renewal_failed(&ctx, b);
-        } else {
-            trc = b->fn(&ctx.task);
-            if (renew) {
-                mpipool__after_task(b->pool);
-                ctx.task.state = b->pool->state;
-            }
-        }
-        if (trc != 0) {
-            if (!ctx.has_msg) snprintf(ctx.msg, sizeof ctx.msg, "returned %d", trc);
-            fails_add(f, b->first + i, ctx.msg);
-        }
-        if (v) {
-            /* A failed item's partial result is dropped. */
-            size_t osz = trc == 0 ? ctx.task.out_size : 0;
-            v->sizes[i] = osz;
-            v->len = ctx.base + osz;
-        }
-    }
-    return (int64_t)f->nfail;
-}
 
 /* A growable byte buffer. */
 typedef struct {
@@ -397,7 +167,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     } else {
         memset(res->p, 0, count * h->out_size);
         mpipool__fails_reset(&wk->fails);
-        for (size_t i = 0; i < count; i++) fails_add(&wk->fails, first + i, pool->err);
+        for (size_t i = 0; i < count; i++) mpipool__fails_add(&wk->fails, first + i, pool->err);
         rh.nfail = wk->fails.nfail;
         rh.first_fail = wk->fails.first_fail;
     }
@@ -429,96 +199,114 @@ static int group_drain(worker *wk) {
     return MPIPOOL_OK;
 }
 
-static int serve_loop(worker *wk) {
+/* Wait for the next message from the master (or, for a member, from its
+ * leader; a leader hears only the master: its members' TAG_FAILs are its
+ * own), moving a group we lead along meanwhile.  MPIPOOL_OK and the
+ * message matched in *msg and *st. */
+static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
     mpipool *pool = wk->pool;
-    int rc = MPIPOOL_OK;
+    int rc = MPIPOOL_OK, flag = 0;
     mpipool__backoff bo;
+    mpipool__backoff_reset(&bo);
     for (;;) {
-        int flag = 0, bytes = 0;
-        mpipool__msg msg;
-        MPI_Status st;
-        mpipool__backoff_reset(&bo);
-        for (;;) {
-            /* Work comes from the master or, for a member, from its leader; a
-             * leader hears only the master (its members' TAG_FAILs are its own). */
-            MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag,
-                                                &msg, &st));
-            if (flag) break;
-            if (wk->group) {
-                int moved = 0;
-                if ((rc = mpipool__group_progress(wk->group, &moved)) != MPIPOOL_OK) goto cleanup;
-                if (moved) {
-                    mpipool__backoff_reset(&bo);
-                    continue;
-                }
-            }
-            /* A large result still leaving moves only while we are inside
-             * MPI: keep polling (yielding the core) until it is gone. */
-            int sent = 1;
-            MPIPOOL__MPI(pool, MPI_Testall(2, wk->sreq, &sent, MPI_STATUSES_IGNORE));
-#if MPIPOOL__SIMULATED
-            /* In SimGrid every poll of every idle rank is a simulator event:
-             * at 4096 ranks that is most of the wall time.  A worker with
-             * nothing to do waits in a receive instead, into wk->in with
-             * room for a piece and the byte the paths below may reserve
-             * (so it is not moved under the message).  It reacts at once,
-             * where the real one reacts within its backoff. */
-            if (sent && !wk->group) {
-                if (buf_reserve(&wk->in, pool->piece + 1) == 0) {
-                    MPIPOOL__MPI(pool, mpipool__mwait(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, wk->in.p,
-                                                      (int)pool->piece, &msg, &st));
-                } else {
-                    MPIPOOL__MPI(pool, mpipool__mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &msg, &st));
-                }
-                break;
-            }
-#endif
-            if (!sent) {
-                mpipool__yield();
-            } else {
-                if (wk->group) bo.due = mpipool__group_due(wk->group);
-                mpipool__backoff_wait(&bo);
+        MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag, msg, st));
+        if (flag) break;
+        if (wk->group) {
+            int moved = 0;
+            if ((rc = mpipool__group_progress(wk->group, &moved)) != MPIPOOL_OK) goto cleanup;
+            if (moved) {
+                mpipool__backoff_reset(&bo);
+                continue;
             }
         }
+        /* A large result still leaving moves only while we are inside
+         * MPI: keep polling (yielding the core) until it is gone. */
+        int sent = 1;
+        MPIPOOL__MPI(pool, MPI_Testall(2, wk->sreq, &sent, MPI_STATUSES_IGNORE));
+#if MPIPOOL__SIMULATED
+        /* In SimGrid every poll of every idle rank is a simulator event:
+         * at 4096 ranks that is most of the wall time.  A worker with
+         * nothing to do waits in a receive instead, into wk->in with
+         * room for a piece and the byte the paths below may reserve
+         * (so it is not moved under the message).  It reacts at once,
+         * where the real one reacts within its backoff. */
+        if (sent && !wk->group) {
+            if (buf_reserve(&wk->in, pool->piece + 1) == 0) {
+                MPIPOOL__MPI(pool, mpipool__mwait(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, wk->in.p,
+                                                  (int)pool->piece, msg, st));
+            } else {
+                MPIPOOL__MPI(pool, mpipool__mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, msg, st));
+            }
+            break;
+        }
+#endif
+        if (!sent) {
+            mpipool__yield();
+        } else {
+            if (wk->group) bo.due = mpipool__group_due(wk->group);
+            mpipool__backoff_wait(&bo);
+        }
+    }
+cleanup:
+    return rc;
+}
+
+/* Receive the work message matched in *msg (`bytes` long) and its pieces
+ * into wk->in; *got is the bytes of header and payload. */
+static int take_work(worker *wk, mpipool__msg *msg, int tag, int bytes, mpipool__work_hdr *h, size_t *got) {
+    mpipool *pool = wk->pool;
+    int rc = MPIPOOL_OK;
+    if (tag != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof *h) {
+        /* Receive it anyway so nothing is left pending, then give up. */
+        if (buf_reserve(&wk->in, (size_t)bytes + 1) == 0)
+            mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE);
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: unexpected message "
+                              "(tag %d, %d bytes) from the master", pool->rank, tag, bytes);
+    }
+    if (buf_reserve(&wk->in, (size_t)bytes) != 0)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %d-byte chunk",
+                              pool->rank, bytes);
+    MPIPOOL__MPI(pool, mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE));
+    memcpy(h, wk->in.p, sizeof *h);
+    *got = (size_t)bytes;
+    if (h->pieces == 0) return MPIPOOL_OK;
+    /* The payload follows in pieces, sent right after the header. */
+    if (bytes != (int)sizeof *h || buf_reserve(&wk->in, sizeof *h + (size_t)h->pieces) != 0)
+        return mpipool__error(pool, bytes != (int)sizeof *h ? MPIPOOL_EPROTO : MPIPOOL_ENOMEM,
+                              "mpipool_serve: rank %d: cannot take a %llu-byte chunk in pieces", pool->rank,
+                              (unsigned long long)h->pieces);
+    for (size_t off = 0; off < h->pieces; off += pool->piece) {
+        size_t len = (size_t)h->pieces - off < pool->piece ? (size_t)h->pieces - off : pool->piece;
+        MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof *h + off, (int)len, MPI_BYTE, wk->parent,
+                                    MPIPOOL__TAG_WPIECE, pool->comm, MPI_STATUS_IGNORE));
+    }
+    *got = sizeof *h + (size_t)h->pieces;
+cleanup:
+    return rc;
+}
+
+/* Serve until TAG_STOP; *interrupted is the master's word that a signal
+ * ended the run. */
+static int serve_loop(worker *wk, int *interrupted) {
+    mpipool *pool = wk->pool;
+    int rc = MPIPOOL_OK;
+    for (;;) {
+        int bytes = 0;
+        mpipool__msg msg;
+        MPI_Status st;
+        if ((rc = next_message(wk, &msg, &st)) != MPIPOOL_OK) goto cleanup;
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
         wk->parent = st.MPI_SOURCE;
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
-            MPIPOOL__MPI(pool, mpipool__mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            int32_t word = 0;
+            MPIPOOL__MPI(pool, mpipool__mrecv(&word, bytes >= 4 ? 4 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            *interrupted = word != 0;
             rc = group_drain(wk); /* nothing should be left: the master drained first */
             break;
         }
-        if (st.MPI_TAG != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof(mpipool__work_hdr)) {
-            /* Receive it anyway so nothing is left pending, then give up. */
-            if (buf_reserve(&wk->in, (size_t)bytes + 1) == 0)
-                mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-            rc = mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: unexpected message "
-                                "(tag %d, %d bytes) from the master", pool->rank, st.MPI_TAG, bytes);
-            goto cleanup;
-        }
-        if (buf_reserve(&wk->in, (size_t)bytes) != 0) {
-            rc = mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %d-byte chunk",
-                                pool->rank, bytes);
-            goto cleanup;
-        }
-        MPIPOOL__MPI(pool, mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
         mpipool__work_hdr h;
-        memcpy(&h, wk->in.p, sizeof h);
-        size_t got = (size_t)bytes;
-        if (h.pieces) {
-            /* The payload follows in pieces, sent right after the header. */
-            if (bytes != (int)sizeof h || buf_reserve(&wk->in, sizeof h + (size_t)h.pieces) != 0) {
-                rc = mpipool__error(pool, bytes != (int)sizeof h ? MPIPOOL_EPROTO : MPIPOOL_ENOMEM,
-                                    "mpipool_serve: rank %d: cannot take a %llu-byte chunk in pieces",
-                                    pool->rank, (unsigned long long)h.pieces);
-                goto cleanup;
-            }
-            for (size_t off = 0; off < h.pieces; off += pool->piece) {
-                size_t len = (size_t)h.pieces - off < pool->piece ? (size_t)h.pieces - off : pool->piece;
-                MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof h + off, (int)len, MPI_BYTE, wk->parent,
-                                            MPIPOOL__TAG_WPIECE, pool->comm, MPI_STATUS_IGNORE));
-            }
-            got = sizeof h + (size_t)h.pieces;
-        }
+        size_t got = 0;
+        if ((rc = take_work(wk, &msg, st.MPI_TAG, bytes, &h, &got)) != MPIPOOL_OK) goto cleanup;
         if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
             rc = mpipool__group_take(pool, &wk->group, &h, wk->in.p, got);
             if (rc != MPIPOOL_OK) goto cleanup;
@@ -540,17 +328,24 @@ cleanup:
     return rc;
 }
 
-int mpipool_serve(mpipool *pool) {
-    if (pool == NULL || !mpipool__live_has(pool))
-        return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_serve: the pool is not open");
-    if (pool->rank == 0)
-        return mpipool__error(pool, MPIPOOL_ENOTWORKER, "mpipool_serve: called on the master (rank 0); "
-                              "only workers serve (use `if (!mpipool_is_master(pool)) return mpipool_serve(pool);`)");
+/* A worker leaving after a local error tells the master, which would
+ * otherwise wait for its chunks for ever (TAG_ABORT: i32 code, text). */
+static void tell_master(mpipool *pool, int code) {
+    char msg[4 + MPIPOOL__ERR_MAX];
+    int32_t c = code;
+    memcpy(msg, &c, 4);
+    size_t len = strlen(pool->err);
+    memcpy(msg + 4, pool->err, len);
+    MPI_Send(msg, (int)(4 + len), MPI_BYTE, 0, MPIPOOL__TAG_ABORT, pool->comm);
+}
+
+int mpipool__worker_run(mpipool *pool) {
     worker wk;
     memset(&wk, 0, sizeof wk);
     wk.pool = pool;
     wk.sreq[0] = wk.sreq[1] = MPI_REQUEST_NULL;
-    int rc = serve_loop(&wk);
+    int interrupted = 0, rc = serve_loop(&wk, &interrupted);
+    if (rc != MPIPOOL_OK) tell_master(pool, rc);
     MPI_Waitall(2, wk.sreq, MPI_STATUSES_IGNORE);
     free(wk.in.p);
     free(wk.out[0].p);
@@ -560,11 +355,8 @@ int mpipool_serve(mpipool *pool) {
     free(wk.sres.p);
     mpipool__vout_free(&wk.vout);
     mpipool__group_free(wk.group);
-    if (rc != MPIPOOL_OK) {
-        /* Nobody else will hear of it: the pool is freed below. */
-        fprintf(stderr, "mpipool [rank %d]: %s (%s)\n", pool->rank, pool->err, mpipool_err_name(rc));
-        mpipool__error(NULL, rc, "%s", pool->err);
-    }
-    mpipool__teardown(pool);
+    if (rc == MPIPOOL_OK && (interrupted || mpipool__signal_pending()))
+        rc = mpipool__error(pool, MPIPOOL_EINTR, "mpipool_serve: rank %d: the run was interrupted by a signal",
+                            pool->rank);
     return rc;
 }

@@ -106,12 +106,13 @@ echo "journalled after the kill: $saved items"
 [ "$saved" -lt "$TOTAL" ] || fail "everything was journalled: the kill came too late"
 
 if [ "$mode" = sigterm ] || [ "$mode" = sigterm-direct ]; then
-  line=$(grep '^mpipool: SIGTERM: ' "$work/r1.log") || { cat "$work/r1.log"; fail "no summary line"; }
+  # The map returned MPIPOOL_EINTR; the program printed its last error.
+  line=$(grep 'interrupted by SIGTERM: ' "$work/r1.log") || { cat "$work/r1.log"; fail "no summary line"; }
   echo "summary: $line"
-  echo "$line" | grep -q 'run the program again with the same journal to resume (exit status 75)' ||
+  echo "$line" | grep -q 'run the program again with the same journal to resume' ||
     fail "the summary does not say how to resume"
-  done_n=$(echo "$line" | sed -E 's/^mpipool: SIGTERM: ([0-9]+) of ([0-9]+) items.*/\1/')
-  of_n=$(echo "$line" | sed -E 's/^mpipool: SIGTERM: ([0-9]+) of ([0-9]+) items.*/\2/')
+  done_n=$(echo "$line" | sed -E 's/.*interrupted by SIGTERM: ([0-9]+) of ([0-9]+) items.*/\1/')
+  of_n=$(echo "$line" | sed -E 's/.*interrupted by SIGTERM: ([0-9]+) of ([0-9]+) items.*/\2/')
   if [ "$of_n" = "$N" ]; then seq=0; else seq=1; fi
   in_j=$(grep -c "^$seq " "$work/journalled")
   [ "$done_n" = "$in_j" ] || fail "the summary says $done_n done, the journal holds $in_j of map #$seq"

@@ -133,6 +133,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     mpipool *pool;
+    /* SIGTERM/SIGINT end the maps with MPIPOOL_EINTR (journal durable); the
+     * program then exits with mpipool_exit_status(), 75 for "resume me". */
+    mpipool_catch_signals(0);
     if (mpipool_open(&pool, &argc, &argv) != MPIPOOL_OK) {
         fprintf(stderr, "journal_prog: %s\n", mpipool_last_error(NULL));
         return 1;
@@ -147,9 +150,9 @@ int main(int argc, char **argv) {
         fprintf(pf, "%ld\n", (long)getpid());
         fclose(pf);
     }
-    if (!mpipool_is_master(pool)) return mpipool_serve(pool) == MPIPOOL_OK ? 0 : 1;
+    if (!mpipool_is_master(pool)) return mpipool_exit_status(mpipool_serve(pool));
 
-    int rc = 1;
+    int rc = 1, mrc = MPIPOOL_OK;
     uint64_t *in = malloc(n * sizeof *in), (*res)[2] = calloc(n, sizeof *res);
     mpipool_buf *vres = calloc(n / 2 + 1, sizeof *vres);
     for (size_t i = 0; in && i < n; i++) in[i] = i * 7 + 3;
@@ -158,12 +161,12 @@ int main(int argc, char **argv) {
     o.chunk_size = chunk;
     o.schedule = is_static ? MPIPOOL_SCHEDULE_STATIC : MPIPOOL_SCHEDULE_DYNAMIC;
     if (!in || !res || !vres) goto done;
-    if (mpipool_map(pool, fixed_task, in, sizeof *in, res, sizeof *res, n, &o) != MPIPOOL_OK) {
+    if ((mrc = mpipool_map(pool, fixed_task, in, sizeof *in, res, sizeof *res, n, &o)) != MPIPOOL_OK) {
         fprintf(stderr, "journal_prog: map #0: %s\n", mpipool_last_error(pool));
         goto done;
     }
     o.schedule = MPIPOOL_SCHEDULE_DYNAMIC;
-    if (mpipool_map(pool, var_task, in, sizeof *in, vres, MPIPOOL_VARIABLE, n / 2, &o) != MPIPOOL_OK) {
+    if ((mrc = mpipool_map(pool, var_task, in, sizeof *in, vres, MPIPOOL_VARIABLE, n / 2, &o)) != MPIPOOL_OK) {
         fprintf(stderr, "journal_prog: map #1: %s\n", mpipool_last_error(pool));
         goto done;
     }
@@ -182,5 +185,5 @@ done:
     free(in);
     free(res);
     mpipool_close(pool);
-    return rc;
+    return mrc == MPIPOOL_EINTR ? mpipool_exit_status(mrc) : rc;
 }

@@ -487,9 +487,9 @@ static void test_async_bad_arguments(void **state) {
     assert_contains(mpipool_last_error(pool), "mpipool_map_async");
     EXPECT_REFUSED(mpipool_map_async(pool, square64, in, sizeof *in, NULL, sizeof *out, NB, NULL, &job),
                    MPIPOOL_EINVAL);
-    EXPECT_REFUSED(mpipool_map_async(pool, square64, in, 0, out, sizeof *out, NB, NULL, &job),
+    EXPECT_REFUSED(mpipool_map_async(pool, square64, NULL, 0, NULL, sizeof *out, NB, NULL, &job),
                    MPIPOOL_EINVAL);
-    EXPECT_REFUSED(mpipool_map_async(pool, square64, in, sizeof *in, out, 0, NB, NULL, &job),
+    EXPECT_REFUSED(mpipool_map_async(pool, square64, NULL, sizeof *in, NULL, 0, NB, NULL, &job),
                    MPIPOOL_EINVAL);
     EXPECT_REFUSED(mpipool_map_async(pool, square64, in, sizeof *in, in, sizeof *in, NB, NULL, &job),
                    MPIPOOL_EINVAL);
@@ -514,7 +514,7 @@ static void test_async_bad_arguments(void **state) {
     EXPECT_REFUSED(mpipool_apply_async(pool, square64, NULL, sizeof *in, out, sizeof *out, &job),
                    MPIPOOL_EINVAL);
     assert_contains(mpipool_last_error(pool), "mpipool_apply_async");
-    EXPECT_REFUSED(mpipool_apply_async(pool, square64, in, sizeof *in, out, 0, &job), MPIPOOL_EINVAL);
+    EXPECT_REFUSED(mpipool_apply_async(pool, square64, in, sizeof *in, NULL, sizeof *out, &job), MPIPOOL_EINVAL);
     EXPECT_REFUSED(mpipool_apply_async(pool, not_registered, in, sizeof *in, out, sizeof *out, &job),
                    MPIPOOL_ENOTREG);
     job = stale;

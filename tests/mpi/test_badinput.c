@@ -45,6 +45,8 @@ static int triple(mpipool_task *t) {
     return 0;
 }
 MPIPOOL_TASK(triple);
+static int triple_typed(mpipool_task *t) { return triple(t); }
+MPIPOOL_TASK_TYPED(triple_typed, int32_t, int32_t);
 
 static int other_triple(mpipool_task *t) { return triple(t); }
 
@@ -360,7 +362,7 @@ static int apply_out_null(const char **m) {
     return rc;
 }
 static int apply_out_zero(const char **m) {
-    int rc = mpipool_apply(pool, triple, in, sizeof *in, out, 0);
+    int rc = mpipool_apply(pool, triple_typed, in, sizeof *in, out, 0);
     *m = mpipool_last_error(pool);
     return rc;
 }
@@ -445,7 +447,8 @@ static const bad_case master_cases[] = {
     CASE("imap right after a refused source item", MPIPOOL_OK, NULL, NULL, imap_after_refusal),
     CASE("map of n = SIZE_MAX one-byte items", MPIPOOL_EOVERFLOW, "mpipool_map", "overflows", map_n_huge),
     CASE("apply with out NULL", MPIPOOL_EINVAL, "mpipool_apply", "out is NULL", apply_out_null),
-    CASE("apply with out_size 0", MPIPOOL_EINVAL, "mpipool_apply", "out_size", apply_out_zero),
+    CASE("apply of a typed task with out_size 0", MPIPOOL_EINVAL, "mpipool_apply", "this call passes 4 and 0",
+         apply_out_zero),
     CASE("apply_async of an unregistered function", MPIPOOL_ENOTREG, "mpipool_apply_async", "not registered",
          apply_async_unregistered),
     CASE("chunk_size = SIZE_MAX (capped, runs)", MPIPOOL_OK, NULL, NULL, chunk_huge),

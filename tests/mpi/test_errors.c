@@ -59,6 +59,10 @@ static int triple(mpipool_task *t) {
 }
 MPIPOOL_TASK(triple);
 
+/* The same task registered with its types: other sizes are refused. */
+static int triple_typed(mpipool_task *t) { return triple(t); }
+MPIPOOL_TASK_TYPED(triple_typed, int32_t, res);
+
 /* Uneven work for test_failure_message_matches_item: items in
  * [slow_from, slow_to) take about 3 ms, items from fail_from on fail with a
  * message naming their own value. */
@@ -272,8 +276,8 @@ static void test_bad_arguments(void **state) {
                   "in is NULL");
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, NULL, sizeof *out, N, NULL),
                   "out is NULL");
-    expect_einval(mpipool_map(pool, triple, in, 0, out, sizeof *out, N, NULL), "in_size");
-    expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, 0, N, NULL), "out_size");
+    expect_einval(mpipool_map(pool, triple_typed, in, 0, out, sizeof *out, N, NULL), "'triple_typed' was registered");
+    expect_einval(mpipool_map(pool, triple_typed, in, sizeof *in, out, 0, N, NULL), "this call passes 4 and 0");
     o.schedule = (mpipool_schedule)9;
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "schedule");
     o.schedule = MPIPOOL_SCHEDULE_STATIC;
@@ -291,7 +295,7 @@ static void test_bad_arguments(void **state) {
     assert_rc(pool, mpipool_map(pool, triple, in, SIZE_MAX / 2, out, sizeof *out, 3, NULL),
               MPIPOOL_EOVERFLOW);
     expect_einval(mpipool_apply(pool, triple, NULL, sizeof *in, out, sizeof *out), "in is NULL");
-    expect_einval(mpipool_apply(pool, triple, in, 0, out, sizeof *out), "in_size");
+    expect_einval(mpipool_apply(pool, triple_typed, in, 0, out, sizeof *out), "this call passes 0 and 8");
     /* The refused calls ran nothing. */
     const unsigned char *c = (const unsigned char *)out;
     for (size_t i = 0; i < sizeof out; i++) assert_int_equal(c[i], 0x5A);

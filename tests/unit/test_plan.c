@@ -247,12 +247,16 @@ static void test_pieces(void **state) {
     assert_int_equal(mpipool__npieces(1000, 1000), 1);
     assert_int_equal(mpipool__npieces(1001, 1000), 2);
     assert_int_equal(mpipool__npieces(((size_t)4 << 30) + (1 << 20), (size_t)1 << 30), 5);
-    assert_int_equal(mpipool__piece_from_env(NULL), MPIPOOL__DEFAULT_PIECE);
-    assert_int_equal(mpipool__piece_from_env(""), MPIPOOL__DEFAULT_PIECE);
-    assert_int_equal(mpipool__piece_from_env("abc"), MPIPOOL__DEFAULT_PIECE);
-    assert_int_equal(mpipool__piece_from_env("1000"), 1000);
-    assert_int_equal(mpipool__piece_from_env("3"), MPIPOOL__MIN_PIECE);
-    assert_int_equal(mpipool__piece_from_env("99999999999999999999"), MPIPOOL__DEFAULT_PIECE);
+    size_t piece = 0;
+    assert_int_equal(mpipool__piece_parse(NULL, &piece), MPIPOOL_OK);
+    assert_int_equal(piece, MPIPOOL__DEFAULT_PIECE);
+    assert_int_equal(mpipool__piece_parse("1000", &piece), MPIPOOL_OK);
+    assert_int_equal(piece, 1000);
+    assert_int_equal(mpipool__piece_parse("3", &piece), MPIPOOL_OK);
+    assert_int_equal(piece, MPIPOOL__MIN_PIECE);
+    assert_int_equal(mpipool__piece_parse("99999999999999999999", &piece), MPIPOOL_OK);
+    assert_int_equal(piece, MPIPOOL__DEFAULT_PIECE);
+    assert_int_equal(mpipool__piece_parse("abc", &piece), MPIPOOL_EINVAL);
 }
 
 /* MPIPOOL_HIERARCHY and MPIPOOL_GROUP_SIZE as mpipool_open reads them. */

@@ -1,0 +1,515 @@
+/*
+ * dispatch.c — dynamic chunks on the master: choosing a chunk's size,
+ * sending it straight from the caller's `in`, receiving its results
+ * straight into `out`, and collecting each worker's answers in order.
+ *
+ * Invariants:
+ *  - jobs are served in submission order: chunks come from the oldest job
+ *    that still has unassigned items; a static job waits until no chunk is
+ *    in flight, then runs alone (static.c);
+ *  - a worker never has more than two chunks in flight (one once the
+ *    unassigned items are few), so the end of a map is balanced;
+ *  - the result receive is posted before the chunk is sent, and each
+ *    worker's chunks are collected in the order they were sent (its
+ *    TAG_FAILs follow its results in that order);
+ *  - while chunks are out, a receive for TAG_ABORT is posted too, so a
+ *    worker that leaves after a local error fails the jobs instead of
+ *    leaving the master waiting for ever.
+ * Called only with the engine's lock held (engine.c).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dispatch.h"
+#include "jobs.h"
+#include "observe.h"
+#include "transport.h"
+
+static int slot_grow(char **p, size_t *cap, size_t need) {
+    char *q = realloc(*p, need);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = need;
+    return 0;
+}
+
+/* The chunk is refused before anything was sent: fail the job, not the
+ * engine. */
+static int chunk_refused(mpipool_job *j, slot *s, const char *what) {
+    j->stream_rc = MPIPOOL_ENOMEM;
+    snprintf(j->err, sizeof j->err, "%s: out of memory for %s", j->func, what);
+    j->cancelled = 1;
+    s->worker = 0;
+    return 0;
+}
+
+/* Post the receive of a chunk's fixed-size results: through the slot's
+ * buffer (small), as a header then pieces straight into place (pieced), or
+ * header + slice of `out` in one hindexed datatype. */
+static int post_result(mpipool__engine *e, mpipool_job *j, slot *s, size_t rbytes, int rpieced) {
+    MPI_Comm comm = e->pool->comm;
+    MPI_Datatype rt = MPI_DATATYPE_NULL;
+    MPI_Aint disp[2];
+    int len[2], w = s->worker;
+    size_t piece = e->pool->piece;
+    char *dst = j->out ? j->out + s->first * j->out_size : NULL;
+    if (s->var_out) {
+        s->rreq = MPI_REQUEST_NULL; /* probed for in mpipool__dispatch_collect */
+    } else if (s->rsmall) {
+        ENGINE_MPI(e, MPI_Irecv(s->rbuf, (int)(sizeof s->rhdr + rbytes), MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm,
+                                &s->rreq));
+    } else if (rpieced) {
+        ENGINE_MPI(e, MPI_Irecv(&s->rhdr, (int)sizeof s->rhdr, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rreq));
+        for (int k = 0; k < s->nrecv_pieces; k++) {
+            size_t off = (size_t)k * piece, rlen = rbytes - off < piece ? rbytes - off : piece;
+            ENGINE_MPI(e, MPI_Irecv(dst + off, (int)rlen, MPI_BYTE, w, MPIPOOL__TAG_RPIECE, comm,
+                                    &s->pieces[s->nsend_pieces + k]));
+        }
+    } else {
+        MPI_Get_address(&s->rhdr, &disp[0]);
+        MPI_Get_address(dst, &disp[1]);
+        len[0] = (int)sizeof s->rhdr;
+        len[1] = (int)rbytes;
+        ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &rt));
+        ENGINE_MPI(e, MPI_Type_commit(&rt));
+        int rc = MPI_Irecv(MPI_BOTTOM, 1, rt, w, MPIPOOL__TAG_RESULT, comm, &s->rreq);
+        MPI_Type_free(&rt); /* does not affect the receive already posted */
+        ENGINE_MPI(e, rc);
+    }
+    return 0;
+}
+
+/* Send the chunk: header + pieces (never blocking: the worker may be busy
+ * for long), the copied items (variable or small), or header + slice of
+ * `in` in one hindexed datatype. */
+static int post_work(mpipool__engine *e, mpipool_job *j, slot *s, size_t payload, int var_in, int wpieced,
+                     int wsmall) {
+    MPI_Comm comm = e->pool->comm;
+    MPI_Datatype st = MPI_DATATYPE_NULL;
+    MPI_Aint disp[2];
+    int len[2], w = s->worker;
+    size_t piece = e->pool->piece;
+    const char *src = var_in ? s->sbuf + sizeof s->whdr : j->in ? j->in + s->first * j->in_size : NULL;
+    if (var_in) memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+    if (wpieced) {
+        ENGINE_MPI(e, MPI_Isend(&s->whdr, (int)sizeof s->whdr, MPI_BYTE, w, MPIPOOL__TAG_WORK, comm, &s->sreq));
+        for (int k = 0; k < s->nsend_pieces; k++) {
+            size_t off = (size_t)k * piece, plen = payload - off < piece ? payload - off : piece;
+            ENGINE_MPI(e, MPI_Isend(src + off, (int)plen, MPI_BYTE, w, MPIPOOL__TAG_WPIECE, comm, &s->pieces[k]));
+        }
+    } else if (var_in || wsmall) {
+        if (!var_in) {
+            memcpy(s->sbuf, &s->whdr, sizeof s->whdr);
+            if (payload) memcpy(s->sbuf + sizeof s->whdr, src, payload);
+        }
+        ENGINE_MPI(e, MPI_Isend(s->sbuf, (int)(sizeof s->whdr + payload), MPI_BYTE, w, MPIPOOL__TAG_WORK, comm,
+                                &s->sreq));
+    } else {
+        MPI_Get_address(&s->whdr, &disp[0]);
+        MPI_Get_address(src, &disp[1]);
+        len[0] = (int)sizeof s->whdr;
+        len[1] = (int)payload;
+        ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
+        ENGINE_MPI(e, MPI_Type_commit(&st));
+        int rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
+        MPI_Type_free(&st);
+        ENGINE_MPI(e, rc);
+    }
+    return 0;
+}
+
+/* Send worker w the next `count` items of j; with members > 0, w is a group
+ * leader and the chunk is for its ranks w+1 .. w+members (kind GROUP). */
+static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count, int members) {
+    size_t bytes = 0, piece = e->pool->piece;
+    int var_in = j->in_var || j->source != NULL;
+    double obs_t0 = mpipool__obs_now(e->pool);
+    if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) return 0; /* the rest is in the journal */
+    size_t first = j->next;
+    if (var_in) {
+        /* Copy the items first: a stream may end (or fail) here. */
+        int64_t got = mpipool__job_take_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes);
+        if (got < 0) return chunk_refused(j, s, "a chunk");
+        if (got == 0) return 0;
+        count = (size_t)got;
+    }
+    *s = (slot){.worker = w, .seq = e->seq++, .job = j, .first = first, .count = count,
+                .var_out = j->out_var || j->source != NULL, .sbuf = s->sbuf, .scap = s->scap,
+                .rbuf = s->rbuf, .rcap = s->rcap, .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL};
+    size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
+    size_t rbytes = s->var_out ? 0 : count * j->out_size;
+    int wpieced = sizeof s->whdr + payload > piece;
+    int rpieced = !s->var_out && sizeof s->rhdr + rbytes > piece;
+    s->whdr = (mpipool__work_hdr){members ? MPIPOOL__KIND_GROUP : MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index,
+                                  j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
+                                  s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
+                                  members ? (uint32_t)w + 1 : 0, (uint32_t)members};
+    s->units = members + 1; /* a leader runs items too */
+    /* Piece counts fit an int: a chunk is at most MPIPOOL__CHUNK_BYTES_CAP
+     * bytes of items (or one variable item), a piece at least 256 bytes. */
+    size_t nsp = wpieced ? mpipool__npieces(payload, piece) : 0, nrp = rpieced ? mpipool__npieces(rbytes, piece) : 0;
+    if (nsp + nrp > (size_t)0x7fffffff) return chunk_refused(j, s, "a chunk of too many pieces");
+    s->nsend_pieces = (int)nsp;
+    s->nrecv_pieces = (int)nrp;
+    if (nsp + nrp > 0 && (s->pieces = malloc((nsp + nrp) * sizeof *s->pieces)) == NULL)
+        return chunk_refused(j, s, "a chunk's pieces");
+    s->sbig = payload > BIG_MESSAGE_BYTES;
+    s->rbig = s->var_out || rbytes > BIG_MESSAGE_BYTES;
+    s->t_sent = MPI_Wtime();
+    int wsmall = !var_in && !wpieced && payload <= SMALL_CHUNK_BYTES;
+    s->rsmall = !s->var_out && !rpieced && rbytes <= SMALL_CHUNK_BYTES;
+    /* No memory for a copy: go zero-copy instead. */
+    size_t sneed = sizeof s->whdr + payload, rneed = sizeof s->rhdr + rbytes;
+    if (wsmall && sneed > s->scap && slot_grow(&s->sbuf, &s->scap, sneed) != 0) wsmall = 0;
+    if (s->rsmall && rneed > s->rcap && slot_grow(&s->rbuf, &s->rcap, rneed) != 0) s->rsmall = 0;
+    if (post_result(e, j, s, rbytes, rpieced) != 0 || post_work(e, j, s, payload, var_in, wpieced, wsmall) != 0)
+        return -1;
+    j->next += count;
+    j->chunks_out++;
+    e->inflight[w]++;
+    e->busy++;
+    e->var_busy += s->var_out;
+    mpipool__obs_sent(e->pool, j, w, first, count, sizeof s->whdr + payload, obs_t0);
+    return 0;
+}
+
+/* Items in the next chunk of j for one worker (of `workers`); `fanout` is
+ * the most ranks one scheduler serves: the master's targets, or a group. */
+static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
+    size_t min_chunk = 1, max_chunk = j->max_chunk;
+    if (j->per_item > 0) {
+        double least = MIN_CHUNK_SECONDS, busy = 2.0 * CHUNK_CPU_SECONDS * (double)fanout;
+        if (busy > least) least = busy;
+        double want = least / j->per_item;
+        min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
+        double most = (least > MAX_CHUNK_SECONDS ? least : MAX_CHUNK_SECONDS) / j->per_item;
+        if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;
+    } else if (j->user_chunk == 0 && !j->source) {
+        /* Task time unknown (the first chunks of a map): one item each, so
+         * that a map of long tasks does not start with a long chunk; the
+         * first results give the time per item. */
+        return 1;
+    }
+    if (j->source) {
+        /* Unknown length: no guided shrinking; stay well inside the window. */
+        size_t cap = j->unordered ? j->max_chunk : j->window / (2 * workers + 2);
+        size_t c = j->user_chunk ? j->user_chunk : min_chunk;
+        if (c > j->max_chunk) c = j->max_chunk;
+        if (c > cap) c = cap;
+        if (!j->unordered && c > j->window - (j->next - j->emitted)) c = j->window - (j->next - j->emitted);
+        return c ? c : 1;
+    }
+    return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk,
+                               j->user_chunk ? j->max_chunk : max_chunk);
+}
+
+/* The oldest job that can take a chunk now, or NULL.  A static job is a
+ * barrier: nothing behind it starts before it has run. */
+static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
+    mpipool_job *first = NULL;
+    *unassigned = 0;
+    for (mpipool_job *j = e->head; j; j = j->next_job) {
+        if (j->cancelled || j->next >= j->n) continue;
+        /* An ordered stream whose window is full waits for its oldest item. */
+        if (j->source && !j->unordered && j->next - j->emitted >= j->window) continue;
+        if (first == NULL) first = j;
+        if (j->schedule == MPIPOOL_SCHEDULE_STATIC) break;
+        *unassigned += j->source ? SIZE_MAX / 4 : j->n - j->next;
+    }
+    return first;
+}
+
+/* The next chunk for a target running it on `units` workers: one ordinary
+ * chunk per worker, within the job's message cap. */
+static size_t next_chunk_for(mpipool_job *j, size_t workers, size_t fanout, size_t units) {
+    size_t c = next_chunk(j, workers, fanout);
+    if (units <= 1) return c;
+    size_t left = j->n - j->next, cap = j->max_chunk < left ? j->max_chunk : left;
+    return c > cap / units ? cap : c * units;
+}
+
+/* Hand out chunks: first one to every worker, then a second to each.  A
+ * job that uses the hierarchy goes to the group leaders only (ranks 1,
+ * 1 + G, ...), each chunk sized for the leader's members. */
+int mpipool__dispatch_fill(mpipool__engine *e) {
+    int any = 0;
+    for (int round = 1; round <= 2; round++) {
+        for (int w = 1; w <= e->workers; w++) {
+            size_t unassigned;
+            mpipool_job *j = current_job(e, &unassigned);
+            if (j == NULL) return any;
+            int members = 0;
+            if (j->group > 1 && j->schedule != MPIPOOL_SCHEDULE_STATIC) {
+                /* Leaders sit at 1 + k*G: skip to the next one. */
+                int g = (int)j->group, off = (w - 1) % g;
+                if (off != 0) {
+                    w += g - off - 1;
+                    continue;
+                }
+                members = e->workers - w < g - 1 ? e->workers - w : g - 1;
+            }
+            /* The master serves every worker, or one leader per group;
+             * a leader serves its members (and runs items itself). */
+            size_t fanout = (size_t)e->workers;
+            if (j->group > 1) {
+                size_t leaders = ((size_t)e->workers + j->group - 1) / j->group;
+                fanout = leaders > j->group ? leaders : j->group;
+            }
+            if (j->schedule == MPIPOOL_SCHEDULE_STATIC) {
+                if (e->busy > 0) return any; /* wait for the workers to drain */
+                if (mpipool__static_run(e, j) != 0) return -1;
+                any = 1;
+                w = 0; /* start over: the next job may be dynamic */
+                continue;
+            }
+            if (e->inflight[w] >= round ||
+                e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
+                continue;
+            slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
+            size_t count = next_chunk_for(j, (size_t)e->workers, fanout, (size_t)members + 1);
+            if (send_chunk(e, j, s, w, count, members) != 0) return -1;
+            any = 1;
+        }
+    }
+    return any;
+}
+
+
+/* The engine breaks on an answer that does not fit what was asked. */
+static int bad_answer(mpipool__engine *e, const char *fmt, ...) MPIPOOL__PRINTF(2, 3);
+static int bad_answer(mpipool__engine *e, const char *fmt, ...) {
+    if (!e->broken) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->broken_msg, sizeof e->broken_msg, fmt, ap);
+        va_end(ap);
+    }
+    e->broken = 1;
+    return -1;
+}
+
+/* Wait for the chunk's sends and pieces, put its header in s->rhdr (and
+ * small results in place), and check that the answer is the chunk's. */
+static int check_answer(mpipool__engine *e, slot *s) {
+    mpipool_job *j = s->job;
+    const mpipool__result_hdr *h = &s->rhdr;
+    ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    if (s->pieces) {
+        /* The worker sends its result pieces right after the header. */
+        int rc = MPI_Waitall(s->nsend_pieces + s->nrecv_pieces, s->pieces, MPI_STATUSES_IGNORE);
+        free(s->pieces);
+        s->pieces = NULL;
+        ENGINE_MPI(e, rc);
+    }
+    if (s->rsmall) {
+        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+        if (s->count && j->out_size)
+            memcpy(j->out + s->first * j->out_size, s->rbuf + sizeof s->rhdr, s->count * j->out_size);
+    }
+    if (s->var_out) {
+        /* VRESULT: hdr | sizes | data | fail records, checked before use. */
+        size_t len = s->rlen, nsz = (size_t)s->count * 8, total = 0;
+        if (len >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
+        int ok = len >= sizeof *h + nsz && h->fail_bytes <= len - sizeof *h - nsz;
+        const uint64_t *sizes = (const uint64_t *)(const void *)(s->rmsg + sizeof *h);
+        for (uint64_t i = 0; ok && i < s->count; i++) {
+            total += sizes[i];
+            if (total > len) ok = 0;
+        }
+        if (!ok || sizeof *h + nsz + total + h->fail_bytes != len)
+            return bad_answer(e, "rank %d sent a malformed result of %zu bytes", s->worker, len);
+    }
+    if (h->job != j->id || h->first != s->first || h->count != s->count)
+        return bad_answer(e, "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
+                          s->worker, (unsigned long long)h->first, (unsigned long long)h->count,
+                          (unsigned long long)h->job, (unsigned long long)s->first, (unsigned long long)s->count,
+                          (unsigned long long)j->id);
+    return 0;
+}
+
+static int collect(mpipool__engine *e, slot *s) {
+    mpipool_job *j = s->job;
+    const mpipool__result_hdr *h = &s->rhdr;
+    double obs_t0 = mpipool__obs_now(e->pool);
+    if (check_answer(e, s) != 0) return -1;
+    mpipool__job_mark_ok(j, s->first, s->count);
+    if (s->var_out) {
+        const char *base = s->rmsg + sizeof *h;
+        size_t nsz = (size_t)s->count * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
+        mpipool__job_note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
+        if (j->resume && j->source)
+            mpipool__resume_record_stream(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz);
+        mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
+                             s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
+        s->rmsg = NULL; /* owned by deliver now */
+    } else if (h->nfail) {
+        char *recs = NULL;
+        int len = 0;
+        /* A leader names the member that ran the first failed item. */
+        int frank = h->fail_rank > 0 && h->fail_rank <= e->workers ? (int)h->fail_rank : s->worker;
+        ENGINE_MPI(e, mpipool__recv_fails(e->pool->comm, s->worker, &recs, &len));
+        mpipool__job_note_failures(j, h->nfail, h->first_fail, frank, recs, (size_t)len);
+        free(recs);
+    }
+    if (j->resume) mpipool__resume_record(j, s->first, s->count);
+    if (h->count > 0) {
+        /* The mean over every item so far: one long or short item of a
+         * heavy-tailed map must not swing the chunk size. */
+        j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)h->count;
+        j->busy_items += (double)h->count;
+        j->per_item = j->busy_sum / j->busy_items;
+    }
+    j->done += s->count;
+    j->chunks_out--;
+    e->inflight[s->worker]--;
+    e->busy--;
+    e->var_busy -= s->var_out;
+    mpipool__obs_collected(e->pool, j, s->worker, s->first, s->count, h->busy,
+                           s->var_out ? s->rlen : sizeof *h + s->count * j->out_size, obs_t0);
+    s->worker = 0;
+    s->job = NULL;
+    s->rreq = MPI_REQUEST_NULL;
+    return 0;
+}
+
+/* Variable-size results: take each one that has arrived and hand it to its
+ * worker's oldest chunk still waiting for one.  1 if any came. */
+static int take_vresults(mpipool__engine *e) {
+    int any = 0;
+    while (!e->broken && e->var_busy > 0) {
+        int flag = 0, len = 0, oom = 0;
+        mpipool__msg m;
+        MPI_Status st;
+        int rc = mpipool__improbe(MPI_ANY_SOURCE, MPIPOOL__TAG_VRESULT, e->pool->comm, &flag, &m, &st);
+        if (rc != MPI_SUCCESS) {
+            mpipool__engine_break(e, rc, "MPI_Improbe");
+            break;
+        }
+        if (!flag) break;
+        int w = st.MPI_SOURCE;
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *target = NULL;
+        if (w >= 1 && w <= e->workers) {
+            if (a->worker && a->var_out && !a->rmsg) target = a;
+            if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
+        }
+        char *buf = NULL;
+        size_t total = 0;
+        rc = mpipool__recv_vresult(e->pool->comm, e->pool->piece, &m, w, len, &buf, &total, &oom);
+        if (rc != MPI_SUCCESS) {
+            mpipool__engine_break(e, rc, "MPI_Mrecv");
+            break;
+        }
+        if (oom || target == NULL) {
+            free(buf);
+            bad_answer(e, oom ? "out of memory for a %zu-byte result from rank %d"
+                              : "unexpected %zu-byte result from rank %d", total, w);
+            break;
+        }
+        target->rmsg = buf;
+        target->rlen = total;
+        target->completed = 1;
+        any = 1;
+    }
+    return any;
+}
+
+/* A worker left after a local error (TAG_ABORT): every job fails with its
+ * words. */
+static void worker_left(mpipool__engine *e, const MPI_Status *st) {
+    int len = 0, code = MPIPOOL_EPROTO;
+    MPI_Get_count(st, MPI_BYTE, &len);
+    if (len >= 4) memcpy(&code, e->abort_buf, 4);
+    bad_answer(e, "rank %d left the pool (%s): %.*s", st->MPI_SOURCE, mpipool_err_name(code),
+               len > 4 ? len - 4 : 0, e->abort_buf + 4);
+    e->abort_req = MPI_REQUEST_NULL;
+}
+
+int mpipool__dispatch_watch(mpipool__engine *e) {
+    if (e->abort_req != MPI_REQUEST_NULL || e->workers == 0) return 0;
+    ENGINE_MPI(e, MPI_Irecv(e->abort_buf, (int)sizeof e->abort_buf, MPI_BYTE, MPI_ANY_SOURCE, MPIPOOL__TAG_ABORT,
+                            e->pool->comm, &e->abort_req));
+    return 0;
+}
+
+void mpipool__dispatch_unwatch(mpipool__engine *e) {
+    if (e->abort_req == MPI_REQUEST_NULL) return;
+    MPI_Cancel(&e->abort_req);
+    MPI_Wait(&e->abort_req, MPI_STATUS_IGNORE);
+}
+
+int mpipool__dispatch_collect(mpipool__engine *e) {
+    int any = take_vresults(e), ndone = 0;
+    if (e->broken || e->busy == 0) return any;
+    MPI_Status *sts = e->statuses;
+    for (int i = 0; i < e->nslots; i++) e->rreqs[i] = e->slots[i].worker ? e->slots[i].rreq : MPI_REQUEST_NULL;
+    e->rreqs[e->nslots] = e->abort_req;
+    int rc = MPI_Testsome(e->nslots + 1, e->rreqs, &ndone, e->idx, sts);
+    if (rc != MPI_SUCCESS) {
+        mpipool__engine_break(e, rc, "MPI_Testsome");
+        return any;
+    }
+    for (int k = 0; k < ndone && ndone != MPI_UNDEFINED; k++) {
+        if (e->idx[k] == e->nslots) {
+            worker_left(e, &sts[k]);
+            return 1;
+        }
+        e->slots[e->idx[k]].rreq = MPI_REQUEST_NULL;
+        e->slots[e->idx[k]].completed = 1;
+        any = 1;
+    }
+    /* Collect each worker's chunks in the order they were sent: its
+     * TAG_FAIL messages follow its results in that order, so any other
+     * order would pair a failure with the wrong chunk. */
+    for (int w = 1; (any || ndone > 0) && w <= e->workers && !e->broken; w++) {
+        for (;;) {
+            slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
+            if (a->worker) oldest = a;
+            if (b->worker && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+            if (oldest == NULL || !oldest->completed || collect(e, oldest) != 0) break;
+        }
+    }
+    return any;
+}
+
+/* 1 if a large message is probably moving right now, so that sleeping
+ * would stall it: a big chunk not yet fully sent, or a big result whose
+ * chunk should be done by now (from the measured time per item; at once
+ * while that is unknown).  Otherwise the master may sleep: its workers are
+ * computing and nothing moves.  Called with e->lock held. */
+int mpipool__dispatch_moving(mpipool__engine *e) {
+    double now = -1.0;
+    for (int i = 0; i < e->nslots; i++) {
+        slot *s = &e->slots[i];
+        if (!s->worker || s->completed) continue;
+        if (s->sbig && s->sreq != MPI_REQUEST_NULL) {
+            int flag = 0;
+            if (MPI_Test(&s->sreq, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || !flag) return 1;
+        }
+        if (s->rbig) {
+            double per = s->job->per_item;
+            if (per <= 0) return 1;
+            if (now < 0) now = MPI_Wtime();
+            if (now >= s->t_sent + per * (double)s->count / (double)s->units) return 1;
+        }
+    }
+    return 0;
+}
+
+/* MPI_Wtime when the next result should arrive, from the time per item:
+ * the earliest chunk on a worker whose results are still out; 0 if none
+ * or unknown.  Called with e->lock held, only before the master sleeps. */
+double mpipool__dispatch_next_due(const mpipool__engine *e) {
+    double due = 0, now = MPI_Wtime();
+    for (int i = 0; i < e->nslots; i++) {
+        const slot *s = &e->slots[i];
+        if (!s->worker || s->completed || s->job->per_item <= 0) continue;
+        double took = s->job->per_item * (double)s->count / (double)s->units, t = s->t_sent + took;
+        /* A chunk still out long after its time is a bad estimate (a long
+         * item, a busy worker): it no longer says when to wake up.  A
+         * group's chunk shares its ranks with the next one: allow as much. */
+        if (mpipool__overdue(now, t, took)) continue;
+        if (due == 0 || t < due) due = t;
+    }
+    return due;
+}

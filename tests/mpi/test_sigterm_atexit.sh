@@ -9,6 +9,10 @@
 # 10 s (its own teardown: 0.3-3.3 s measured here on a loaded machine).  Synchronisation is by reading the
 # program's output, never by sleeping; the whole run is bounded by timeout.
 set -u
+# The 1 s bound; only the ThreadSanitizer build (5-15x slower) registers
+# this test with a larger one (tests/mpi/CMakeLists.txt): there it checks
+# the signal path for races, the other suites check the time.
+limit_ms=${MPIPOOL_TEST_SIGTERM_LIMIT_MS:-1000}
 prog=$1; shift
 dir=$(mktemp -d) || exit 1
 lpid=""
@@ -59,7 +63,8 @@ exit_ms=$(($(now_ms) - t0))
 echo "  status $rc; after SIGTERM: master gone $master_ms ms, 'closed:' line ${closed_ms:-not seen}${closed_ms:+ ms}," \
      "launcher gone $exit_ms ms"
 [ "$map_line" = "map returned MPIPOOL_EINTR" ] || fail "the map did not return MPIPOOL_EINTR ('$map_line')"
-[ "$master_ms" -le 1000 ] || fail "the master (atexit close included) took $master_ms ms to end after SIGTERM (limit 1000)"
+[ "$master_ms" -le "$limit_ms" ] ||
+  fail "the master (atexit close included) took $master_ms ms to end after SIGTERM (limit $limit_ms)"
 [ $rc -eq 75 ] || fail "exit status $rc, expected 75"
 [ "$exit_ms" -le 10000 ] || fail "the launcher took $exit_ms ms to end after SIGTERM (limit 10000)"
 echo "test_sigterm_atexit: passed"

@@ -9,9 +9,9 @@
  * No sleeps: the item-0 task tells the closing thread that it is running
  * (so the master is surely inside the call, which cannot return before
  * item 0's result), over a side communicator duplicated before the pool is
- * opened, and waits for the closing thread's "go" before it returns.  In a
- * one-rank pool the task runs on the master's main thread and the messages
- * go to rank 0 itself; MPI_THREAD_MULTIPLE makes that legal.
+ * opened (or, in a one-rank pool, where the task runs on the master's main
+ * thread, a condition variable), and waits for the closing thread's "go"
+ * before it returns.
  * Only mpipool_map: for mpipool_wait there is no message-only way to know
  * that the main thread is already inside the call and not just before it.
  */
@@ -24,13 +24,59 @@ enum { N = 64, TAG_STARTED = 1, TAG_GO = 2 };
 static mpipool *pool;
 static MPI_Comm side = MPI_COMM_NULL;
 
-static int slow_square(mpipool_task *t) {
-    int64_t x = *(const int64_t *)t->in;
-    if (t->index == 0) {
-        int dummy = 0;
+/* Item 0's handshake with the closing thread.  Across ranks: messages on
+ * the side communicator.  In a one-rank pool the task runs on the master's
+ * main thread, in the closing thread's own process: a mutex and condition
+ * variable (MPICH 4.0 with UCX hangs on messages a process sends itself
+ * between two threads, even in a plain MPI program). */
+static pthread_mutex_t hs_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hs_cond = PTHREAD_COND_INITIALIZER;
+static int hs_started, hs_go;
+
+static void task_says_started_and_waits(void) {
+    int dummy = 0;
+    if (harness_world_size() > 1) {
         MPI_Send(&dummy, 1, MPI_INT, 0, TAG_STARTED, side);
         MPI_Recv(&dummy, 1, MPI_INT, 0, TAG_GO, side, MPI_STATUS_IGNORE);
+        return;
     }
+    pthread_mutex_lock(&hs_lock);
+    hs_started = 1;
+    pthread_cond_broadcast(&hs_cond);
+    while (!hs_go) pthread_cond_wait(&hs_cond, &hs_lock);
+    pthread_mutex_unlock(&hs_lock);
+}
+
+/* The closing thread's side: wait for "started" (returns the rank that
+ * runs item 0), and later say "go" to it. */
+static int closer_waits_for_start(void) {
+    int dummy = 0;
+    if (harness_world_size() > 1) {
+        MPI_Status st;
+        MPI_Recv(&dummy, 1, MPI_INT, MPI_ANY_SOURCE, TAG_STARTED, side, &st);
+        return st.MPI_SOURCE;
+    }
+    pthread_mutex_lock(&hs_lock);
+    while (!hs_started) pthread_cond_wait(&hs_cond, &hs_lock);
+    pthread_mutex_unlock(&hs_lock);
+    return 0;
+}
+
+static void closer_says_go(int to) {
+    int dummy = 0;
+    if (harness_world_size() > 1) {
+        MPI_Send(&dummy, 1, MPI_INT, to, TAG_GO, side);
+        return;
+    }
+    pthread_mutex_lock(&hs_lock);
+    hs_go = 1;
+    pthread_cond_broadcast(&hs_cond);
+    pthread_mutex_unlock(&hs_lock);
+}
+
+static int slow_square(mpipool_task *t) {
+    int64_t x = *(const int64_t *)t->in;
+    if (t->index == 0) task_says_started_and_waits();
     *(int64_t *)t->out = x * x;
     return 0;
 }
@@ -44,14 +90,12 @@ typedef struct {
  * terminate, then let item 0 finish. */
 static void *closer(void *arg) {
     closer_result *r = arg;
-    int dummy = 0;
-    MPI_Status st;
-    MPI_Recv(&dummy, 1, MPI_INT, MPI_ANY_SOURCE, TAG_STARTED, side, &st);
+    int runner = closer_waits_for_start();
     /* Only the codes: the pool's error text belongs to the thread inside
      * the map, and reading it from here would itself be a race. */
     r->close_rc = mpipool_close(pool);
     r->terminate_rc = mpipool_terminate(pool);
-    MPI_Send(&dummy, 1, MPI_INT, st.MPI_SOURCE, TAG_GO, side);
+    closer_says_go(runner);
     return NULL;
 }
 

@@ -9,17 +9,19 @@
 # 10 s (its own teardown: 0.3-3.3 s measured here on a loaded machine).  Synchronisation is by reading the
 # program's output, never by sleeping; the whole run is bounded by timeout.
 set -u
-# The 1 s bound; only the ThreadSanitizer build (5-15x slower) registers
-# this test with a larger one (tests/mpi/CMakeLists.txt): there it checks
-# the signal path for races, the other suites check the time.
+# The 1 s bound; only the sanitizer builds register this test with a
+# larger one (tests/mpi/CMakeLists.txt: their exit work, e.g.
+# LeakSanitizer's scan, is part of the master's end): there it checks the
+# signal path for sanitizer reports, the plain suites check the time.
 limit_ms=${MPIPOOL_TEST_SIGTERM_LIMIT_MS:-1000}
+launcher_limit_ms=${MPIPOOL_TEST_LAUNCHER_LIMIT_MS:-10000}
 prog=$1; shift
 dir=$(mktemp -d) || exit 1
 lpid=""
 cleanup() { [ -n "$lpid" ] && kill -KILL "$lpid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 mkfifo "$dir/out"
-timeout 40 "$@" "$prog" "$dir/journal" >"$dir/out" 2>"$dir/err" &
+timeout 45 "$@" "$prog" "$dir/journal" >"$dir/out" 2>"$dir/err" &
 lpid=$!
 exec 3<"$dir/out"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -45,7 +47,7 @@ kill -TERM "$master" || fail "could not signal the master (PID $master)"
 # Open MPI's launcher ends whatever is left of the job, which can cut the
 # master's last printf; a close that deadlocked would release nobody.)
 running() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
-deadline=$((t0 + 10000))
+deadline=$((t0 + limit_ms + 1000))
 while running "$master" && [ "$(now_ms)" -lt $deadline ]; do sleep 0.01; done
 master_ms=$(($(now_ms) - t0))
 closed_ms="" map_line=""
@@ -66,5 +68,6 @@ echo "  status $rc; after SIGTERM: master gone $master_ms ms, 'closed:' line ${c
 [ "$master_ms" -le "$limit_ms" ] ||
   fail "the master (atexit close included) took $master_ms ms to end after SIGTERM (limit $limit_ms)"
 [ $rc -eq 75 ] || fail "exit status $rc, expected 75"
-[ "$exit_ms" -le 10000 ] || fail "the launcher took $exit_ms ms to end after SIGTERM (limit 10000)"
+[ "$exit_ms" -le "$launcher_limit_ms" ] ||
+  fail "the launcher took $exit_ms ms to end after SIGTERM (limit $launcher_limit_ms)"
 echo "test_sigterm_atexit: passed"

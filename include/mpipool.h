@@ -685,7 +685,7 @@ MPIPOOL_EXTERN int mpipool_apply_async(mpipool *pool, mpipool_fn fn,
                                        void *out, size_t out_size,
                                        mpipool_job **job);
 
-/* Wait up to `timeout_seconds` (< 0 or > 1e9: forever, 0: just look) for `job`.
+/* Wait up to `timeout_seconds` (< 0 or > 1e9: forever, 0 or -0.0: just look) for `job`.
  * Returns the job's result (as mpipool_map would: MPIPOOL_OK, MPIPOOL_ETASK,
  * MPIPOOL_ECANCELED, MPIPOOL_EMPI...) once it is finished, and then keeps
  * returning it; MPIPOOL_ETIMEDOUT if the time passed first — the job goes on
@@ -709,7 +709,11 @@ MPIPOOL_EXTERN int mpipool_job_free(mpipool_job *job);
 /* Cancel every job in flight (each finishes with MPIPOOL_ECANCELED unless
  * it had already finished), wait only for the chunks already on workers —
  * a task that is running is not interrupted — then stop the workers and
- * close the pool as mpipool_close() does.  Job handles stay valid for
+ * close the pool as mpipool_close() does.  The wait is bounded: if a chunk
+ * is still out after 10 s (a task that never returns), it returns
+ * MPIPOOL_ETIMEDOUT naming the task, the items and the rank, with every job
+ * finished and the pool abandoned: its workers are not stopped and MPI is
+ * not finalised, so the job ends when this process exits.  Job handles stay valid for
  * mpipool_wait/ready/job_free (as after mpipool_close).  On a worker it behaves as mpipool_close().
  * Collective, like mpipool_close(). */
 MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);

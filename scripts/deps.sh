@@ -14,9 +14,13 @@ pkgs=(build-essential cmake pkg-config)
 # network namespaces); GNU parallel (the mpipool-run tests compare against
 # it); valgrind; clang and its sanitizer/libFuzzer runtime (tests/fuzz);
 # SimGrid (libsimgrid-dev) and bc for the simulated scale benchmark's smoke run;
-# groff-base (groff, tbl) for the man pages' rendering test (man/).
+# groff-base (groff, tbl) for the man pages' rendering test (man/);
+# Slurm (slurmctld, slurmd, slurm-client) and munge for tests/slurm (its
+# daemons run only inside the test's namespaces, with their own config; on
+# a machine with systemd the packages also enable their services) and Lmod
+# for tests/modulefile.
 test_pkgs=(libcmocka-dev python3 gnuplot-nox util-linux iproute2 parallel valgrind clang libclang-rt-14-dev
-           libsimgrid-dev bc groff-base)
+           libsimgrid-dev bc groff-base slurmctld slurmd slurm-client munge lmod)
 case "$want" in
   openmpi) pkgs+=(libopenmpi-dev openmpi-bin) ;;
   mpich)   pkgs+=(libmpich-dev mpich) ;;

@@ -264,20 +264,47 @@ int mpipool__engine_finished(mpipool_job *j) {
     return f;
 }
 
-void mpipool__engine_destroy(mpipool *pool, int cancel) {
+/* Terminate's grace ran out with chunks still on workers (a task that
+ * never returns): name the oldest, end every job, and leave the engine's
+ * requests and buffers alone (MPI may still write into them).  With e->lock. */
+static void abandon(mpipool__engine *e, double grace, char *msg, size_t msgsz) {
+    const slot *old = NULL;
+    for (int i = 0; i < e->nslots; i++)
+        if (e->slots[i].worker && (old == NULL || e->slots[i].seq < old->seq)) old = &e->slots[i];
+    if (old)
+        snprintf(msg, msgsz, "task '%s' on items %llu..%llu at rank %d did not return within %.0f s", 
+                 mpipool__registry_name(old->job->fn_index), (unsigned long long)old->first,
+                 (unsigned long long)(old->first + old->count - 1), old->worker, grace);
+    snprintf(e->broken_msg, sizeof e->broken_msg, "terminated while %s", msg);
+    e->broken = 1;
+    while (e->head) finish(e, e->head);
+}
+
+int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) {
     mpipool__engine *e = pool->eng;
-    if (e == NULL) return;
+    if (e == NULL) return MPIPOOL_OK;
     pthread_mutex_lock(&e->lock);
     for (mpipool_job *j = e->head; cancel && j; j = j->next_job) j->cancelled = 1;
     pthread_mutex_unlock(&e->lock);
     /* Drain: every job finishes (cancelled ones as soon as their chunks
-     * on the workers are back). */
+     * on the workers are back) — within the grace when terminating. */
+    double t0 = MPI_Wtime(), grace = MPIPOOL__TERMINATE_GRACE;
     for (;;) {
         pthread_mutex_lock(&e->lock);
         mpipool_job *j = e->head;
         pthread_mutex_unlock(&e->lock);
         if (j == NULL) break;
-        mpipool__engine_wait(j, -1.0);
+        double left = cancel ? grace - (MPI_Wtime() - t0) : -1.0;
+        if (cancel && (left <= 0 || mpipool__engine_wait(j, left) == MPIPOOL_ETIMEDOUT)) {
+            pthread_mutex_lock(&e->lock);
+            abandon(e, grace, msg, msgsz);
+            e->stop = 1;
+            pthread_cond_signal(&e->wake);
+            pthread_mutex_unlock(&e->lock);
+            if (e->thread_started) pthread_join(e->thread, NULL);
+            pool->eng = NULL; /* leaked on purpose: requests still posted into it */
+            return MPIPOOL_ETIMEDOUT;
+        }
     }
     pthread_mutex_lock(&e->lock);
     e->stop = 1;
@@ -290,6 +317,7 @@ void mpipool__engine_destroy(mpipool *pool, int cancel) {
     pthread_cond_destroy(&e->done);
     engine_free(e);
     pool->eng = NULL;
+    return MPIPOOL_OK;
 }
 
 int mpipool__engine_interrupted(const mpipool *pool) {

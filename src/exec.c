@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "crash.h"
 #include "exec.h"
 
 #define EXEC_MAGIC 0x6d70746bu /* "mptk" */
@@ -28,6 +29,7 @@ typedef struct {
     mpipool_task task;     /* first: task->internal_ == &ctx->task       */
     unsigned magic;
     int has_msg;
+    int refused;           /* the task made a call the library refused     */
     mpipool__vout *vout;   /* variable results: this item starts at base */
     const mpipool__batch *batch;
     size_t base;
@@ -122,11 +124,22 @@ void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
     f->len += 12 + mlen;
 }
 
-/* A task's non-zero return: record the item with its message. */
+/* A task's non-zero return (or a refused call): record the item with its
+ * message. */
 static void failed(exec_ctx *ctx, mpipool__fails *f, uint64_t index, int trc) {
     if (!ctx->has_msg) snprintf(ctx->msg, sizeof ctx->msg, "returned %d", trc);
     mpipool__fails_add(f, index, ctx->msg);
     ctx->has_msg = 0;
+    ctx->refused = 0;
+}
+
+int mpipool__task_refuse(const char *what) {
+    exec_ctx *ctx = current;
+    if (ctx == NULL) return 0;
+    snprintf(ctx->msg, sizeof ctx->msg, "the task %s, which a task may not do (refused)", what);
+    ctx->has_msg = 1;
+    ctx->refused = 1;
+    return 1;
 }
 
 /* The worker's state could not be renewed: its items fail with this. */
@@ -188,7 +201,7 @@ static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f) 
         ctx->task.out_size = osz;
         ctx->task.index = (size_t)(b->first + i);
         int trc = fn(&ctx->task);
-        if (trc != 0) failed(ctx, f, b->first + i, trc);
+        if (trc != 0 || ctx->refused) failed(ctx, f, b->first + i, trc);
     }
 }
 
@@ -214,7 +227,7 @@ static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f,
         ctx->task.index = (size_t)(b->first + i);
         ctx->has_msg = 0;
         int trc = call(ctx, b, renew, 1);
-        if (trc != 0) failed(ctx, f, b->first + i, trc);
+        if (trc != 0 || ctx->refused) failed(ctx, f, b->first + i, trc);
         if (v) {
             /* A failed item's partial result is dropped. */
             size_t osz = trc == 0 ? ctx->task.out_size : 0;
@@ -249,9 +262,13 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     ctx.batch = b;
     ctx.vout = v;
     ctx.has_msg = 0;
+    ctx.refused = 0;
     int renew = mpipool__setup_renews(b->pool);
     exec_ctx *outer = current;
     current = &ctx;
+    size_t ri;
+    mpipool__crash_task(mpipool__registry_find_fn(b->fn, &ri) == MPIPOOL_OK ? mpipool__registry_name(ri) : "?",
+                        b->rank, &ctx.task.index);
     if (batch && !v && !b->in_sizes) {
         run_calls(&ctx, b, f, renew);
     } else if (batch) {
@@ -266,6 +283,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     } else {
         run_items(&ctx, b, f, renew);
     }
+    mpipool__crash_done();
     current = outer;
     ctx.magic = 0;
     return (int64_t)f->nfail;
@@ -288,4 +306,5 @@ static void exit_guard(void) {
 void mpipool__exec_guard_exit(void) {
     static int installed;
     if (!installed && atexit(exit_guard) == 0) installed = 1;
+    mpipool__crash_install();
 }

@@ -52,8 +52,12 @@ typedef struct {
 int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f);
 /* 1 while this thread is inside a task function. */
 int mpipool__in_task(void);
+/* A task made a call it may not (`what`, e.g. "called MPI_Finalize"): its
+ * item fails with a message saying so.  1 if a task is running, else 0. */
+int mpipool__task_refuse(const char *what);
 /* Make exit() from inside a task end the process with status 1 and a line
- * naming the task, the item and the rank (once per process). */
+ * naming the task, the item and the rank, and a crash in a task print one
+ * (crash.c) (once per process). */
 void mpipool__exec_guard_exit(void);
 
 /* What exec needs of the worker's set-up (shared.c); pool may be NULL. */

@@ -112,3 +112,12 @@ int mpipool__handle_close(const mpipool *pool, const char **busy_func) {
     pthread_mutex_unlock(&lock);
     return rc;
 }
+
+const mpipool *mpipool__handle_any_open(void) {
+    const mpipool *p = NULL;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; p == NULL && i < nrecs; i++)
+        if (recs[i].state == OPEN) p = recs[i].pool;
+    pthread_mutex_unlock(&lock);
+    return p;
+}

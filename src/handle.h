@@ -28,4 +28,7 @@ void mpipool__handle_leave(const mpipool *pool);
  * or MPIPOOL_EBUSY with *busy_func the call another thread is inside. */
 int mpipool__handle_close(const mpipool *pool, const char **busy_func);
 
+/* A pool still open in this process, or NULL. */
+const mpipool *mpipool__handle_any_open(void);
+
 #endif

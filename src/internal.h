@@ -106,7 +106,13 @@ void mpipool__setup_free(mpipool *pool);
 int mpipool__engine_create(mpipool *pool);
 /* Finish every job (cancelling them first if `cancel`), stop the progress
  * thread, free the engine. */
-void mpipool__engine_destroy(mpipool *pool, int cancel);
+/* With `cancel`, chunks still out after MPIPOOL__TERMINATE_GRACE seconds
+ * (a task that never returns) make it give up: every job ends, `msg` names
+ * the task, items and rank, and it returns MPIPOOL_ETIMEDOUT with the
+ * engine abandoned (its workers cannot be stopped); else MPIPOOL_OK. */
+int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz);
+/* How long mpipool_terminate waits for the chunks already on workers. */
+#define MPIPOOL__TERMINATE_GRACE 10.0
 
 /* Record an error on the pool (or, for pool == NULL, as the process's
  * last-open error) and return `code`. */

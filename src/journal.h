@@ -1,8 +1,8 @@
 /*
  * journal.h — the journal file: finished chunks' results, appended with a
  * checksum, so a job that died can be run again and skip what is done.
- * Private; no MPI (journal.c is part of mpipool_pure, unit-tested and
- * fuzzed on its own).
+ * Private; no MPI (src/journal*.c are part of mpipool_pure, unit-tested
+ * and fuzzed on their own; journal_impl.h says which file does what).
  *
  * The file is a sequence of records, all integers little-endian:
  *
@@ -13,9 +13,10 @@
  * The header check (a hash of the first 16 bytes) tells a damaged length
  * field from a record cut short.  Types:
  *
- *   HEAD  (1) first record of every file: u32 version (1), u32 flags (0)
+ *   HEAD  (1) first record of every file: u32 version (2), u32 flags (0)
  *   MAP   (2) a map begins: u64 seq, u64 n, u64 in_size, u64 out_size,
- *             u64 input digest, u32 name length, the task's name.
+ *             u64 input digest, u32 name length, u32 code length, the
+ *             task's name, the code identity of the program that wrote it.
  *             in_size/out_size are UINT64_MAX for variable sizes.
  *   CHUNK (3) results of items [first, first+count) of map `seq`:
  *             u64 seq, u64 first, u64 count, u64 out_size, u64 nfailed,
@@ -29,6 +30,32 @@
  * other damage — a bad magic, header check or checksum, a record that does
  * not parse, a chunk for an unknown map — is MPIPOOL_EJOURNAL with the
  * offset, never applied and never a crash.
+ *
+ * Binding to the code (issue 21, item 5).  A map's results are reused only
+ * if its MAP record has the same key (number, task name, n, sizes, input
+ * digest) and the same code identity: by default the executable's GNU
+ * build id, else the size and mtime of /proc/self/exe (progid.h).  A
+ * mismatch is MPIPOOL_EJOURNAL:
+ *
+ *   journal 'J' was written by another build of the program (build id
+ *   45d5...; this run: build id 9a1c...), whose results may not be this
+ *   build's; delete it to start over, or, if the change cannot alter
+ *   results, set MPIPOOL_JOURNAL_CODE='build-id:45d5...' to resume it
+ *
+ * The environment variable MPIPOOL_JOURNAL_CODE=<string>, when set and not
+ * empty, replaces the default identity with the string itself: set it to
+ * the journal's recorded identity (as the message says) to resume with a
+ * rebuilt program deliberately, or to a version name of your own (e.g.
+ * "mysim-2.3") for every run, so that copies of the program on other
+ * machines, or rebuilds that do not change results, resume each other's
+ * journals.  At most 1024 bytes.
+ *
+ * Version 1 files (before the code identity) are refused with a message
+ * that says so ("written by an older mpipool (journal format 1 ...);
+ * delete it to start over, or finish the job with the mpipool that wrote
+ * it"): they cannot say which build wrote them, and reading them unchecked
+ * would keep the very hole this closes; a format-1 file is also the
+ * output of a different mpipool, whose own code then changed anyway.
  */
 #ifndef MPIPOOL_JOURNAL_H
 #define MPIPOOL_JOURNAL_H
@@ -66,6 +93,9 @@ typedef struct {
     uint64_t n, in_size, out_size; /* sizes: UINT64_MAX = variable           */
     uint64_t digest;             /* of the inputs                             */
     const char *fn;              /* task name                                 */
+    const char *code;            /* what identifies the program's code (see
+                                    above); NULL: this program's, from
+                                    mpipool__progid()                          */
 } mpipool__jkey;
 
 typedef struct mpipool__journal mpipool__journal;
@@ -92,9 +122,10 @@ int mpipool__journal_same_file(const mpipool__journal *j, const char *path);
 /* How many maps the journal knows. */
 size_t mpipool__journal_nmaps(const mpipool__journal *j);
 
-/* Find map key->seq.  1: the journal has it and it is the same job;
- * 0: the journal does not have it (a MAP record is appended, unless
- * read-only); MPIPOOL_EJOURNAL: the journal's map key->seq is another job
+/* Find map key->seq.  1: the journal has it and it is the same job, by
+ * the same code; 0: the journal does not have it (a MAP record is
+ * appended, with the code identity, unless read-only); MPIPOOL_EJOURNAL:
+ * the journal's map key->seq is another job, or was written by other code
  * (err says how it differs); or an append error. */
 int mpipool__journal_begin(mpipool__journal *j, const mpipool__jkey *key, char *err, size_t errsz);
 

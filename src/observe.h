@@ -93,12 +93,16 @@ void mpipool__trace_free(mpipool__trace *t);
 enum mpipool__progress_mode {
     MPIPOOL__PROGRESS_OFF = 0,
     MPIPOOL__PROGRESS_BAR = 1, /* a terminal: one line redrawn in place with \r */
-    MPIPOOL__PROGRESS_LOG = 2  /* anything else: a plain line every interval    */
+    MPIPOOL__PROGRESS_LOG = 2, /* anything else: a plain line every interval    */
+    MPIPOOL__PROGRESS_INVALID = -1 /* a value that means none of these        */
 };
 /* Seconds between redraws: a bar at most 5 times a second, a log line
  * every 10 s.  MPIPOOL_PROGRESS_INTERVAL overrides both. */
 #define MPIPOOL__PROGRESS_BAR_INTERVAL 0.2
 #define MPIPOOL__PROGRESS_LOG_INTERVAL 10.0
+/* ... and never more often than this, whatever it says (0 would draw a
+ * line per item). */
+#define MPIPOOL__PROGRESS_MIN_INTERVAL 0.01
 /* Total unknown (a stream). */
 #define MPIPOOL__PROGRESS_UNKNOWN SIZE_MAX
 
@@ -113,10 +117,12 @@ typedef struct mpipool__progress {
 } mpipool__progress;
 
 /* The mode for MPIPOOL_PROGRESS's value: NULL, "", "0" -> OFF; "bar" ->
- * BAR; "log" -> LOG; anything else ("1") -> BAR if `is_tty`, else LOG. */
+ * BAR; "log" -> LOG; "1" -> BAR if `is_tty`, else LOG; anything else ->
+ * INVALID (mpipool_open refuses it). */
 int mpipool__progress_mode(const char *value, int is_tty);
-/* The interval for MPIPOOL_PROGRESS_INTERVAL's value (NULL or invalid: the
- * mode's default; 0 allowed: redraw at every update). */
+/* The interval for MPIPOOL_PROGRESS_INTERVAL's value: NULL or "" -> the
+ * mode's default; seconds -> at least MPIPOOL__PROGRESS_MIN_INTERVAL;
+ * anything else (a sign, a unit, more than a day) -> -1 (refused). */
 double mpipool__progress_interval(const char *value, int mode);
 void mpipool__progress_init(mpipool__progress *p, FILE *out, int mode, double interval, const char *label,
                             double now);

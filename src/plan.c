@@ -61,11 +61,11 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
 int mpipool__hier_parse(const char *value, int *mode) {
     *mode = MPIPOOL__HIER_AUTO;
     if (value == NULL || *value == '\0' || strcmp(value, "auto") == 0) return MPIPOOL_OK;
-    if (strcmp(value, "on") == 0 || strcmp(value, "1") == 0) {
+    if (strcmp(value, "on") == 0) {
         *mode = MPIPOOL__HIER_ON;
         return MPIPOOL_OK;
     }
-    if (strcmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+    if (strcmp(value, "off") == 0) {
         *mode = MPIPOOL__HIER_OFF;
         return MPIPOOL_OK;
     }

@@ -119,7 +119,30 @@ static int read_settings(mpipool *pool, const char *func) {
         return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
                               "of ranks, at least 2", func, gv);
     pool->group = mpipool__plan_group((size_t)pool->size - 1, group);
+    const char *pv = getenv("MPIPOOL_PROGRESS"), *iv = getenv("MPIPOOL_PROGRESS_INTERVAL");
+    if (mpipool__progress_mode(pv, 0) == MPIPOOL__PROGRESS_INVALID)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS is \"%.64s\"; it must be 0, 1, bar or log",
+                              func, pv);
+    if (mpipool__progress_interval(iv, MPIPOOL__PROGRESS_LOG) < 0)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS_INTERVAL is \"%.64s\"; it must be a number "
+                              "of seconds (at most 86400)", func, iv);
     return MPIPOOL_OK;
+}
+
+/* The process ends with a pool still open: the common mistakes (a worker
+ * that never served, a master that never closed) otherwise show up only as
+ * the launcher's "exited improperly", naming no call. */
+static void open_at_exit(void) {
+    const mpipool *pool = mpipool__handle_any_open();
+    if (pool == NULL || pool->size == 1) return;
+    if (pool->rank == 0)
+        fprintf(stderr, "mpipool [rank 0]: the program is ending without mpipool_close(pool): the workers are "
+                "still waiting in mpipool_serve; close the pool before returning from main\n");
+    else
+        fprintf(stderr, "mpipool [rank %d]: the program is ending on a worker that never served: call "
+                "`if (!mpipool_is_master(pool)) return mpipool_serve(pool);` after mpipool_open, or open "
+                "with mpipool_start\n", pool->rank);
+    fflush(stderr);
 }
 
 static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func) {
@@ -171,13 +194,15 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     if (owns_mpi) pools_owning_mpi++;
     mpipool__signals_open();
     mpipool__exec_guard_exit();
+    static int watching;
+    if (!watching && atexit(open_at_exit) == 0) watching = 1;
     *out = pool;
     mpipool__open_error[0] = '\0';
     return MPIPOOL_OK;
 
 cleanup:
     if (added) mpipool__handle_forget(pool);
-    if (pool) mpipool__engine_destroy(pool, 1);
+    if (pool) mpipool__engine_destroy(pool, 0, NULL, 0);
     free(pool);
     if (frozen) mpipool__registry_thaw();
     if (dup != MPI_COMM_NULL) MPI_Comm_free(&dup);
@@ -246,7 +271,7 @@ int mpipool_exit_status(int rc) {
  * struct itself stays allocated, so the address is never reused. */
 int mpipool__teardown(mpipool *pool) {
     int owns = pool->owns_mpi;
-    mpipool__engine_destroy(pool, 1);
+    mpipool__engine_destroy(pool, 0, NULL, 0); /* drained already */
     mpipool__resume_close_idle();
     mpipool__setup_free(pool);
     mpipool__signals_close();
@@ -277,7 +302,17 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     /* Finish (or cancel) every job first: no chunk may be on a worker
      * when it is told to stop.  This stops the progress thread too. */
     int32_t interrupted = mpipool__engine_interrupted(pool) || mpipool__signal_pending() != 0;
-    mpipool__engine_destroy(pool, cancel);
+    char hung[MPIPOOL__ERR_MAX / 2] = "";
+    if (mpipool__engine_destroy(pool, cancel, hung, sizeof hung) != MPIPOOL_OK) {
+        /* A worker is stuck in a task: it cannot be told to stop, and MPI
+         * cannot be finalised around it.  Leave MPI as it is; the job ends
+         * when this process does. */
+        mpipool__handle_bury(pool);
+        mpipool__registry_thaw();
+        mpipool__signals_close();
+        return mpipool__error(NULL, MPIPOOL_ETIMEDOUT, "%s: %s; the pool is abandoned: its workers are not "
+                              "stopped and MPI is not finalised, so the job ends when this process exits", func, hung);
+    }
     mpipool__obs_close(pool);
     /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */

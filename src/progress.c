@@ -22,6 +22,7 @@ int mpipool__progress_mode(const char *value, int is_tty) {
     if (value == NULL || value[0] == '\0' || strcmp(value, "0") == 0) return MPIPOOL__PROGRESS_OFF;
     if (strcmp(value, "bar") == 0) return MPIPOOL__PROGRESS_BAR;
     if (strcmp(value, "log") == 0) return MPIPOOL__PROGRESS_LOG;
+    if (strcmp(value, "1") != 0) return MPIPOOL__PROGRESS_INVALID;
     return is_tty ? MPIPOOL__PROGRESS_BAR : MPIPOOL__PROGRESS_LOG;
 }
 
@@ -30,8 +31,8 @@ double mpipool__progress_interval(const char *value, int mode) {
     if (value == NULL || value[0] == '\0') return dflt;
     char *end;
     double v = strtod(value, &end);
-    if (end == value || *end != '\0' || !(v >= 0.0) || v > 86400.0) return dflt;
-    return v;
+    if (end == value || *end != '\0' || !(v >= 0.0) || v > 86400.0) return -1.0;
+    return v < MPIPOOL__PROGRESS_MIN_INTERVAL ? MPIPOOL__PROGRESS_MIN_INTERVAL : v;
 }
 
 void mpipool__progress_init(mpipool__progress *p, FILE *out, int mode, double interval, const char *label,

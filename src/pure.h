@@ -121,8 +121,8 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
 enum { MPIPOOL__HIER_AUTO = 0, MPIPOOL__HIER_ON = 1, MPIPOOL__HIER_OFF = 2 };
 /* From this many workers up, "auto" turns the hierarchy on. */
 #define MPIPOOL__HIER_AUTO_WORKERS 128
-/* MPIPOOL_HIERARCHY: NULL/""/"auto", "on"/"1", "off"/"0" -> MPIPOOL_OK and
- * *mode; anything else MPIPOOL_EINVAL (*mode = auto). */
+/* MPIPOOL_HIERARCHY: NULL/""/"auto", "on", "off" -> MPIPOOL_OK and *mode;
+ * anything else MPIPOOL_EINVAL (*mode = auto). */
 int mpipool__hier_parse(const char *value, int *mode);
 /* MPIPOOL_GROUP_SIZE: NULL/"" -> 0 (automatic); digits, at least 2 -> the
  * number; anything else MPIPOOL_EINVAL. */

@@ -180,6 +180,9 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
     j->resume = NULL;
     if (path == NULL) path = getenv("MPIPOOL_JOURNAL");
     if (path == NULL || path[0] == '\0') return MPIPOOL_OK;
+    if (strlen(path) >= 4096) /* the same code as options->journal gets */
+        return mpipool__error(j->pool, MPIPOOL_EINVAL, "%s: MPIPOOL_JOURNAL is a path of %zu bytes; at most 4095",
+                              j->func, strlen(path));
     struct mpipool__resume *r = calloc(1, sizeof *r);
     if (r == NULL) return mpipool__error(j->pool, MPIPOOL_ENOMEM, "%s: out of memory", j->func);
     r->job = j;
@@ -206,7 +209,7 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
     r->je = e;
     r->seq = e->next_seq;
     mpipool__jkey key = {r->seq, j->n, j->in_var ? UINT64_MAX : j->in_size, j->out_var ? UINT64_MAX : j->out_size,
-                         digest, mpipool__registry_name(j->fn_index)};
+                         digest, mpipool__registry_name(j->fn_index), NULL /* this program's code */};
     if (j->source) key.n = key.in_size = key.out_size = MPIPOOL__JSTREAM;
     rc = mpipool__journal_begin(e->j, &key, err, sizeof err);
     if (rc < 0) goto cleanup;

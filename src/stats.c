@@ -75,6 +75,7 @@ void mpipool__obs_open(mpipool *pool) {
     int tty = isatty(STDERR_FILENO);
     const char *iv = getenv("MPIPOOL_PROGRESS_INTERVAL");
     o->progress_mode = mpipool__progress_mode(getenv("MPIPOOL_PROGRESS"), tty);
+    if (o->progress_mode == MPIPOOL__PROGRESS_INVALID) o->progress_mode = MPIPOOL__PROGRESS_OFF; /* refused at open */
     o->progress_interval = mpipool__progress_interval(iv, o->progress_mode);
     /* The flag asks for progress; the environment may still pick the style. */
     o->flag_mode = o->progress_mode != MPIPOOL__PROGRESS_OFF ? o->progress_mode

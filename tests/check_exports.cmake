@@ -36,7 +36,9 @@ list(SORT have)
 set(missing ${want})
 list(REMOVE_ITEM missing ${have})
 set(extra ${have})
-list(REMOVE_ITEM extra ${want})
+# MPI_Finalize is the one deliberate extra (src/finalize.c, through MPI's
+# profiling interface): a task calling it is refused instead of hanging.
+list(REMOVE_ITEM extra ${want} MPI_Finalize)
 if(missing OR extra)
   message(FATAL_ERROR "exports of ${LIB} differ from ${HEADER}:\n"
           "  declared but not exported: ${missing}\n"

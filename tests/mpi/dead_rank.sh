@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # dead_rank.sh FLAVOUR MODE LAUNCH... PROGRAM — a rank dies; the job must end.
+# For abort and segv the library must also have printed the crash line
+# "mpipool: task 'die' crashed on item 1 at rank R (host H): SIGABRT|SIGSEGV".
 #
 # Runs `LAUNCH... PROGRAM MODE DIR` (dead_rank.c) and checks that after the
 # rank dies (MODE abort, segv, master; or kill: this script sends SIGKILL to
@@ -46,6 +48,17 @@ echo "dead_rank.sh ($flavour, $mode): rank $vrank (pid $vpid) died; the job ende
 [ $rc -ne 0 ] || fail "the job exited 0 although rank $vrank died"
 [ $ms -lt 5000 ] || fail "the job took ${ms} ms (>= 5 s) to end after rank $vrank died"
 case $mode in abort|master) sig=6 ;; segv) sig=11 ;; kill) sig=9 ;; esac
+# A task that crashes is named by the library itself (issue 16): task, item,
+# rank, host and signal, in one line written from the signal handler.
+case $mode in
+  abort) signame=SIGABRT ;;
+  segv) signame=SIGSEGV ;;
+  *) signame= ;;
+esac
+if [ -n "$signame" ]; then
+  grep -Eq "^mpipool: task 'die' crashed on item 1 at rank $vrank \(host [^)]+\): $signame\$" "$dir/out" ||
+    fail "no line naming the crashed task, item 1 and rank $vrank ($signame)"
+fi
 case $flavour in
   openmpi)
     grep -Eq "process rank $vrank with PID [0-9]+ on node .* (exited on signal|killed by signal)" "$dir/out" ||

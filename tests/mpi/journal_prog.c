@@ -7,11 +7,14 @@
  * O_APPEND (so the driver can tell which items ran in which run).
  *
  *   journal_prog --n N --dir DIR --out FILE [--journal PATH] [--chunk C]
- *                [--delay-us U] [--abort-at K] [--static]
+ *                [--delay-us U] [--abort-at K] [--static] [--fsize-limit B]
  *   journal_prog --dump JOURNAL      print "map index" for each journalled
  *                                    item (no MPI; reads a copy of the file)
  *
  * Without --journal the journal is whatever MPIPOOL_JOURNAL says.
+ * --fsize-limit B: the master sets RLIMIT_FSIZE to B bytes once the pool
+ * is open (MPI's own files are made by then: a limit around mpiexec breaks
+ * the launcher first), as `ulimit -f` would (journal_fsize.sh).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <mpi.h>
@@ -102,6 +106,7 @@ static int dump(const char *path) {
 
 int main(int argc, char **argv) {
     size_t n = 1000, chunk = 0;
+    long fsize_limit = -1;
     const char *out_path = NULL, *journal = NULL;
     int is_static = 0;
     for (int i = 1; i < argc; i++) {
@@ -123,6 +128,7 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--chunk") == 0) chunk = strtoul(v, NULL, 10);
         else if (strcmp(a, "--delay-us") == 0) delay_us = strtol(v, NULL, 10);
         else if (strcmp(a, "--abort-at") == 0) abort_at = strtol(v, NULL, 10);
+        else if (strcmp(a, "--fsize-limit") == 0) fsize_limit = strtol(v, NULL, 10);
         else {
             fprintf(stderr, "journal_prog: unknown option %s\n", a);
             return 2;
@@ -151,6 +157,10 @@ int main(int argc, char **argv) {
         fclose(pf);
     }
     if (!mpipool_is_master(pool)) return mpipool_exit_status(mpipool_serve(pool));
+    if (fsize_limit >= 0) {
+        struct rlimit rl = {(rlim_t)fsize_limit, (rlim_t)fsize_limit};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) perror("journal_prog: setrlimit");
+    }
 
     int rc = 1, mrc = MPIPOOL_OK;
     uint64_t *in = malloc(n * sizeof *in), (*res)[2] = calloc(n, sizeof *res);

@@ -242,6 +242,22 @@ static void test_apply_fail(void **state) {
     pool_still_works();
 }
 
+/* A task that calls MPI_Finalize (which would hang every MPI) is refused:
+ * the call fails, the item fails naming it, the pool goes on. */
+static int finalizer(mpipool_task *t) {
+    *(int32_t *)t->out = MPI_Finalize() == MPI_SUCCESS ? 1 : 2;
+    return 0;
+}
+MPIPOOL_TASK(finalizer);
+
+static void test_task_calls_finalize(void **state) {
+    (void)state;
+    int32_t x = 5, y = 0;
+    assert_rc(pool, mpipool_apply(pool, finalizer, &x, sizeof x, &y, sizeof y), MPIPOOL_ETASK);
+    assert_contains(mpipool_last_error(pool), "called MPI_Finalize");
+    pool_still_works();
+}
+
 static void test_unregistered(void **state) {
     (void)state;
     reset_io();
@@ -347,6 +363,7 @@ int main(int argc, char **argv) {
             cmocka_unit_test(test_failure_message_matches_item),
             cmocka_unit_test(test_apply_fail),
             cmocka_unit_test(test_unregistered),
+            cmocka_unit_test(test_task_calls_finalize),
             cmocka_unit_test(test_bad_arguments),
             cmocka_unit_test(test_null_pool),
             cmocka_unit_test(test_serve_on_master),

@@ -128,7 +128,7 @@ static void test_several_maps(void **state) {
 static void premade(const char *path, const uint64_t *in, size_t n, uint64_t out_size, const char *fn) {
     mpipool__journal *j;
     if (mpipool__journal_open(path, &j, err, sizeof err) != MPIPOOL_OK) fail_msg("%s", err);
-    mpipool__jkey k = {0, n, 8, out_size, mpipool__hash(in, n * 8), fn};
+    mpipool__jkey k = {0, n, 8, out_size, mpipool__hash(in, n * 8), fn, NULL};
     assert_int_equal(mpipool__journal_begin(j, &k, err, sizeof err), 0);
     res_t r[100];
     mpipool_buf v[100];

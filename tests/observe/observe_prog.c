@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /*
  * observe_prog.c — a small run for the observation tests (run.sh): a
  * dynamic map of N items of uneven cost in chunks of 3 (job 1), a static
@@ -10,9 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <mpipool.h>
 
+/* OBSERVE_ITEM_US=N: each task also sleeps N microseconds, so that a job
+ * lasts long enough for several progress lines at the display's floor. */
+static void item_pause(void) {
+    static long us = -1;
+    if (us < 0) us = getenv("OBSERVE_ITEM_US") ? atol(getenv("OBSERVE_ITEM_US")) : 0;
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    if (us > 0) nanosleep(&ts, NULL);
+}
+
 static int work(mpipool_task *t) {
+    item_pause();
     long x = *(const long *)t->in;
     volatile double acc = 0;
     for (long i = 0; i < 2000 + (x % 7) * 3000; i++) acc += (double)i * 1e-9;
@@ -22,6 +34,7 @@ static int work(mpipool_task *t) {
 MPIPOOL_TASK(work);
 
 static int shout(mpipool_task *t) {
+    item_pause();
     char *o = mpipool_task_output(t, t->in_size);
     if (o == NULL) return 1;
     for (size_t i = 0; i < t->in_size; i++) o[i] = (char)(((const char *)t->in)[i] & ~0x20);

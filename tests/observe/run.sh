@@ -62,7 +62,9 @@ stats)
   grep -q "master CPU: " "$err" || fail "no master CPU line"
   ;;
 log)
-  run MPIPOOL_PROGRESS=1 MPIPOOL_PROGRESS_INTERVAL=0
+  # Interval 0 means the display's floor (10 ms); 2 ms per item makes each
+  # job last long enough for several lines.
+  run MPIPOOL_PROGRESS=1 MPIPOOL_PROGRESS_INTERVAL=0 OBSERVE_ITEM_US=2000
   check_stdout
   grep -q $'\r' "$err" && fail "carriage returns in a log that is not a terminal"
   grep -q $'\033' "$err" && fail "escape codes in a log that is not a terminal"

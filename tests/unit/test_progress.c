@@ -46,9 +46,13 @@ static void test_mode_and_interval(void **state) {
     assert_true(mpipool__progress_interval(NULL, MPIPOOL__PROGRESS_BAR) == MPIPOOL__PROGRESS_BAR_INTERVAL);
     assert_true(mpipool__progress_interval(NULL, MPIPOOL__PROGRESS_LOG) == MPIPOOL__PROGRESS_LOG_INTERVAL);
     assert_true(mpipool__progress_interval("2.5", MPIPOOL__PROGRESS_LOG) == 2.5);
-    assert_true(mpipool__progress_interval("0", MPIPOOL__PROGRESS_BAR) == 0.0);
-    assert_true(mpipool__progress_interval("-1", MPIPOOL__PROGRESS_LOG) == MPIPOOL__PROGRESS_LOG_INTERVAL);
-    assert_true(mpipool__progress_interval("soon", MPIPOOL__PROGRESS_BAR) == MPIPOOL__PROGRESS_BAR_INTERVAL);
+    /* 0 would draw a line per item: the floor applies. */
+    assert_true(mpipool__progress_interval("0", MPIPOOL__PROGRESS_BAR) == MPIPOOL__PROGRESS_MIN_INTERVAL);
+    /* Garbage is refused (-1), not taken as the default. */
+    assert_true(mpipool__progress_interval("-1", MPIPOOL__PROGRESS_LOG) < 0);
+    assert_true(mpipool__progress_interval("soon", MPIPOOL__PROGRESS_BAR) < 0);
+    assert_int_equal(mpipool__progress_mode("garbage", 1), MPIPOOL__PROGRESS_INVALID);
+    assert_int_equal(mpipool__progress_mode("-1", 0), MPIPOOL__PROGRESS_INVALID);
 }
 
 static void test_bar_rate_limited(void **state) {

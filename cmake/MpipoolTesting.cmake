@@ -54,7 +54,11 @@ if(MPIPOOL_SANITIZE)
   set(MPIPOOL_SANITIZER_ENV
     "ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:fast_unwind_on_malloc=0:exitcode=23"
     "LSAN_OPTIONS=suppressions=${_supp}/lsan.supp:print_suppressions=0"
-    "UBSAN_OPTIONS=suppressions=${_supp}/ubsan.supp:print_stacktrace=1:halt_on_error=1")
+    "UBSAN_OPTIONS=suppressions=${_supp}/ubsan.supp:print_stacktrace=1:halt_on_error=1"
+    # ThreadSanitizer (MPIPOOL_SANITIZE=thread): every report is printed and
+    # the process then exits 66; only MPI's own libraries are suppressed;
+    # too-large allocations return NULL, as under ASan above.
+    "TSAN_OPTIONS=suppressions=${_supp}/tsan.supp:exitcode=66:second_deadlock_stack=1:history_size=4:allocator_may_return_null=1")
   list(APPEND MPIPOOL_TEST_ENV ${MPIPOOL_SANITIZER_ENV})
   set(MPIPOOL_TEST_ENV "${MPIPOOL_TEST_ENV}" CACHE INTERNAL "")
 endif()

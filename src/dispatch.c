@@ -420,6 +420,7 @@ static void worker_left(mpipool__engine *e, const MPI_Status *st) {
     int len = 0, code = MPIPOOL_EPROTO;
     MPI_Get_count(st, MPI_BYTE, &len);
     if (len >= 4) memcpy(&code, e->abort_buf, 4);
+    if (!e->broken && code < 0 && code >= MPIPOOL_EINTR) e->broken_code = code;
     bad_answer(e, "rank %d left the pool (%s): %.*s", st->MPI_SOURCE, mpipool_err_name(code),
                len > 4 ? len - 4 : 0, e->abort_buf + 4);
     e->abort_req = MPI_REQUEST_NULL;

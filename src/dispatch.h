@@ -84,6 +84,7 @@ struct mpipool__engine {
     MPI_Status *statuses;     /* nslots + 1, for the Testsome on rreqs     */
     mpipool_job *head, *tail; /* jobs not yet finished, oldest first   */
     int broken;               /* an MPI error: every job fails with it */
+    int broken_code;          /* its code: 0 = MPIPOOL_EMPI; a worker's own */
     char broken_msg[MPIPOOL__ERR_MAX];
     int interrupted;          /* a signal: no more work, jobs end with EINTR */
     MPI_Request abort_req;    /* TAG_ABORT from any worker, posted while chunks are out */

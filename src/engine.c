@@ -23,7 +23,7 @@
 
 /* Unlink a settled job and wake its waiters.  With e->lock. */
 static void finish(mpipool__engine *e, mpipool_job *j) {
-    mpipool__job_settle(j, e->broken ? e->broken_msg : NULL);
+    mpipool__job_settle(j, e->broken ? e->broken_msg : NULL, e->broken_code);
     mpipool_job **pp = &e->head, *prev = NULL;
     while (*pp && *pp != j) {
         prev = *pp;
@@ -199,7 +199,7 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
         /* Nothing is sent: it ends at once with the engine's verdict. */
         j->intr = e->interrupted ? e->interrupted : sig;
         j->cancelled = 1;
-        mpipool__job_settle(j, e->broken ? e->broken_msg : NULL);
+        mpipool__job_settle(j, e->broken ? e->broken_msg : NULL, e->broken_code);
         pthread_mutex_unlock(&e->lock);
         return MPIPOOL_OK;
     }

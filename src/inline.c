@@ -68,6 +68,6 @@ void mpipool__job_run_inline(mpipool_job *j) {
     free(buf);
     mpipool__vout_free(&v);
     mpipool__fails_free(&f);
-    mpipool__job_settle(j, NULL);
+    mpipool__job_settle(j, NULL, 0);
 }
 

@@ -135,11 +135,11 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
 /* All its chunks are back and no more will be sent: settle the result
  * (`broken`: the engine's failure, or NULL), then mark it finished — the
  * release store that lets any thread read rc, err and the outputs. */
-void mpipool__job_settle(mpipool_job *j, const char *broken) {
+void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code) {
     mpipool__pending_free(j);
     if (j->n == SIZE_MAX) j->n = j->next; /* a stream cut short */
     if (broken) {
-        mpipool__job_error(j, MPIPOOL_EMPI, "%s: %s", j->func, broken);
+        mpipool__job_error(j, broken_code ? broken_code : MPIPOOL_EMPI, "%s: %s", j->func, broken);
     } else if (j->intr) {
         char saved[MPIPOOL__ERR_MAX / 2];
         mpipool__resume_describe(j, saved, sizeof saved);

@@ -22,8 +22,9 @@ void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count);
  * caller's mpipool_buf array or the imap source.  How many it took (fewer
  * when the source ends or fails), or -1 when out of memory. */
 int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t *cap, size_t hdr, size_t *bytes);
-/* Settle the verdict and mark the job finished (see jobs.c). */
-void mpipool__job_settle(mpipool_job *j, const char *broken);
+/* Settle the verdict and mark the job finished (see jobs.c); `broken`:
+ * the engine's failure (code `broken_code`, 0 = MPIPOOL_EMPI), or NULL. */
+void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code);
 /* 1 once mpipool__job_settle has run (acquire). */
 int mpipool__job_finished(const mpipool_job *j);
 

@@ -358,6 +358,12 @@ static int fsize_child(rlim_t limit, uint64_t *appended) {
 
 static void test_file_size_limit(void **state) {
     (void)state;
+    /* Under valgrind (its preload library is in LD_PRELOAD) the forked
+     * child inherits cmocka's allocations, and valgrind's "any leak fails"
+     * makes it exit 1 whatever it checked: the plain and sanitizer runs
+     * cover this test. */
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre != NULL && strstr(pre, "vgpreload") != NULL) skip();
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();

@@ -182,8 +182,15 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
     int all_ok = rc == MPIPOOL_OK, agreed = 0;
     MPI_Allreduce(&all_ok, &agreed, 1, MPI_INT, MPI_LAND, dup);
     if (!agreed) {
-        /* Keep this rank's own reason; the others learn only that it failed. */
-        if (rc == MPIPOOL_OK)
+        /* Keep this rank's own reason; the others learn the master's (a bad
+         * setting is the master's), or only that some rank failed. */
+        char why[MPIPOOL__ERR_MAX];
+        snprintf(why, sizeof why, "%s", rank == 0 && rc != MPIPOOL_OK ? mpipool__open_error : "");
+        MPI_Bcast(why, (int)sizeof why, MPI_CHAR, 0, dup);
+        if (rc == MPIPOOL_OK && why[0] != '\0')
+            rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the master could not open the pool: %.700s", func,
+                                rank, why);
+        else if (rc == MPIPOOL_OK)
             rc = mpipool__error(NULL, MPIPOOL_EINVAL, "%s: rank %d: the pool could not be opened on another rank "
                                 "(its message names why: a bad setting on the master, or no memory)", func, rank);
         else if (rc == MPIPOOL_ENOMEM)

@@ -109,13 +109,13 @@ static int pool_works(void) {
 
 /* Set the variable on the ranks in `where` (0: master only, 1: workers
  * only), open and close a pool over MPI_COMM_WORLD, and give open's code. */
-static int open_with_piece(const char *value, int where, const char **msg) {
+static int open_with(const char *var, const char *value, int where, const char **msg) {
     int here = where == 0 ? world_rank == 0 : world_rank != 0;
-    if (here) setenv("MPIPOOL_PIECE_BYTES", value, 1);
+    if (here) setenv(var, value, 1);
     mpipool *p = (mpipool *)&p; /* must become NULL on failure */
     int rc = mpipool_open_comm(&p, MPI_COMM_WORLD);
     *msg = mpipool_last_error(NULL);
-    unsetenv("MPIPOOL_PIECE_BYTES");
+    unsetenv(var);
     if (rc == MPIPOOL_OK) {
         int ok = 1;
         if (mpipool_is_master(p)) {
@@ -129,6 +129,18 @@ static int open_with_piece(const char *value, int where, const char **msg) {
     }
     return rc;
 }
+
+static int open_with_piece(const char *value, int where, const char **msg) {
+    return open_with("MPIPOOL_PIECE_BYTES", value, where, msg);
+}
+
+/* Issue 21 item 13: values outside the documented ones are refused, naming
+ * the variable (they used to turn progress on, or pass as "on"). */
+static int env_progress_garbage(const char **m) { return open_with("MPIPOOL_PROGRESS", "garbage", 0, m); }
+static int env_progress_minus(const char **m) { return open_with("MPIPOOL_PROGRESS", "-1", 0, m); }
+static int env_interval_minus(const char **m) { return open_with("MPIPOOL_PROGRESS_INTERVAL", "-1", 0, m); }
+static int env_interval_zero(const char **m) { return open_with("MPIPOOL_PROGRESS_INTERVAL", "0", 0, m); }
+static int env_hier_one(const char **m) { return open_with("MPIPOOL_HIERARCHY", "1", 0, m); }
 
 static int env_letters(const char **m) { return open_with_piece("abc", 0, m); }
 static int env_negative(const char **m) { return open_with_piece("-5", 0, m); }
@@ -144,6 +156,14 @@ static int env_workers_only(const char **m) { return open_with_piece("garbage", 
 
 static const bad_case env_cases[] = {
     CASE("MPIPOOL_PIECE_BYTES=abc", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES", env_letters),
+    CASE("MPIPOOL_PROGRESS=garbage", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PROGRESS",
+         env_progress_garbage),
+    CASE("MPIPOOL_PROGRESS=-1", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PROGRESS", env_progress_minus),
+    CASE("MPIPOOL_PROGRESS_INTERVAL=-1", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PROGRESS_INTERVAL",
+         env_interval_minus),
+    CASE("MPIPOOL_PROGRESS_INTERVAL=0 (the 10 ms floor)", MPIPOOL_OK, NULL, NULL, env_interval_zero),
+    CASE("MPIPOOL_HIERARCHY=1 (auto, on or off only)", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_HIERARCHY",
+         env_hier_one),
     CASE("MPIPOOL_PIECE_BYTES=-5", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES", env_negative),
     CASE("MPIPOOL_PIECE_BYTES=1e9", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES", env_float),
     CASE("MPIPOOL_PIECE_BYTES=' 1000'", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES",

@@ -59,7 +59,7 @@ run_suite "MPICH" build-mpich "$mpich $common" "" || status=1
 # test_imap's 2 GB bounded-memory case skips itself under ASan (its RSS
 # bound means nothing with shadow memory).
 run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
-  "-E ^(downstream|cluster|mpi_dead_rank_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" || status=1
+  "-E ^(downstream|modulefile|cluster|mpi_dead_rank_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" || status=1
 # ThreadSanitizer (build-tsan/, Open MPI, gcc): reports are fatal (exit 66)
 # and only the MPI library and the libraries under it are suppressed
 # (tests/sanitizers/tsan.supp); a canary proves a race in our code is still

@@ -23,6 +23,7 @@ static int echo(mpipool_task *t) {
 }
 MPIPOOL_TASK(echo);
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 static long vm_bytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
     long pages = 0;
@@ -31,6 +32,7 @@ static long vm_bytes(void) {
     fclose(f);
     return pages < 0 ? -1 : pages * 4096;
 }
+#endif
 
 int main(int argc, char **argv) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

@@ -59,10 +59,14 @@ run_suite "MPICH" build-mpich "$mpich $common" "-E (_np4|^tool_mpipool_run_.*_np
 # changes how the rank dies), the task farm's and the observation tools'
 # shell-level scenarios (~200 s here; the library paths they use are the
 # MPI tests'), and the cluster test (it runs the examples, not built here).
+# The journal's kill/resume, build-id and file-size scenarios and the hung
+# task are shell-level checks of processes and launchers too (~150 s of test
+# time under ASan); the journal's code runs under ASan in the resume tests,
+# the unit tests and the fuzz target.
 # test_imap's 2 GB bounded-memory case skips itself under ASan (its RSS
 # bound means nothing with shadow memory).
 run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
-  "-E ^(downstream|modulefile|cluster|mpi_dead_rank_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" || status=1
+  "-E ^(downstream|modulefile|cluster|mpi_dead_rank_.*|mpi_journal_.*|mpi_hung_task_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" || status=1
 # ThreadSanitizer (build-tsan/, Open MPI, gcc): reports are fatal (exit 66)
 # and only the MPI library and the libraries under it are suppressed
 # (tests/sanitizers/tsan.supp); a canary proves a race in our code is still

@@ -460,7 +460,17 @@ typedef struct mpipool_map_options {
                                   says.  Caller-owned; read during the call only
                                   (the library keeps its own copy).  See "Journal
                                   and resume" below.  (Took one reserved slot.)    */
-    void *reserved[3];         /* must be NULL: room to grow without an ABI break   */
+    double task_timeout;       /* seconds one task (one item) may run; 0 = no limit.
+                                  A task that runs longer is reported with its item
+                                  and rank, and its worker process is ended (the
+                                  only way to stop a task that never returns); the
+                                  item fails with status MPIPOOL_ETIMEDOUT.  With
+                                  in-job recovery the map goes on without that
+                                  worker; without it the launcher ends the job.
+                                  Measured by the worker's watchdog to within
+                                  max(50 ms, a tenth of the limit).  (Took one
+                                  reserved slot.)                                   */
+    void *reserved[2];         /* must be NULL: room to grow without an ABI break   */
 } mpipool_map_options;
 
 /* options->flags bit: show this job's progress on the master's stderr — a
@@ -481,7 +491,7 @@ typedef struct mpipool_map_options {
 #define MPIPOOL_MAP_FLAT 0x4u
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
-#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, {0}}
+#define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, 0.0, {0}}
 MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
 
 /* ---- scale: hierarchical dispatch ----------------------------------------
@@ -626,10 +636,12 @@ typedef struct mpipool_imap_options {
     const char *journal;       /* as mpipool_map_options.journal: NULL = the file
                                   named by MPIPOOL_JOURNAL, if set; "": none; see
                                   "journal and resume".  (Took one reserved slot.)  */
-    void *reserved[3];         /* must be NULL                                       */
+    double task_timeout;       /* as mpipool_map_options.task_timeout; a timed-out
+                                  item reaches the sink with status MPIPOOL_ETIMEDOUT */
+    void *reserved[2];         /* must be NULL                                       */
 } mpipool_imap_options;
 
-#define MPIPOOL_IMAP_OPTIONS_INIT {0, 0, 0, MPIPOOL_ON_ERROR_CONTINUE, 0u, NULL, {0}}
+#define MPIPOOL_IMAP_OPTIONS_INIT {0, 0, 0, MPIPOOL_ON_ERROR_CONTINUE, 0u, NULL, 0.0, {0}}
 
 /* Map `fn` over a stream: items from `source`, results to `sink`, blocking
  * until the source is exhausted and every result is delivered (Pool.imap /

@@ -8,12 +8,18 @@
  * Invariants:
  *  - the handler uses async-signal-safe calls only (write, sigaction,
  *    raise) and reads only what exec.c stored before the task ran;
+ *  - with a watchdog (watchdog.c), it also hands the item and the signal
+ *    to it through a pipe and waits (at most a few seconds) until the
+ *    watchdog has told the master, so the master knows exactly which item
+ *    killed the worker;
  *  - it reports only while a task runs (exec.c says which), then puts back
  *    the handler the program had (or the default) and raises the signal
  *    again, so the process ends (or the program's handler runs) as before.
  * No MPI.
  */
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include "crash.h"
@@ -27,6 +33,7 @@ static volatile sig_atomic_t running;        /* a task runs (this process)  */
 static const char *volatile task_name;
 static const size_t *volatile task_item; /* the task struct's index field */
 static volatile int task_rank;
+static volatile int notify_fd = -1, ack_fd = -1; /* the watchdog's pipes */
 
 static size_t put(char *buf, size_t at, size_t cap, const char *s) {
     while (*s && at + 1 < cap) buf[at++] = *s++;
@@ -70,6 +77,11 @@ static void on_crash(int sig) {
         ssize_t w = write(STDERR_FILENO, line, n);
         (void)w;
         running = 0;
+        if (notify_fd >= 0) {
+            mpipool__crash_rec rec = {task_item ? (uint64_t)*task_item : 0, sig, 0};
+            struct pollfd p = {ack_fd, POLLIN, 0};
+            if (write(notify_fd, &rec, sizeof rec) == (ssize_t)sizeof rec) (void)poll(&p, 1, 5000);
+        }
     }
     /* As before: the program's own handler, or the default action. */
     if (k < NSIGS) sigaction(sig, &old[k], NULL);
@@ -98,3 +110,17 @@ void mpipool__crash_task(const char *name, int rank, const size_t *item) {
 }
 
 void mpipool__crash_done(void) { running = 0; }
+
+void mpipool__crash_notify(int wfd, int rfd) {
+    ack_fd = rfd;
+    notify_fd = wfd;
+}
+
+int mpipool__crash_where(uint64_t *item) {
+    /* Read from another thread: a word-sized load of a field the task's
+     * thread stores once per item; a stale value only delays a timeout. */
+    const size_t *volatile at = task_item;
+    if (!running || at == NULL) return 0;
+    *item = (uint64_t)*(const volatile size_t *)at;
+    return 1;
+}

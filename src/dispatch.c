@@ -23,6 +23,7 @@
 #include "dispatch.h"
 #include "jobs.h"
 #include "observe.h"
+#include "recover.h"
 #include "transport.h"
 
 static int slot_grow(char **p, size_t *cap, size_t need) {
@@ -124,18 +125,22 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     size_t bytes = 0, piece = e->pool->piece;
     int var_in = j->in_var || j->source != NULL;
     double obs_t0 = mpipool__obs_now(e->pool);
-    if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) return 0; /* the rest is in the journal */
-    size_t first = j->next;
+    const mpipool__redo *r = j->redo; /* items a dead worker had go first */
+    if (r) count = mpipool__redo_count(j, count);
+    else if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) return 0; /* the rest is in the journal */
+    size_t first = r ? (size_t)r->first : j->next;
     if (var_in) {
         /* Copy the items first: a stream may end (or fail) here. */
-        int64_t got = mpipool__job_take_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes);
+        int64_t got = r ? mpipool__redo_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes)
+                        : mpipool__job_take_items(j, count, &s->sbuf, &s->scap, sizeof s->whdr, &bytes);
         if (got < 0) return chunk_refused(j, s, "a chunk");
         if (got == 0) return 0;
         count = (size_t)got;
     }
     *s = (slot){.worker = w, .seq = e->seq++, .job = j, .first = first, .count = count,
                 .var_out = j->out_var || j->source != NULL, .sbuf = s->sbuf, .scap = s->scap,
-                .rbuf = s->rbuf, .rcap = s->rcap, .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL};
+                .rbuf = s->rbuf, .rcap = s->rcap, .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL,
+                .deaths = r ? r->deaths : 0, .why = r && r->why ? strdup(r->why) : NULL};
     size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
     size_t rbytes = s->var_out ? 0 : count * j->out_size;
     int wpieced = sizeof s->whdr + payload > piece;
@@ -143,7 +148,8 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     s->whdr = (mpipool__work_hdr){members ? MPIPOOL__KIND_GROUP : MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index,
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
                                   s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
-                                  members ? (uint32_t)w + 1 : 0, (uint32_t)members};
+                                  members ? (uint32_t)w + 1 : 0, (uint32_t)members, j->task_timeout,
+                                  e->recover > 0 || j->resume != NULL, 0};
     s->units = members + 1; /* a leader runs items too */
     /* Piece counts fit an int: a chunk is at most MPIPOOL__CHUNK_BYTES_CAP
      * bytes of items (or one variable item), a piece at least 256 bytes. */
@@ -164,7 +170,9 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     if (s->rsmall && rneed > s->rcap && slot_grow(&s->rbuf, &s->rcap, rneed) != 0) s->rsmall = 0;
     if (post_result(e, j, s, rbytes, rpieced) != 0 || post_work(e, j, s, payload, var_in, wpieced, wsmall) != 0)
         return -1;
-    j->next += count;
+    if (r) mpipool__redo_sent(j, count);
+    else j->next += count;
+    mpipool__recover_heard(e, w);
     j->chunks_out++;
     e->inflight[w]++;
     e->busy++;
@@ -209,12 +217,13 @@ static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
     mpipool_job *first = NULL;
     *unassigned = 0;
     for (mpipool_job *j = e->head; j; j = j->next_job) {
-        if (j->cancelled || j->next >= j->n) continue;
-        /* An ordered stream whose window is full waits for its oldest item. */
-        if (j->source && !j->unordered && j->next - j->emitted >= j->window) continue;
+        if (j->cancelled || (j->next >= j->n && j->redo == NULL)) continue;
+        /* An ordered stream whose window is full waits for its oldest item
+         * (unless that is among the items a dead worker had). */
+        if (j->source && !j->unordered && j->next - j->emitted >= j->window && j->redo == NULL) continue;
         if (first == NULL) first = j;
         if (j->schedule == MPIPOOL_SCHEDULE_STATIC) break;
-        *unassigned += j->source ? SIZE_MAX / 4 : j->n - j->next;
+        *unassigned += j->source ? SIZE_MAX / 4 : j->n - j->next + j->redo_items;
     }
     return first;
 }
@@ -262,7 +271,7 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
                 w = 0; /* start over: the next job may be dynamic */
                 continue;
             }
-            if (e->inflight[w] >= round ||
+            if (e->dead[w] || e->inflight[w] >= round ||
                 e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
@@ -327,6 +336,20 @@ static int check_answer(mpipool__engine *e, slot *s) {
     return 0;
 }
 
+/* The slot's chunk is settled (collected, or lost with its worker). */
+static void slot_release(mpipool__engine *e, slot *s) {
+    s->job->chunks_out--;
+    e->inflight[s->worker]--;
+    e->busy--;
+    e->var_busy -= s->var_out;
+    free(s->why);
+    s->why = NULL;
+    s->worker = 0;
+    s->job = NULL;
+    s->rreq = MPI_REQUEST_NULL;
+    s->completed = 0;
+}
+
 static int collect(mpipool__engine *e, slot *s) {
     mpipool_job *j = s->job;
     const mpipool__result_hdr *h = &s->rhdr;
@@ -360,15 +383,10 @@ static int collect(mpipool__engine *e, slot *s) {
         j->per_item = j->busy_sum / j->busy_items;
     }
     j->done += s->count;
-    j->chunks_out--;
-    e->inflight[s->worker]--;
-    e->busy--;
-    e->var_busy -= s->var_out;
+    mpipool__recover_heard(e, s->worker);
     mpipool__obs_collected(e->pool, j, s->worker, s->first, s->count, h->busy,
                            s->var_out ? s->rlen : sizeof *h + s->count * j->out_size, obs_t0);
-    s->worker = 0;
-    s->job = NULL;
-    s->rreq = MPI_REQUEST_NULL;
+    slot_release(e, s);
     return 0;
 }
 
@@ -427,36 +445,87 @@ static void worker_left(mpipool__engine *e, const MPI_Status *st) {
 }
 
 int mpipool__dispatch_watch(mpipool__engine *e) {
-    if (e->abort_req != MPI_REQUEST_NULL || e->workers == 0) return 0;
-    ENGINE_MPI(e, MPI_Irecv(e->abort_buf, (int)sizeof e->abort_buf, MPI_BYTE, MPI_ANY_SOURCE, MPIPOOL__TAG_ABORT,
-                            e->pool->comm, &e->abort_req));
-    return 0;
+    if (e->workers == 0) return 0;
+    if (e->abort_req == MPI_REQUEST_NULL)
+        ENGINE_MPI(e, MPI_Irecv(e->abort_buf, (int)sizeof e->abort_buf, MPI_BYTE, MPI_ANY_SOURCE, MPIPOOL__TAG_ABORT,
+                                e->pool->comm, &e->abort_req));
+    return mpipool__recover_post(e);
 }
 
 void mpipool__dispatch_unwatch(mpipool__engine *e) {
+    mpipool__recover_unpost(e);
     if (e->abort_req == MPI_REQUEST_NULL) return;
     MPI_Cancel(&e->abort_req);
     MPI_Wait(&e->abort_req, MPI_STATUS_IGNORE);
 }
 
+/* A lost chunk's requests: nothing will complete them (receives are
+ * cancelled; sends to a dead rank are let go). */
+static void drop_requests(slot *s) {
+    if (s->rreq != MPI_REQUEST_NULL) {
+        MPI_Cancel(&s->rreq);
+        MPI_Request_free(&s->rreq);
+    }
+    if (s->sreq != MPI_REQUEST_NULL) MPI_Request_free(&s->sreq);
+    for (int k = 0; s->pieces && k < s->nsend_pieces + s->nrecv_pieces; k++) {
+        if (s->pieces[k] == MPI_REQUEST_NULL) continue;
+        if (k >= s->nsend_pieces) MPI_Cancel(&s->pieces[k]);
+        MPI_Request_free(&s->pieces[k]);
+    }
+    free(s->pieces);
+    s->pieces = NULL;
+    free(s->rmsg);
+    s->rmsg = NULL;
+}
+
+/* Worker w is gone: its chunks go back to their jobs, oldest (the one it
+ * was running) first, and it never gets another (recover.c). */
+static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
+    slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *order[2] = {a, b};
+    if (b->worker && (!a->worker || b->seq < a->seq)) {
+        order[0] = b;
+        order[1] = a;
+    }
+    int running = 1;
+    for (int k = 0; k < 2; k++) {
+        slot *s = order[k];
+        if (!s->worker) continue;
+        mpipool__recover_requeue(e, s, w, running, why);
+        running = 0;
+        drop_requests(s);
+        slot_release(e, s);
+    }
+    mpipool__recover_bury(e, w, why);
+}
+
 int mpipool__dispatch_collect(mpipool__engine *e) {
-    int any = take_vresults(e), ndone = 0;
+    int any = take_vresults(e), ndone = 0, died = 0;
+    mpipool__died_msg why;
     if (e->broken || e->busy == 0) return any;
     MPI_Status *sts = e->statuses;
+    int n = e->nslots + ENGINE_EXTRA_REQS;
     for (int i = 0; i < e->nslots; i++) e->rreqs[i] = e->slots[i].worker ? e->slots[i].rreq : MPI_REQUEST_NULL;
     e->rreqs[e->nslots] = e->abort_req;
-    int rc = MPI_Testsome(e->nslots + 1, e->rreqs, &ndone, e->idx, sts);
+    e->rreqs[e->nslots + 1] = e->beat_req;
+    e->rreqs[e->nslots + 2] = e->died_req;
+    int rc = MPI_Testsome(n, e->rreqs, &ndone, e->idx, sts);
     if (rc != MPI_SUCCESS) {
         mpipool__engine_break(e, rc, "MPI_Testsome");
         return any;
     }
     for (int k = 0; k < ndone && ndone != MPI_UNDEFINED; k++) {
-        if (e->idx[k] == e->nslots) {
+        int i = e->idx[k];
+        if (i == e->nslots) {
             worker_left(e, &sts[k]);
             return 1;
+        } else if (i == e->nslots + 1) {
+            mpipool__recover_beat(e, &sts[k]);
+        } else if (i == e->nslots + 2) {
+            died = mpipool__recover_died(e, &sts[k], &why);
+        } else {
+            e->slots[i].rreq = MPI_REQUEST_NULL;
+            e->slots[i].completed = 1;
         }
-        e->slots[e->idx[k]].rreq = MPI_REQUEST_NULL;
-        e->slots[e->idx[k]].completed = 1;
         any = 1;
     }
     /* Collect each worker's chunks in the order they were sent: its
@@ -470,7 +539,10 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
             if (oldest == NULL || !oldest->completed || collect(e, oldest) != 0) break;
         }
     }
-    return any;
+    /* A death: what the worker answered before it is collected above. */
+    if (died && !e->broken) lose(e, died, &why);
+    for (int w; !e->broken && (w = mpipool__recover_silent(e)) > 0; any = 1) lose(e, w, NULL);
+    return any || died;
 }
 
 /* 1 if a large message is probably moving right now, so that sleeping

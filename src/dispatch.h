@@ -63,6 +63,8 @@ typedef struct {
     int sbig, rbig;           /* payloads that need the master's progress */
     int units;                /* workers running it: a group's members, or 1 */
     double t_sent;            /* MPI_Wtime when the chunk was sent        */
+    int deaths;               /* worker deaths its items saw (redo.c)      */
+    char *why;                /* ... and which ("rank 3, SIGSEGV"), or NULL */
 } slot;
 
 struct mpipool__engine {
@@ -89,7 +91,19 @@ struct mpipool__engine {
     int interrupted;          /* a signal: no more work, jobs end with EINTR */
     MPI_Request abort_req;    /* TAG_ABORT from any worker, posted while chunks are out */
     char abort_buf[4 + MPIPOOL__ERR_MAX];
+    /* A worker's death (recover.c writes these; dispatch.c reads them). */
+    double recover;           /* seconds of silence = dead; 0: no recovery   */
+    double *heard;            /* per rank: MPI_Wtime of its last sign of life */
+    double last_look;         /* when the master last looked (it may be away) */
+    uint64_t *beat_job, *beat_item; /* per rank: what its last heartbeat said */
+    char *dead;               /* per rank: 1 once lost; never sent work again */
+    int ndead;
+    MPI_Request beat_req, died_req;
+    mpipool__beat_msg beat_buf;
+    mpipool__died_msg died_buf;
 };
+/* Requests in the Testsome after the slots' receives: abort, heartbeat, died. */
+#define ENGINE_EXTRA_REQS 3
 
 
 /* An MPI failure (or a worker leaving) breaks the engine: the protocol

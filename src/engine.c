@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include "dispatch.h"
 #include "jobs.h"
+#include "recover.h"
 #include "signals.h"
 
 /* Unlink a settled job and wake its waiters.  With e->lock. */
@@ -60,7 +61,7 @@ static int progress_once(mpipool__engine *e) {
     for (mpipool_job *j = e->head, *next; j; j = next) {
         next = j->next_job;
         /* A broken engine cannot drain: chunks still out are never collected. */
-        if (e->broken || (j->chunks_out == 0 && (j->cancelled || j->next >= j->n))) {
+        if (e->broken || (j->chunks_out == 0 && (j->cancelled || (j->next >= j->n && j->redo == NULL)))) {
             finish(e, j);
             any = 1;
         }
@@ -120,12 +121,14 @@ static void engine_free(mpipool__engine *e) {
         free(e->slots[i].rmsg);
         free(e->slots[i].pieces);
         free(e->slots[i].rbuf);
+        free(e->slots[i].why);
     }
     free(e->slots);
     free(e->rreqs);
     free(e->idx);
     free(e->statuses);
     free(e->inflight);
+    mpipool__recover_free(e);
     free(e);
 }
 
@@ -136,11 +139,12 @@ int mpipool__engine_create(mpipool *pool) {
     e->workers = pool->size - 1;
     e->nslots = 2 * e->workers;
     e->slots = calloc((size_t)e->nslots + 1, sizeof *e->slots);
-    e->rreqs = calloc((size_t)e->nslots + 1, sizeof *e->rreqs);
-    e->idx = calloc((size_t)e->nslots + 1, sizeof *e->idx);
-    e->statuses = calloc((size_t)e->nslots + 1, sizeof *e->statuses);
+    e->rreqs = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->rreqs);
+    e->idx = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->idx);
+    e->statuses = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->statuses);
     e->inflight = calloc((size_t)pool->size, sizeof *e->inflight);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight) {
+    int rec = mpipool__recover_init(e);
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || rec != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
@@ -171,6 +175,13 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     if (j->out_var)
         for (size_t i = 0; i < j->n; i++) ((mpipool_buf *)(void *)j->out)[i] = (mpipool_buf){NULL, 0};
     if (j->resume) mpipool__resume_apply(j); /* after the resets above */
+    /* A collective cannot go on without a dead rank: with recovery, maps
+     * are dynamic and flat (a group's leader would wait for ever for a
+     * dead member). */
+    if (pool->recover > 0) {
+        j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+        j->flags = (j->flags & ~(unsigned)MPIPOOL_MAP_HIERARCHY) | MPIPOOL_MAP_FLAT;
+    }
     /* Scatterv counts and displacements are ints (in items), and no rank's
      * share may be one message larger than a piece: else go dynamic. */
     if (j->schedule == MPIPOOL_SCHEDULE_STATIC && pool->size > 1) {

@@ -53,6 +53,10 @@ struct mpipool_job {
     struct mpipool__resume *resume; /* its journal, or NULL (resume.c)      */
     size_t group;             /* > 0: chunks go to group leaders, this many
                                  ranks per group (group.c); 0: to every worker */
+    double task_timeout;      /* options->task_timeout: seconds; 0 = none  */
+    struct mpipool__redo *redo, *redo_tail; /* items a dead worker had, to send
+                                 again before any unsent item (redo.c)      */
+    size_t redo_items;
 };
 
 /* Deliver the variable-size results of items [first, first+count) of a job

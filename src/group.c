@@ -26,6 +26,7 @@
 #include <string.h>
 #include "group.h"
 #include "transport.h"
+#include "watchdog.h"
 #include "wire.h"
 
 /* The leader's own items run in slices of about this long (at least one
@@ -206,7 +207,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s) {
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a member's chunk",
                               pool->rank);
     mpipool__work_hdr wh = {MPIPOOL__KIND_CHUNK, h->fn, h->job, h->first + c->next, count, h->in_size, h->out_size,
-                            0, 0, 0};
+                            0, 0, 0, h->task_timeout, h->watch, 0};
     memcpy(s->sbuf, &wh, sizeof wh);
     if (payload) memcpy(s->sbuf + sizeof wh, c->in + (size_t)c->next * (size_t)h->in_size, payload);
     int member = g->first + m;
@@ -266,7 +267,8 @@ static int run_own(mpipool__group *g) {
                         c->res + sizeof(mpipool__result_hdr) + (size_t)c->next * osz, osz, NULL,
                         h->first + c->next, k, pool->rank, pool};
     double t0 = MPI_Wtime();
-    int64_t nfail = mpipool__run_batch(&b, &g->own);
+    (void)mpipool__watch_need(pool, h, pool->recover / 4);
+    int64_t nfail = mpipool__watch_batch(&b, &g->own, h->job, h->task_timeout);
     double busy = MPI_Wtime() - t0;
     if (nfail < 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);

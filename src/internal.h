@@ -78,11 +78,19 @@ typedef MPI_Message mpipool__msg;
 #define mpipool__mrecv MPI_Mrecv
 #endif
 
+#define MPIPOOL__HOST_MAX 64
+
 struct mpipool {
     MPI_Comm comm;       /* our private duplicate, named "mpipool"      */
     int rank, size;      /* in comm                                      */
     int owns_mpi;        /* mpipool_open called MPI_Init: finalise at close */
-    int threaded;        /* MPI_THREAD_MULTIPLE: the master may run a progress thread */
+    int threaded;        /* MPI_THREAD_SERIALIZED or more: the master may run a
+                            progress thread, a worker its watchdog (watchdog.c) */
+    double recover;      /* seconds of silence after which the master takes a
+                            worker for dead and runs its items elsewhere
+                            (recover.c); 0: no in-job recovery.  Agreed at open. */
+    char *hosts;         /* master, with recovery: each rank's host name,
+                            MPIPOOL__HOST_MAX bytes per rank, for messages */
     size_t piece;        /* largest message, agreed at open (wire.h)    */
     int hier;            /* master: MPIPOOL_HIERARCHY (MPIPOOL__HIER_*)  */
     size_t group;        /* master: ranks per group when a map uses the hierarchy */

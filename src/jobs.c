@@ -24,6 +24,32 @@ void mpipool__job_error(mpipool_job *j, int code, const char *fmt, ...) {
     j->rc = code;
 }
 
+/* One failed item: its status, its message, and the job's first failure. */
+static void note_one(mpipool_job *j, uint64_t index, int rank, int code, const char *msg, uint32_t mlen) {
+    if (index >= j->n) return;
+    if (j->status) j->status[index] = code;
+    if (j->messages && j->messages[index] == NULL) {
+        char *m = malloc((size_t)mlen + 1);
+        if (m) {
+            memcpy(m, msg, mlen);
+            m[mlen] = '\0';
+            j->messages[index] = m;
+        }
+    }
+    if (j->nfail_seen == 0 || index < j->first_fail) {
+        j->first_fail = index;
+        j->first_fail_rank = rank;
+        snprintf(j->fail_msg, sizeof j->fail_msg, "%.*s", (int)mlen, msg);
+    }
+    j->nfail_seen = 1;
+}
+
+static void count_failures(mpipool_job *j, uint64_t nfail) {
+    j->nfail += nfail;
+    if (j->on_error == MPIPOOL_ON_ERROR_STOP || (j->max_failures && j->nfail >= j->max_failures))
+        j->cancelled = 1;
+}
+
 void mpipool__job_note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_fail, int rank,
                           const char *recs, size_t len) {
     size_t off = 0;
@@ -32,24 +58,7 @@ void mpipool__job_note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_f
     uint32_t mlen;
     if (j->resume) mpipool__resume_note_failures(j, nfail, recs, len);
     if (nfail == 0) return;
-    while (mpipool__fails_next(recs, len, &off, &index, &msg, &mlen)) {
-        if (index >= j->n) continue;
-        if (j->status) j->status[index] = MPIPOOL_ETASK;
-        if (j->messages && j->messages[index] == NULL) {
-            char *m = malloc((size_t)mlen + 1);
-            if (m) {
-                memcpy(m, msg, mlen);
-                m[mlen] = '\0';
-                j->messages[index] = m;
-            }
-        }
-        if (j->nfail_seen == 0 || index < j->first_fail) {
-            j->first_fail = index;
-            j->first_fail_rank = rank;
-            snprintf(j->fail_msg, sizeof j->fail_msg, "%.*s", (int)mlen, msg);
-        }
-        j->nfail_seen = 1;
-    }
+    while (mpipool__fails_next(recs, len, &off, &index, &msg, &mlen)) note_one(j, index, rank, MPIPOOL_ETASK, msg, mlen);
     if (j->nfail_seen == 0 || first_fail < j->first_fail) {
         /* Failures whose text did not fit still count. */
         j->first_fail = first_fail;
@@ -57,9 +66,13 @@ void mpipool__job_note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_f
         snprintf(j->fail_msg, sizeof j->fail_msg, "(no message)");
         j->nfail_seen = 1;
     }
-    j->nfail += nfail;
-    if (j->on_error == MPIPOOL_ON_ERROR_STOP || (j->max_failures && j->nfail >= j->max_failures))
-        j->cancelled = 1;
+    count_failures(j, nfail);
+}
+
+void mpipool__job_fail_item(mpipool_job *j, uint64_t index, int rank, int code, const char *msg) {
+    note_one(j, index, rank, code, msg, (uint32_t)strlen(msg));
+    j->done++;
+    count_failures(j, 1);
 }
 
 void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count) {
@@ -137,7 +150,10 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
  * release store that lets any thread read rc, err and the outputs. */
 void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code) {
     mpipool__pending_free(j);
+    size_t notrun = j->redo_items;
+    mpipool__redo_free(j);
     if (j->n == SIZE_MAX) j->n = j->next; /* a stream cut short */
+    notrun += j->n - j->next;
     if (broken) {
         mpipool__job_error(j, broken_code ? broken_code : MPIPOOL_EMPI, "%s: %s", j->func, broken);
     } else if (j->intr) {
@@ -148,15 +164,14 @@ void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code) {
     } else if (j->stream_rc != MPIPOOL_OK) {
         j->rc = j->stream_rc; /* its message is already in j->err */
     } else if (j->nfail) {
-        size_t notrun = j->n - j->next;
         char tail[96] = "";
         if (notrun) snprintf(tail, sizeof tail, "; %zu items not run", notrun);
         mpipool__job_error(j, MPIPOOL_ETASK, "%s: task '%s' failed on item %llu at rank %d: %s%s%s", j->func,
                            mpipool__registry_name(j->fn_index), (unsigned long long)j->first_fail,
                            j->first_fail_rank, j->fail_msg, j->nfail > 1 ? " (and more items failed)" : "", tail);
-    } else if (j->next < j->n) {
+    } else if (notrun) {
         mpipool__job_error(j, MPIPOOL_ECANCELED, "%s: job cancelled with %zu of %zu items not run", j->func,
-                           j->n - j->next, j->n);
+                           notrun, j->n);
     } else {
         j->rc = MPIPOOL_OK;
         j->err[0] = '\0';

@@ -22,6 +22,37 @@ void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count);
  * caller's mpipool_buf array or the imap source.  How many it took (fewer
  * when the source ends or fails), or -1 when out of memory. */
 int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t *cap, size_t hdr, size_t *bytes);
+/* Item `index` failed with `code` (MPIPOOL_ETASK, MPIPOOL_ETIMEDOUT) and
+ * message `msg`, on `rank`, without a chunk around it (a worker died). */
+void mpipool__job_fail_item(mpipool_job *j, uint64_t index, int rank, int code, const char *msg);
+
+/* redo.c: items a dead worker had, sent again before any unsent item.
+ * An entry that saw a death goes out one item per chunk, so that a second
+ * death pins the item that caused it. */
+typedef struct mpipool__redo {
+    uint64_t first, count;     /* items still to send                       */
+    int deaths;                /* worker deaths these items were running at */
+    char *why;                 /* "rank 3, SIGSEGV; rank 5, no report", or NULL */
+    char *items;               /* imap: copies (u64 sizes[], then data), or NULL */
+    size_t taken, data_off;    /* in `items`: entries and bytes already sent  */
+    struct mpipool__redo *next;
+} mpipool__redo;
+/* Queue items [first, first + count) again.  `items`: an imap chunk's
+ * sizes and data (u64 sizes[chunk_count] then data) for items from
+ * chunk_first on, copied here; NULL when they can be read again from
+ * the caller's arrays.  `why` is copied.  -1 if out of memory. */
+int mpipool__redo_add(mpipool_job *j, uint64_t first, uint64_t count, int deaths, const char *why,
+                      const char *items, uint64_t chunk_first, uint64_t chunk_count);
+/* How many of the next `want` items to send from the oldest entry. */
+size_t mpipool__redo_count(const mpipool_job *j, size_t want);
+/* Copy the next `count` items of an imap entry into *buf after `hdr` bytes,
+ * as job_take_items does; or from the caller's mpipool_buf array.  How
+ * many, or -1 when out of memory. */
+int64_t mpipool__redo_items(mpipool_job *j, size_t count, char **buf, size_t *cap, size_t hdr, size_t *bytes);
+/* `count` items of the oldest entry went out. */
+void mpipool__redo_sent(mpipool_job *j, size_t count);
+/* Drop every entry (the job ends). */
+void mpipool__redo_free(mpipool_job *j);
 /* Settle the verdict and mark the job finished (see jobs.c); `broken`:
  * the engine's failure (code `broken_code`, 0 = MPIPOOL_EMPI), or NULL. */
 void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code);

@@ -95,6 +95,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
     j->status = options->status;
     j->messages = options->messages;
     j->flags = options->flags;
+    j->task_timeout = options->task_timeout;
     rc = mpipool__resume_setup(j, options->journal);
     if (rc != MPIPOOL_OK) {
         free(j);
@@ -213,6 +214,9 @@ static int imap_run(const char *func, mpipool *pool, mpipool_fn fn, const mpipoo
     if (o.journal != NULL && strlen(o.journal) >= 4096)
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->journal is a path of %zu bytes; at most 4095",
                               func, strlen(o.journal));
+    if (!(o.task_timeout >= 0 && o.task_timeout <= 1e9))
+        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->task_timeout is %g; it must be a number of "
+                              "seconds, 0 for no limit", func, o.task_timeout);
     if (o.on_error != MPIPOOL_ON_ERROR_CONTINUE && o.on_error != MPIPOOL_ON_ERROR_STOP)
         return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->on_error is %d, not a mpipool_on_error value",
                               func, (int)o.on_error);
@@ -240,6 +244,7 @@ static int imap_run(const char *func, mpipool *pool, mpipool_fn fn, const mpipoo
     j->on_error = o.on_error;
     j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->flags = o.flags;
+    j->task_timeout = o.task_timeout;
     rc = mpipool__resume_setup(j, o.journal);
     if (rc != MPIPOOL_OK) {
         free(j);

@@ -7,6 +7,7 @@
  * minimum that keeps message cost a small fraction of the work and above by
  * the largest message we are willing to build.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "pure.h"
 
@@ -70,6 +71,35 @@ int mpipool__hier_parse(const char *value, int *mode) {
         return MPIPOOL_OK;
     }
     return MPIPOOL_EINVAL;
+}
+
+static int truthy(const char *v) {
+    return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0);
+}
+
+int mpipool__recovery_parse(const char *mode, const char *secs, const char *ompi, const char *slurm,
+                            double *timeout, int *bad) {
+    *timeout = 0;
+    *bad = 0;
+    double t = MPIPOOL__RECOVERY_DEFAULT;
+    if (secs != NULL && *secs != '\0') {
+        char *end = NULL;
+        t = strtod(secs, &end);
+        if (end == secs || *end != '\0' || !(t >= 0.1 && t <= 86400)) {
+            *bad = 2;
+            return MPIPOOL_EINVAL;
+        }
+    }
+    int on;
+    if (mode == NULL || *mode == '\0' || strcmp(mode, "auto") == 0) on = truthy(ompi) || truthy(slurm);
+    else if (strcmp(mode, "on") == 0) on = 1;
+    else if (strcmp(mode, "off") == 0) on = 0;
+    else {
+        *bad = 1;
+        return MPIPOOL_EINVAL;
+    }
+    *timeout = on ? t : 0;
+    return MPIPOOL_OK;
 }
 
 int mpipool__group_parse(const char *value, size_t *group) {

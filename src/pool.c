@@ -126,7 +126,41 @@ static int read_settings(mpipool *pool, const char *func) {
     if (mpipool__progress_interval(iv, MPIPOOL__PROGRESS_LOG) < 0)
         return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS_INTERVAL is \"%.64s\"; it must be a number "
                               "of seconds (at most 86400)", func, iv);
+    const char *rv = getenv("MPIPOOL_RECOVERY"), *tv = getenv("MPIPOOL_RECOVERY_TIMEOUT");
+    int bad = 0;
+    if (mpipool__recovery_parse(rv, tv, getenv("OMPI_MCA_orte_enable_recovery"), getenv("SLURM_NO_KILL"),
+                                &pool->recover, &bad) != MPIPOOL_OK)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, bad == 1 ? "%s: MPIPOOL_RECOVERY is \"%.64s\"; it must be auto, "
+                              "on or off" : "%s: MPIPOOL_RECOVERY_TIMEOUT is \"%.64s\"; it must be a number of "
+                              "seconds from 0.1 to 86400", func, bad == 1 ? rv : tv);
     return MPIPOOL_OK;
+}
+
+/* Every rank learns the master's recovery setting; it holds only if every
+ * rank can run a second thread (a worker's heartbeats come from one).  The
+ * master then gathers the ranks' host names, for its messages. */
+static int agree_recovery(mpipool *pool) {
+    int mine = pool->threaded, all = 0;
+    double t = pool->recover;
+    if (pool->rank == 0 && t > 0 && (pool->hosts = calloc((size_t)pool->size, MPIPOOL__HOST_MAX)) == NULL) t = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, pool->comm) != MPI_SUCCESS ||
+        MPI_Bcast(&t, 1, MPI_DOUBLE, 0, pool->comm) != MPI_SUCCESS)
+        return MPIPOOL_EMPI;
+    if (t > 0 && !all && pool->rank == 0)
+        fprintf(stderr, "mpipool: in-job recovery is off: a rank's MPI gives no MPI_THREAD_SERIALIZED "
+                "(initialise MPI with MPI_Init_thread, or let mpipool_open do it)\n");
+    pool->recover = all ? t : 0;
+    if (pool->recover <= 0) {
+        free(pool->hosts);
+        pool->hosts = NULL;
+        return MPIPOOL_OK;
+    }
+    char me[MPI_MAX_PROCESSOR_NAME] = "?", mine_h[MPIPOOL__HOST_MAX];
+    int len = 0;
+    MPI_Get_processor_name(me, &len);
+    snprintf(mine_h, sizeof mine_h, "%.63s", me);
+    return MPI_Gather(mine_h, MPIPOOL__HOST_MAX, MPI_CHAR, pool->hosts, MPIPOOL__HOST_MAX, MPI_CHAR, 0,
+                      pool->comm) == MPI_SUCCESS ? MPIPOOL_OK : MPIPOOL_EMPI;
 }
 
 /* The process ends with a pool still open: the common mistakes (a worker
@@ -177,6 +211,10 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
      * under the engine's lock); SimGrid's simulated ranks cannot start
      * threads of their own. */
     pool->threaded = provided >= MPI_THREAD_SERIALIZED && !MPIPOOL__SIMULATED;
+    if (agree_recovery(pool) != MPIPOOL_OK) {
+        rc = mpipool__error(NULL, MPIPOOL_EMPI, "%s: MPI_Allreduce failed", func);
+        goto cleanup;
+    }
     if (rc == MPIPOOL_OK && rank == 0 && mpipool__engine_create(pool) != MPIPOOL_OK) rc = MPIPOOL_ENOMEM;
     if (rc == MPIPOOL_OK && (rc = mpipool__handle_add(pool)) == MPIPOOL_OK) added = 1;
     int all_ok = rc == MPIPOOL_OK, agreed = 0;
@@ -210,6 +248,7 @@ static int open_on(mpipool **out, MPI_Comm comm, int owns_mpi, const char *func)
 cleanup:
     if (added) mpipool__handle_forget(pool);
     if (pool) mpipool__engine_destroy(pool, 0, NULL, 0);
+    if (pool) free(pool->hosts);
     free(pool);
     if (frozen) mpipool__registry_thaw();
     if (dup != MPI_COMM_NULL) MPI_Comm_free(&dup);
@@ -232,6 +271,15 @@ int mpipool_open(mpipool **pool, int *argc, char ***argv) {
          * as another thread of ours) without the cost MPI_THREAD_MULTIPLE
          * puts on every message.  A program that makes MPI calls of its own
          * while async jobs run initialises MPI itself with MULTIPLE. */
+        double rec = 0;
+        int bad = 0;
+        if (mpipool__recovery_parse(getenv("MPIPOOL_RECOVERY"), getenv("MPIPOOL_RECOVERY_TIMEOUT"),
+                                    getenv("OMPI_MCA_orte_enable_recovery"), getenv("SLURM_NO_KILL"), &rec,
+                                    &bad) == MPIPOOL_OK && rec > 0)
+            /* Open MPI 4.1's MPI_Finalize waits in a barrier of every rank,
+             * a dead one too (it hung in about 1 run of 3 after a death):
+             * ask it not to, unless the user said otherwise. */
+            setenv("OMPI_MCA_async_mpi_finalize", "1", 0);
         if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
             return mpipool__error(NULL, MPIPOOL_EMPI, "mpipool_open: MPI_Init_thread failed");
     }
@@ -281,6 +329,8 @@ int mpipool__teardown(mpipool *pool) {
     mpipool__engine_destroy(pool, 0, NULL, 0); /* drained already */
     mpipool__resume_close_idle();
     mpipool__setup_free(pool);
+    free(pool->hosts);
+    pool->hosts = NULL;
     mpipool__signals_close();
     mpipool__registry_thaw();
     MPI_Comm_free(&pool->comm);

@@ -127,6 +127,16 @@ int mpipool__hier_parse(const char *value, int *mode);
 /* MPIPOOL_GROUP_SIZE: NULL/"" -> 0 (automatic); digits, at least 2 -> the
  * number; anything else MPIPOOL_EINVAL. */
 int mpipool__group_parse(const char *value, size_t *group);
+/* In-job recovery (recover.c): MPIPOOL_RECOVERY `mode` (NULL/""/"auto",
+ * "on", "off") and MPIPOOL_RECOVERY_TIMEOUT `secs` (NULL/"": the default;
+ * else seconds, 0.1 to 86400).  "auto" is on when the launcher keeps the job
+ * alive after a rank's death: `ompi` is OMPI_MCA_orte_enable_recovery
+ * (mpirun --enable-recovery), `slurm` SLURM_NO_KILL (sbatch/srun --no-kill).
+ * MPIPOOL_OK and *timeout (0 = off), or MPIPOOL_EINVAL naming nothing
+ * (*timeout = 0); *bad says which: 1 the mode, 2 the timeout. */
+#define MPIPOOL__RECOVERY_DEFAULT 5.0
+int mpipool__recovery_parse(const char *mode, const char *secs, const char *ompi, const char *slurm,
+                            double *timeout, int *bad);
 /* Ranks per group (leader included) for `workers` workers: `requested` if
  * non-zero, else about sqrt(workers) (so the master and each leader have
  * about as many ranks to serve), at least 2. */

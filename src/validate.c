@@ -37,6 +37,11 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
                      strlen(opts->journal));
             return MPIPOOL_EINVAL;
         }
+        if (!(opts->task_timeout >= 0 && opts->task_timeout <= 1e9)) {
+            snprintf(msg, msgsz, "options->task_timeout is %g; it must be a number of seconds, 0 for no limit",
+                     opts->task_timeout);
+            return MPIPOOL_EINVAL;
+        }
         for (size_t i = 0; i < sizeof opts->reserved / sizeof opts->reserved[0]; i++) {
             if (opts->reserved[i] != NULL) {
                 snprintf(msg, msgsz, "options->reserved[%zu] is not NULL "

@@ -44,6 +44,14 @@
  *  - TAG_ABORT (worker -> master, i32 code + text): the worker hit a local
  *    error and leaves the pool; the master fails every job with the text
  *    (it keeps one receive for it posted while chunks are out).
+ *  - in-job recovery (recover.c, watchdog.c): a worker's watchdog thread
+ *    sends TAG_HEARTBEAT (beat_msg) every few seconds while the master
+ *    recovers from deaths, so that silence means death, not a long task;
+ *    and TAG_DIED (died_msg) just before its process ends because a task
+ *    crashed or overran the map's task_timeout.  The master answers a
+ *    TAG_DIED with an empty TAG_DIED_ACK once it has noted the item (and
+ *    journalled it), and never sends that worker anything again.
+ *    Both go to rank 0 whoever the worker's parent is.
  * Headers are fixed-size structs of 64-bit fields: every rank runs the same
  * build of the library on the same architecture.
  */
@@ -62,7 +70,10 @@ enum mpipool__tag {
     MPIPOOL__TAG_WPIECE,  /* pieces of a work message's payload        */
     MPIPOOL__TAG_RPIECE,  /* pieces of a fixed-size result's payload    */
     MPIPOOL__TAG_VPIECE,  /* pieces of a VRESULT after its header       */
-    MPIPOOL__TAG_ABORT    /* a worker leaving after a local error       */
+    MPIPOOL__TAG_ABORT,   /* a worker leaving after a local error       */
+    MPIPOOL__TAG_HEARTBEAT, /* a worker's watchdog: still alive         */
+    MPIPOOL__TAG_DIED,    /* a worker's watchdog: this process ends now */
+    MPIPOOL__TAG_DIED_ACK /* the master noted the TAG_DIED              */
 };
 
 /* A size field on the wire that means "variable: sizes follow". */
@@ -84,7 +95,26 @@ typedef struct {
     uint64_t out_size;
     uint64_t pieces;   /* 0, or the payload's bytes, sent as TAG_WPIECE pieces */
     uint32_t group_first, group_count; /* GROUP: the leader's members     */
+    double task_timeout; /* seconds a task may run (the map's option); 0 = no limit */
+    uint32_t watch;      /* 1: report a crash to the master (recovery or a journal) */
+    uint32_t unused_;
 } mpipool__work_hdr;
+
+/* TAG_HEARTBEAT: what the worker runs now (item meaningful if busy). */
+typedef struct {
+    uint64_t job, item;
+    int32_t busy, unused_;
+} mpipool__beat_msg;
+
+enum mpipool__death { MPIPOOL__DIED_CRASH = 1, MPIPOOL__DIED_TIMEOUT = 2 };
+
+/* TAG_DIED: why the worker's process ends, and on which item. */
+typedef struct {
+    uint64_t job, item;
+    int32_t kind;     /* enum mpipool__death */
+    int32_t sig;      /* CRASH: the signal */
+    double seconds;   /* TIMEOUT: how long the task had run */
+} mpipool__died_msg;
 
 typedef struct {
     uint64_t job;

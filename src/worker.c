@@ -15,6 +15,7 @@
 #include "group.h"
 #include "internal.h"
 #include "signals.h"
+#include "watchdog.h"
 #include "wire.h"
 
 /* A growable byte buffer. */
@@ -104,7 +105,8 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool};
     if (in_sizes == NULL) b.in_size = (size_t)h->in_size;
     double t0 = MPI_Wtime();
-    int64_t nfail = mpipool__run_batch(&b, &wk->fails);
+    (void)mpipool__watch_need(pool, h, pool->recover / 4);
+    int64_t nfail = mpipool__watch_batch(&b, &wk->fails, h->job, h->task_timeout);
     rh.busy = MPI_Wtime() - t0;
     if (nfail < 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
@@ -161,7 +163,8 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
         double t0 = MPI_Wtime();
         mpipool__batch b = {fn, data->p, (size_t)h->in_size, NULL, res->p, (size_t)h->out_size, NULL,
                             first, count, pool->rank, pool};
-        rh.nfail = (uint64_t)mpipool__run_batch(&b, &wk->fails);
+        (void)mpipool__watch_need(pool, h, pool->recover / 4);
+        rh.nfail = (uint64_t)mpipool__watch_batch(&b, &wk->fails, h->job, h->task_timeout);
         rh.first_fail = wk->fails.first_fail;
         rh.busy = MPI_Wtime() - t0;
     } else {
@@ -193,7 +196,9 @@ static int group_drain(worker *wk) {
             mpipool__backoff_reset(&bo);
         } else {
             bo.due = mpipool__group_due(wk->group);
+            mpipool__watch_sleep();
             mpipool__backoff_wait(&bo);
+            mpipool__watch_wake();
         }
     }
     return MPIPOOL_OK;
@@ -244,7 +249,9 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
             mpipool__yield();
         } else {
             if (wk->group) bo.due = mpipool__group_due(wk->group);
+            mpipool__watch_sleep();
             mpipool__backoff_wait(&bo);
+            mpipool__watch_wake();
         }
     }
 cleanup:
@@ -345,6 +352,7 @@ int mpipool__worker_run(mpipool *pool) {
     wk.pool = pool;
     wk.sreq[0] = wk.sreq[1] = MPI_REQUEST_NULL;
     int interrupted = 0, rc = serve_loop(&wk, &interrupted);
+    mpipool__watch_stop();
     if (rc != MPIPOOL_OK) tell_master(pool, rc);
     MPI_Waitall(2, wk.sreq, MPI_STATUSES_IGNORE);
     free(wk.in.p);

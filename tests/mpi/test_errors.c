@@ -302,7 +302,7 @@ static void test_bad_arguments(void **state) {
     o.flags = MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT;
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "MPIPOOL_MAP_FLAT");
     o.flags = 0;
-    o.reserved[2] = &o;
+    o.reserved[1] = &o;
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), "reserved");
     /* In place is refused: results would overwrite items not yet sent. */
     expect_einval(mpipool_map(pool, triple, in, sizeof *in, in, sizeof *in, N, NULL), "overlap");

@@ -557,7 +557,7 @@ static void test_bad_arguments(void **state) {
     o.flags = 0x100u; /* no such flag (0x1 is MPIPOOL_MAP_PROGRESS) */
     assert_rc(pool, mpipool_imap(pool, reshape, &so, &si, &o), MPIPOOL_EINVAL);
     o = (mpipool_imap_options)MPIPOOL_IMAP_OPTIONS_INIT;
-    o.reserved[2] = &calls;
+    o.reserved[1] = &calls;
     assert_rc(pool, mpipool_imap(pool, reshape, &so, &si, &o), MPIPOOL_EINVAL);
     o = (mpipool_imap_options)MPIPOOL_IMAP_OPTIONS_INIT;
     o.unordered = 2;

@@ -134,9 +134,21 @@ static void test_journal_option(void **state) {
     assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
     memset(long_path, 'a', 4096);
     expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "journal");
-    /* The journal took a reserved slot; three remain, and the ABI size is
-     * unchanged. */
-    assert_int_equal(sizeof o.reserved / sizeof o.reserved[0], 3);
+    /* The journal and task_timeout took reserved slots; two remain. */
+    assert_int_equal(sizeof o.reserved / sizeof o.reserved[0], 2);
+}
+
+static void test_task_timeout_option(void **state) {
+    (void)state;
+    mpipool_map_options o;
+    mpipool_map_options_init(&o);
+    assert_true(o.task_timeout == 0.0);
+    o.task_timeout = 2.5;
+    assert_int_equal(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_OK);
+    o.task_timeout = -1;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "task_timeout");
+    o.task_timeout = 0.0 / 0.0;
+    expect(check(in_buf, 4, out_buf, 8, 5, &o), MPIPOOL_EINVAL, "task_timeout");
 }
 
 static void test_huge_items(void **state) {
@@ -223,6 +235,7 @@ int main(void) {
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_reserved),
         cmocka_unit_test(test_journal_option),
+        cmocka_unit_test(test_task_timeout_option),
         cmocka_unit_test(test_huge_items),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_overlap),

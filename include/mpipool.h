@@ -746,6 +746,8 @@ typedef struct mpipool_worker_stats {
     double idle_seconds;   /* wall_seconds - busy_seconds (>= 0)              */
     uint64_t bytes_in;     /* bytes sent to it: work headers + items           */
     uint64_t bytes_out;    /* bytes it sent back: result headers + results     */
+    int lost;              /* 1 if it died during the run and its unfinished
+                              items ran elsewhere (in-job recovery, mpipool(7)) */
 } mpipool_worker_stats;
 
 typedef struct mpipool_pool_stats {

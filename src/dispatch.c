@@ -490,11 +490,13 @@ static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
     for (int k = 0; k < 2; k++) {
         slot *s = order[k];
         if (!s->worker) continue;
+        mpipool__obs_lost(e->pool, s->job, w, s->first, s->count);
         mpipool__recover_requeue(e, s, w, running, why);
         running = 0;
         drop_requests(s);
         slot_release(e, s);
     }
+    mpipool__obs_lost(e->pool, NULL, w, 0, 0);
     mpipool__recover_bury(e, w, why);
 }
 

@@ -57,6 +57,9 @@ void mpipool__obs_static(mpipool *pool, const struct mpipool_job *j, int rank, u
 void mpipool__obs_ran(mpipool *pool, const struct mpipool_job *j, uint64_t first, uint64_t count, double t0);
 /* The job is settled (j->rc final): the progress display's last line. */
 void mpipool__obs_job_done(const struct mpipool_job *j);
+/* Worker `rank` died with items [first, first + count) of j (they run
+ * again elsewhere); count 0: it held nothing. */
+void mpipool__obs_lost(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count);
 
 /* ---- trace (trace.c) -------------------------------------------------------
  * Events in memory, written as JSON at close.  Times are the master's
@@ -67,7 +70,8 @@ enum mpipool__trace_kind {
     MPIPOOL__EV_STATIC,  /* a static share running on a worker              */
     MPIPOOL__EV_SEND,    /* the master sending a chunk                      */
     MPIPOOL__EV_RECV,    /* the master collecting a result                  */
-    MPIPOOL__EV_SCATTER  /* the master's Scatterv/Gatherv of a static job   */
+    MPIPOOL__EV_SCATTER, /* the master's Scatterv/Gatherv of a static job   */
+    MPIPOOL__EV_LOST     /* a worker died with this chunk (in-job recovery) */
 };
 /* NULL when out of memory.  `ranks` tracks (0 .. ranks-1); `origin` is
  * time zero of the file. */

@@ -193,6 +193,16 @@ void mpipool__obs_collected(mpipool *pool, const mpipool_job *j, int rank, uint6
     pthread_mutex_unlock(&o->lock);
 }
 
+void mpipool__obs_lost(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count) {
+    mpipool__obs *o = pool->obs;
+    if (o == NULL || rank < 0 || rank >= o->ranks) return;
+    double now = MPI_Wtime();
+    pthread_mutex_lock(&o->lock);
+    o->w[rank].lost = 1;
+    if (o->trace && j) mpipool__trace_add(o->trace, MPIPOOL__EV_LOST, rank, now, now, j->id, first, count, 0);
+    pthread_mutex_unlock(&o->lock);
+}
+
 void mpipool__obs_static(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count,
                          size_t in_bytes, size_t out_bytes, double busy, double t0) {
     mpipool__obs *o = pool->obs;
@@ -292,6 +302,10 @@ static void print_table(mpipool__obs *o) {
                 (unsigned long long)w->items, (unsigned long long)w->chunks, w->busy_seconds, w->idle_seconds, pct,
                 (unsigned long long)w->bytes_in, (unsigned long long)w->bytes_out);
     }
+    for (int i = 0; i < st.nworkers; i++)
+        if (st.workers[i].lost)
+            fprintf(f, "  rank %d died during the run: its unfinished items ran on other workers\n",
+                    st.workers[i].rank);
     if (st.imbalance > 0)
         fprintf(f, "  load imbalance: max/mean busy = %.2f (the busiest worker did %.0f%% more than the average)\n",
                 st.imbalance, 100.0 * (st.imbalance - 1.0));

@@ -138,6 +138,7 @@ static const char *kind_name(int kind) {
     case MPIPOOL__EV_STATIC: return "static";
     case MPIPOOL__EV_SEND: return "send";
     case MPIPOOL__EV_RECV: return "recv";
+    case MPIPOOL__EV_LOST: return "lost";
     default: return "scatter/gather";
     }
 }

@@ -12,7 +12,7 @@
 #     "worker died running item K (rank a, SIGSEGV; rank b, SIGSEGV)"
 #     (poison) or MPIPOOL_ETIMEDOUT naming the task_timeout (timeout);
 #   - the deaths are named on stderr, one line each (1, or 2 for two and
-#     poison), and no item ran more than once more than the deaths it saw
+#     poison), and again in the MPIPOOL_STATS table; no item ran more than once more than the deaths it saw
 #     (runs are logged by the task itself);
 #   - the poison item ran exactly twice;
 #   - all within 40 s.
@@ -52,6 +52,8 @@ check_recovered() {
   esac
   [ "$(grep -c '^mpipool: rank [0-9]* (host [^)]*) ' "$dir/log")" -eq $deaths ] ||
     fail "expected $deaths lines naming a dead rank"
+  [ "$(grep -c '^  rank [0-9]* died during the run' "$dir/log")" -eq $deaths ] ||
+    fail "the MPIPOOL_STATS table does not name the $deaths dead ranks"
   # Every item ran, none more often than allowed.
   awk -v n=$n -v most=$most '{ c[$1]++ } END {
         for (i = 0; i < n; i++) if (!(i in c)) { print "item " i " never ran"; bad = 1 }
@@ -74,7 +76,7 @@ for run in $(seq 1 "$repeat"); do
   k1=$((50 + RANDOM % (n - 100))) k2=$((50 + RANDOM % (n - 100)))
   [ $k2 -eq $k1 ] && k2=$((k1 + 1))
   t0=$(date +%s)
-  RECOVER_ITEM=$k1 RECOVER_ITEM2=$k2 MPIPOOL_RECOVERY_TIMEOUT=1 timeout 60 "$@" "$mode" $n "$dir" >"$dir/log" 2>&1
+  RECOVER_ITEM=$k1 RECOVER_ITEM2=$k2 MPIPOOL_RECOVERY_TIMEOUT=1 MPIPOOL_STATS=1 timeout 60 "$@" "$mode" $n "$dir" >"$dir/log" 2>&1
   rc=$?
   secs=$(($(date +%s) - t0))
   [ $rc -eq 124 ] && fail "still running after 60 s"

@@ -518,6 +518,24 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * Measured in simulation up to 4096 ranks: docs/scale.md and
  * bench/RESULTS.md, "Scale". */
 
+/* ---- when a worker dies: in-job recovery --------------------------------
+ * Where the launcher keeps the job alive after a rank dies (Open MPI's
+ * `mpirun --enable-recovery`, Slurm's `--no-kill`), a worker's death costs
+ * only the items it had: they run on the workers left and the map returns
+ * as if nothing happened.  MPIPOOL_RECOVERY=auto (default: on under those
+ * launchers) | on | off, and MPIPOOL_RECOVERY_TIMEOUT (seconds, default 5)
+ * in the master's environment.  A worker holding work that is silent for
+ * the timeout is taken for dead (each worker's watchdog thread sends
+ * heartbeats while a task runs, so a long task is not silence); a task that
+ * crashes names its item first.  An item running at the deaths of two
+ * workers fails with MPIPOOL_ETASK ("worker died running item 17 (rank 3,
+ * SIGSEGV; rank 5, SIGSEGV)").  While recovery is on, maps are dynamic and
+ * flat.  All workers dead: the map fails with MPIPOOL_ECANCELED.  Without
+ * such a launcher (plain mpirun, MPICH) a death ends the job, as before; the
+ * master's death always does.  The map option task_timeout ends a worker
+ * whose task overruns.  Open MPI 4.1's `mpirun --enable-recovery` exits 0
+ * whatever the ranks return.  Details: docs/recovery.md, mpipool(7). */
+
 /* ---- journal and resume -------------------------------------------------
  * With a journal (options->journal, or MPIPOOL_JOURNAL in the master's
  * environment) the master appends each finished chunk's results to the file

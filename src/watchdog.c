@@ -1,7 +1,6 @@
 /*
  * watchdog.c — a worker's second thread, started only when a chunk needs
- * it (the pool recovers from deaths, the map has a task_timeout, or its
- * crashes must reach the master's journal).  It
+ * it (the pool recovers from deaths, or the map has a task_timeout).  It
  *  - sends the master a heartbeat every few seconds while the pool
  *    recovers from deaths, so that a worker busy in a ten-minute task is
  *    not taken for dead (the master declares a worker dead only after a

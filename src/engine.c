@@ -327,6 +327,10 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
     pthread_mutex_unlock(&e->lock);
     if (e->thread_started) pthread_join(e->thread, NULL);
     mpipool__dispatch_unwatch(e);
+    if (e->ndead > 0) {
+        pool->dead = e->dead; /* close must not send STOP to a dead rank */
+        e->dead = NULL;
+    }
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
     pthread_cond_destroy(&e->done);

@@ -89,6 +89,8 @@ struct mpipool {
     double recover;      /* seconds of silence after which the master takes a
                             worker for dead and runs its items elsewhere
                             (recover.c); 0: no in-job recovery.  Agreed at open. */
+    char *dead;          /* master, after the engine: 1 per rank that died
+                            (engine_destroy hands it over), or NULL       */
     char *hosts;         /* master, with recovery: each rank's host name,
                             MPIPOOL__HOST_MAX bytes per rank, for messages */
     size_t piece;        /* largest message, agreed at open (wire.h)    */

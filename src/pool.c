@@ -331,6 +331,8 @@ int mpipool__teardown(mpipool *pool) {
     mpipool__setup_free(pool);
     free(pool->hosts);
     pool->hosts = NULL;
+    free(pool->dead);
+    pool->dead = NULL;
     mpipool__signals_close();
     mpipool__registry_thaw();
     MPI_Comm_free(&pool->comm);
@@ -375,7 +377,8 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */
     for (int w = 1; w < pool->size; w++)
-        MPIPOOL__MPI(pool, MPI_Send(&interrupted, 4, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
+        if (pool->dead == NULL || !pool->dead[w]) /* a send to a dead rank may never return */
+            MPIPOOL__MPI(pool, MPI_Send(&interrupted, 4, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
 cleanup:
     /* The pool is closed below: its error moves to the process-wide slot. */
     if (rc != MPIPOOL_OK) mpipool__error(NULL, rc, "%s", pool->err);

@@ -221,6 +221,19 @@ else
   fail "fault: the resumed job failed:"; tail -5 "$state/resume.txt"
 fi
 
+# 4c. In-job recovery over 3 hosts (issue 17): under --enable-recovery the
+#     worker on node03 (rank 2: --map-by node) is killed (SIGKILL, by itself)
+#     mid-map; the map completes on the other hosts, every result right, no
+#     item lost, and the master names rank 2 on node03 (recover.sh's checks).
+if on1 150 env RECOVER_RANK=2 RECOVER_HOST=node03 bash "$root/tests/mpi/recover.sh" killrank on \
+     "${MPIRUN[@]}" "${TCP[@]}" --enable-recovery -x RECOVER_ITEM -x RECOVER_ITEM2 -x RECOVER_RANK \
+     -x MPIPOOL_RECOVERY_TIMEOUT -x MPIPOOL_STATS -n 4 "$build/tests/mpi/recover" </dev/null \
+     >"$state/recover.log" 2>&1; then
+  pass "recovery: the worker on node03 was killed mid-map; $(grep -o 'ok in [0-9]* s' "$state/recover.log"), map complete on node01-02"
+else
+  fail "recovery over 3 hosts:"; tail -12 "$state/recover.log"
+fi
+
 # 5. MPICH's hydra, the same way: reported only.  Three runs of where.c,
 #    one rank per host (-ppn 1), each bounded by 20 s.
 mwhere="$build/../build-mpich/tests/cluster/where"

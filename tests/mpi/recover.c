@@ -7,6 +7,8 @@
  * appended to DIR/runs ("item rank", one line).  Deaths, chosen by the
  * environment:
  *   kill     the worker that first runs item RECOVER_ITEM SIGKILLs itself
+ *   killrank rank RECOVER_RANK SIGKILLs itself at the first item it runs
+ *            from RECOVER_ITEM on (a chosen host: the cluster test)
  *   segv     ... segfaults instead
  *   two      items RECOVER_ITEM and RECOVER_ITEM2 each kill their worker once
  *   poison   item RECOVER_ITEM segfaults every time it runs
@@ -29,7 +31,7 @@
 #include "mpipool.h"
 
 static const char *mode, *dir;
-static long item1 = -1, item2 = -1;
+static long item1 = -1, item2 = -1, krank = -1;
 
 static void note_run(size_t index, int rank) {
     char path[4096], line[64];
@@ -52,7 +54,11 @@ static int first_time(size_t index) {
     return 1;
 }
 
-static void maybe_die(size_t index) {
+static void maybe_die(size_t index, int rank) {
+    if (strcmp(mode, "killrank") == 0) {
+        if (rank == krank && (long)index >= item1 && first_time((size_t)-1)) raise(SIGKILL);
+        return;
+    }
     int hit = (long)index == item1 || (strcmp(mode, "two") == 0 && (long)index == item2);
     if (!hit) return;
     if (strcmp(mode, "poison") == 0) raise(SIGSEGV);
@@ -67,7 +73,7 @@ static long long value(size_t i) { return (long long)i * (long long)i + 7; }
 
 static int work(mpipool_task *t) {
     note_run(t->index, t->rank);
-    maybe_die(t->index);
+    maybe_die(t->index, t->rank);
     struct timespec ts = {0, 2000000L}; /* the work itself: 2 ms */
     nanosleep(&ts, NULL);
     *(long long *)t->out = value(*(const size_t *)t->in);
@@ -103,6 +109,7 @@ int main(int argc, char **argv) {
     const char *e1 = getenv("RECOVER_ITEM"), *e2 = getenv("RECOVER_ITEM2");
     if (e1) item1 = atol(e1);
     if (e2) item2 = atol(e2);
+    if (getenv("RECOVER_RANK")) krank = atol(getenv("RECOVER_RANK"));
     if (mpipool_start(&pool, &argc, &argv) != MPIPOOL_OK) return 1;
     size_t *in = malloc(n * sizeof *in);
     long long *out = malloc(n * sizeof *out);

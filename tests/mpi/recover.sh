@@ -17,7 +17,8 @@
 #   - the poison item ran exactly twice;
 #   - all within 40 s.
 # Without recovery (MODE timeout): the job ends, naming the item and rank.
-# RECOVER_REPEAT=N runs the case N times (20 for the soak), each with a new
+# MODE killrank kills rank RECOVER_RANK (its host RECOVER_HOST, if set, must
+# be named).  RECOVER_REPEAT=N runs the case N times (20 for the soak), each with a new
 # random item.  Everything is bounded by `timeout`.
 set -u
 mode=$1 recovery=$2; shift 2
@@ -28,7 +29,7 @@ fail() { echo "recover.sh ($mode, recovery $recovery, run $run): FAIL: $*" >&2; 
 check_recovered() {
   local want deaths most
   case $mode in
-    kill|segv) want=MPIPOOL_OK deaths=1 most=2 ;;
+    kill|segv|killrank) want=MPIPOOL_OK deaths=1 most=2 ;;
     two) want=MPIPOOL_OK deaths=2 most=3 ;;
     poison) want=MPIPOOL_ETASK deaths=2 most=2 ;;
     timeout) want=MPIPOOL_ETASK deaths=1 most=2 ;;
@@ -40,7 +41,7 @@ check_recovered() {
   local failed
   failed=$(grep -c ' failed ' "$dir/out")
   case $mode in
-    kill|segv|two) [ "$failed" -eq 0 ] || fail "$failed items failed" ;;
+    kill|segv|two|killrank) [ "$failed" -eq 0 ] || fail "$failed items failed" ;;
     poison)
       [ "$failed" -eq 1 ] || fail "$failed items failed, expected item $k1 alone"
       grep -Eq "^$k1 failed MPIPOOL_ETASK worker died running item $k1 \(rank [0-9]+, SIGSEGV; rank [0-9]+, SIGSEGV\)\$" \
@@ -52,6 +53,10 @@ check_recovered() {
   esac
   [ "$(grep -c '^mpipool: rank [0-9]* (host [^)]*) ' "$dir/log")" -eq $deaths ] ||
     fail "expected $deaths lines naming a dead rank"
+  if [ -n "${RECOVER_HOST:-}" ]; then
+    grep -q "^mpipool: rank ${RECOVER_RANK:-} (host $RECOVER_HOST) stopped answering" "$dir/log" ||
+      fail "no line naming rank ${RECOVER_RANK:-} on $RECOVER_HOST as dead"
+  fi
   [ "$(grep -c '^  rank [0-9]* died during the run' "$dir/log")" -eq $deaths ] ||
     fail "the MPIPOOL_STATS table does not name the $deaths dead ranks"
   # Every item ran, none more often than allowed.

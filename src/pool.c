@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callback.h"
+#include "imap_pull.h"
 #include "internal.h"
 #include "engine.h"
 #include "observe.h"
@@ -315,12 +317,15 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
         /* A worker is stuck in a task: it cannot be told to stop, and MPI
          * cannot be finalised around it.  Leave MPI as it is; the job ends
          * when this process does. */
+        mpipool__callback_stop(pool); /* every job ended: their callbacks run first */
         mpipool__handle_bury(pool);
         mpipool__registry_thaw();
         mpipool__signals_close();
         return mpipool__error(NULL, MPIPOOL_ETIMEDOUT, "%s: %s; the pool is abandoned: its workers are not "
                               "stopped and MPI is not finalised, so the job ends when this process exits", func, hung);
     }
+    mpipool__pull_close(pool);    /* one-rank pull imaps not read to their end */
+    mpipool__callback_stop(pool); /* every callback has returned when close does */
     mpipool__obs_close(pool);
     /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */

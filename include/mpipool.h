@@ -709,7 +709,9 @@ MPIPOOL_EXTERN int mpipool_apply_async(mpipool *pool, mpipool_fn fn,
  *
  * A callback may read the job's outputs and must not call any mpipool
  * function on the job or its pool (it may call mpipool_strerror and
- * mpipool_err_name), nor free the job.  If the submitting call fails,
+ * mpipool_err_name), nor free the job: mpipool_wait, mpipool_ready,
+ * mpipool_job_free, mpipool_imap_next, mpipool_close/terminate and the
+ * submitting calls return MPIPOOL_EINVAL on a callback thread.  If the submitting call fails,
  * neither callback is ever called (nothing was submitted). */
 
 /* `job`: the finished job; `rc`: its result (what mpipool_wait returns);

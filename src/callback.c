@@ -35,6 +35,15 @@ struct mpipool__cb {
     _Atomic int done;
 };
 
+static _Thread_local int in_callback;
+
+int mpipool__in_callback(void) { return in_callback; }
+
+int mpipool__callback_refuse(const char *func) {
+    return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: called from inside a job's callback; a callback must not "
+                          "call mpipool on its pool or its jobs", func);
+}
+
 static void *callback_thread(void *arg) {
     struct mpipool__cbq *q = arg;
     pthread_mutex_lock(&q->mu);
@@ -49,7 +58,9 @@ static void *callback_thread(void *arg) {
         struct mpipool__cb *cb = j->cb;
         /* rc and err were final before the job was queued (jobs.c). */
         mpipool_job_cb f = j->rc == MPIPOOL_OK ? cb->c.callback : cb->c.error_callback;
+        in_callback = 1;
         if (f) f(j, j->rc, j->err, cb->c.arg);
+        in_callback = 0;
         pthread_mutex_lock(&q->mu);
         atomic_store_explicit(&cb->done, 1, memory_order_release);
         pthread_cond_broadcast(&q->ran);

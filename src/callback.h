@@ -22,6 +22,12 @@ int mpipool__callback_done(const mpipool_job *job);
 void mpipool__callback_wait(const mpipool_job *job);
 /* Wait as mpipool__callback_wait, then free the job's record. */
 void mpipool__callback_free(mpipool_job *job);
+/* 1 on a callback thread while it runs a callback: the calls a callback
+ * must not make refuse it (a wait for itself, a free of its own job, a
+ * close that would join its own thread). */
+int mpipool__in_callback(void);
+/* The refusal: MPIPOOL_EINVAL naming `func`. */
+int mpipool__callback_refuse(const char *func);
 /* Pool closing, every job settled: run the callbacks still queued, stop
  * and join the pool's callback thread. */
 void mpipool__callback_stop(mpipool *pool);

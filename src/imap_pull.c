@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callback.h"
 #include "imap_pull.h"
 #include "jobs.h"
 #include "master_call.h"
@@ -242,6 +243,7 @@ static int end_code(mpipool_job *j) {
 int mpipool_imap_next(mpipool_job *job, mpipool_imap_result *result, double timeout) {
     const char *func = "mpipool_imap_next";
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: job is NULL", func);
+    if (mpipool__in_callback()) return mpipool__callback_refuse(func);
     mpipool *epool = mpipool__handle_live(job->pool) ? job->pool : NULL;
     if (job->pullq == NULL)
         return mpipool__error(epool, MPIPOOL_EINVAL, "%s: the job was not made by mpipool_imap_start", func);

@@ -140,6 +140,7 @@ int mpipool_apply_async_cb(mpipool *pool, mpipool_fn fn, const void *in, size_t 
 
 int mpipool_wait(mpipool_job *job, double timeout_seconds) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: job is NULL");
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_wait");
     mpipool *pool = job->pool;
     if (timeout_seconds != timeout_seconds)
         return mpipool__error(mpipool__handle_live(pool) ? pool : NULL, MPIPOOL_EINVAL,
@@ -165,6 +166,7 @@ int mpipool_wait(mpipool_job *job, double timeout_seconds) {
 
 int mpipool_ready(mpipool_job *job) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_ready: job is NULL");
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_ready");
     /* Ready once its callback (if any) has returned too. */
     if (mpipool__job_finished(job)) return mpipool__callback_done(job);
     if (!mpipool__handle_enter(job->pool, "mpipool_ready"))
@@ -174,6 +176,7 @@ int mpipool_ready(mpipool_job *job) {
 
 int mpipool_job_free(mpipool_job *job) {
     if (job == NULL) return MPIPOOL_OK;
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_job_free");
     if (job->pullq != NULL) return mpipool__pull_free(job); /* its results too (imap_pull.c) */
     if (!mpipool__job_finished(job)) {
         if (!mpipool__handle_enter(job->pool, "mpipool_job_free"))

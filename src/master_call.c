@@ -4,10 +4,12 @@
  * and the caller not a task; while inside, the pool cannot be closed
  * (handle.c answers MPIPOOL_EBUSY).
  */
+#include "callback.h"
 #include "master_call.h"
 
 int mpipool__master_enter(const char *func, mpipool *pool) {
     if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
+    if (mpipool__in_callback()) return mpipool__callback_refuse(func);
     if (!mpipool__handle_enter(pool, func))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
     int rc = MPIPOOL_OK;

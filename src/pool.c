@@ -299,6 +299,7 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     int rc = MPIPOOL_OK;
     const char *busy = NULL;
     if (pool == NULL) return MPIPOOL_OK;
+    if (mpipool__in_callback()) return mpipool__callback_refuse(func); /* it would wait for itself */
     if (!mpipool__handle_live(pool))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is already closed (or was never opened)", func);
     if (pool->rank != 0) return mpipool_serve(pool);

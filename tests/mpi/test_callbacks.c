@@ -14,7 +14,9 @@
  * waits for a blocking map of the main thread to finish would otherwise
  * wait for ever: it gives up after 20 s and the test fails); a refused
  * submission never calls either; a job freed while running gets exactly
- * one call; mpipool_close returns only after every callback.
+ * one call; a callback calling mpipool on its job or pool (wait, free,
+ * close, submit, imap_next) is refused with MPIPOOL_EINVAL instead of
+ * deadlocking; mpipool_close returns only after every callback.
  *
  * By default MPI is initialised with MPI_THREAD_MULTIPLE (a progress
  * thread); with the argument "single", plain MPI_Init: the same must hold.
@@ -334,6 +336,36 @@ static void test_free_running_job(void **st) {
     else assert_int_equal(s.rc, MPIPOOL_ECANCELED);
 }
 
+/* A callback that calls mpipool on its own job or pool is refused, never
+ * left to wait for itself (wait, free, close) or to free what it runs on. */
+static int misuse_rc[5];
+static void on_misuse(mpipool_job *job, int rc, const char *message, void *arg) {
+    (void)rc, (void)message;
+    mpipool_imap_result r;
+    int64_t in = 1, out = 0;
+    mpipool_job *other = NULL;
+    misuse_rc[0] = mpipool_wait(job, -1);
+    misuse_rc[1] = mpipool_job_free(job);
+    misuse_rc[2] = mpipool_close((mpipool *)arg);
+    misuse_rc[3] = mpipool_apply_async(arg, twice, &in, sizeof in, &out, sizeof out, &other);
+    misuse_rc[4] = mpipool_imap_next(job, &r, 0);
+}
+
+static void test_callback_misuse(void **st) {
+    (void)st;
+    int64_t in = 3, out = 0;
+    mpipool_callbacks c = MPIPOOL_CALLBACKS_INIT;
+    c.callback = on_misuse;
+    c.error_callback = on_misuse;
+    c.arg = pool;
+    mpipool_job *job = NULL;
+    assert_rc(pool, mpipool_apply_async_cb(pool, twice, &in, sizeof in, &out, sizeof out, &c, &job), MPIPOOL_OK);
+    assert_rc(pool, mpipool_wait(job, -1), MPIPOOL_OK);
+    for (int i = 0; i < 5; i++) assert_int_equal(misuse_rc[i], MPIPOOL_EINVAL);
+    assert_int_equal(out, 6);
+    assert_rc(pool, mpipool_job_free(job), MPIPOOL_OK);
+}
+
 int main(int argc, char **argv) {
     int single = argc > 1 && strcmp(argv[1], "single") == 0;
     int provided = MPI_THREAD_SINGLE;
@@ -354,6 +386,7 @@ int main(int argc, char **argv) {
             cmocka_unit_test(test_not_under_engine_lock),
             cmocka_unit_test(test_refused_never_called),
             cmocka_unit_test(test_free_running_job),
+            cmocka_unit_test(test_callback_misuse),
         };
         if (cmocka_run_group_tests_name("callbacks", tests, NULL, NULL) != 0) harness_failed = 1;
         /* mpipool_close returns after every callback: one still to come. */

@@ -98,7 +98,8 @@ MPIPOOL_EXTERN const char *mpipool_version_string(void);
     XX(ECANCELED, -15, "job cancelled")                                            \
     XX(EINIT, -16, "a worker init hook failed")                                    \
     XX(EJOURNAL, -17, "journal unusable: another job's, corrupted, or an I/O error") \
-    XX(EINTR, -18, "interrupted by a signal; finished results are saved: run again to resume")
+    XX(EINTR, -18, "interrupted by a signal; finished results are saved: run again to resume") \
+    XX(EOF, -19, "end of the stream: every result was returned")
 
 typedef enum {
     MPIPOOL_OK = 0,
@@ -715,6 +716,68 @@ MPIPOOL_EXTERN int mpipool_apply_async(mpipool *pool, mpipool_fn fn,
                                        void *out, size_t out_size,
                                        mpipool_job **job);
 
+/* ---- callbacks on asynchronous jobs ---------------------------------------
+ * Pool.apply_async(f, args, callback=..., error_callback=...).  Called on
+ * the master, exactly once per job, when the job has finished: `callback`
+ * if it succeeded (rc == MPIPOOL_OK), `error_callback` for any other end
+ * (MPIPOOL_ETASK, MPIPOOL_ECANCELED: freed or terminated while running,
+ * MPIPOOL_EINTR, MPIPOOL_EMPI, ...).
+ *
+ * The thread: every callback of a pool runs on that pool's callback
+ * thread, one thread the library starts at the pool's first call of
+ * mpipool_map_async_cb / mpipool_apply_async_cb and joins when the pool
+ * closes; never on the caller's thread, never on the progress thread, and
+ * never while the library holds its engine lock, so a slow callback
+ * delays only the callbacks after it (in the order the jobs finished), not
+ * the pool's work.  That thread makes no MPI calls.
+ *
+ * Ordering: the outputs (`out`, the options' status/messages) are final
+ * when the callback runs; mpipool_wait returns the job's result, and
+ * mpipool_ready returns 1, only after the callback has returned (as
+ * Python's get() after its callback); mpipool_job_free waits for it;
+ * mpipool_close and mpipool_terminate return only after every callback.
+ *
+ * A callback may read the job's outputs and must not call any mpipool
+ * function on the job or its pool (it may call mpipool_strerror and
+ * mpipool_err_name), nor free the job: mpipool_wait, mpipool_ready,
+ * mpipool_job_free, mpipool_imap_next, mpipool_close/terminate and the
+ * submitting calls return MPIPOOL_EINVAL on a callback thread.  If the submitting call fails,
+ * neither callback is ever called (nothing was submitted). */
+
+/* `job`: the finished job; `rc`: its result (what mpipool_wait returns);
+ * `message`: its error detail (as mpipool_last_error would give; "" for
+ * MPIPOOL_OK), owned by the library, valid during the call only;
+ * `arg`: mpipool_callbacks.arg. */
+typedef void (*mpipool_job_cb)(mpipool_job *job, int rc, const char *message, void *arg);
+
+typedef struct mpipool_callbacks {
+    mpipool_job_cb callback;       /* on MPIPOOL_OK; may be NULL                  */
+    mpipool_job_cb error_callback; /* on any other result; may be NULL            */
+    void *arg;                     /* passed to both; caller-owned                */
+    unsigned flags;                /* must be 0 for now                           */
+    void *reserved[2];             /* must be NULL                                */
+} mpipool_callbacks;
+#define MPIPOOL_CALLBACKS_INIT {NULL, NULL, NULL, 0u, {0}}
+
+/* mpipool_map_async with callbacks (`callbacks` is copied; NULL: none, as
+ * mpipool_map_async).  Returns as mpipool_map_async, plus MPIPOOL_EINVAL
+ * for flags or reserved fields not 0/NULL, and MPIPOOL_ENOMEM if the
+ * callback thread could not be started; on any failure *job is NULL and no
+ * callback will run.  Master only. */
+MPIPOOL_EXTERN int mpipool_map_async_cb(mpipool *pool, mpipool_fn fn,
+                                        const void *in, size_t in_size,
+                                        void *out, size_t out_size, size_t n,
+                                        const mpipool_map_options *options,
+                                        const mpipool_callbacks *callbacks,
+                                        mpipool_job **job);
+
+/* mpipool_apply_async with callbacks, as mpipool_map_async_cb.  Master only. */
+MPIPOOL_EXTERN int mpipool_apply_async_cb(mpipool *pool, mpipool_fn fn,
+                                          const void *in, size_t in_size,
+                                          void *out, size_t out_size,
+                                          const mpipool_callbacks *callbacks,
+                                          mpipool_job **job);
+
 /* Wait up to `timeout_seconds` (< 0 or > 1e9: forever, 0 or -0.0: just look) for `job`.
  * Returns the job's result (as mpipool_map would: MPIPOOL_OK, MPIPOOL_ETASK,
  * MPIPOOL_ECANCELED, MPIPOOL_EMPI...) once it is finished, and then keeps
@@ -747,6 +810,72 @@ MPIPOOL_EXTERN int mpipool_job_free(mpipool_job *job);
  * mpipool_wait/ready/job_free (as after mpipool_close).  On a worker it behaves as mpipool_close().
  * Collective, like mpipool_close(). */
 MPIPOOL_EXTERN int mpipool_terminate(mpipool *pool);
+
+/* ---- imap as a pull iterator ----------------------------------------------
+ * Python's `it = pool.imap(f, items); next(it)` / `it.next(timeout)`:
+ * the same stream as mpipool_imap (items from a source, results in input
+ * order, or as they complete with options->unordered = 1), but the caller
+ * takes the results one at a time instead of giving a sink:
+ *
+ *     mpipool_job *it;
+ *     mpipool_imap_result r;
+ *     if (mpipool_imap_start(pool, fn, &source, NULL, &it) != MPIPOOL_OK) ...;
+ *     while ((rc = mpipool_imap_next(it, &r, -1)) == MPIPOOL_OK || rc == MPIPOOL_ETASK)
+ *         use(r.index, r.data, r.size, r.message);
+ *     // rc == MPIPOOL_EOF: every result was returned
+ *     mpipool_job_free(it);
+ *
+ * Memory: the master holds at most `window` results (options->window,
+ * 0 = 65536) in both orders: an item counts from the moment it is taken
+ * from the source until the result is released (by the next
+ * mpipool_imap_next on the job, or mpipool_job_free); when the window is
+ * full no more items are taken, so a caller who stops reading stops the
+ * stream, and the workers wait. */
+
+/* One result, as mpipool_imap_next returns it. */
+typedef struct mpipool_imap_result {
+    size_t index;        /* the item's position in the stream (0-based)        */
+    int status;          /* MPIPOOL_OK, or MPIPOOL_ETASK for a failed item     */
+    const void *data;    /* its result bytes (for a failed item what its task
+                            wrote, if anything); NULL when size is 0          */
+    size_t size;
+    const char *message; /* failed item: the task's message; else NULL         */
+} mpipool_imap_result;
+
+/* Start an imap whose results are taken with mpipool_imap_next, and return
+ * at once with *job.  Items come from `source` as for mpipool_imap: its
+ * `next` is called on the master, possibly on the pool's progress thread
+ * or inside mpipool_imap_next, never at the same time as itself, and must
+ * not call mpipool; `source` (and its ctx) must stay valid until the job
+ * is freed.  `options` as for mpipool_imap (may be NULL).  In a one-rank
+ * pool the master runs the items itself, inside this call and
+ * mpipool_imap_next, at most `window` items ahead of the caller.
+ * Returns MPIPOOL_OK, or the argument errors of mpipool_imap (then *job
+ * is NULL and nothing ran).  The caller frees the job with
+ * mpipool_job_free (also after mpipool_close).  Master only. */
+MPIPOOL_EXTERN int mpipool_imap_start(mpipool *pool, mpipool_fn fn, const mpipool_source *source,
+                                      const mpipool_imap_options *options, mpipool_job **job);
+
+/* The stream's next result, waiting up to `timeout_seconds` (as
+ * mpipool_wait: < 0 forever, 0 just look) for it.  Fills *result and
+ * returns MPIPOOL_OK for a successful item or MPIPOOL_ETASK for a failed
+ * one (result->message says why; the stream goes on: call again).
+ * Ownership: result->data and result->message belong to the job and stay
+ * valid until the next mpipool_imap_next on this job or mpipool_job_free,
+ * whichever comes first; copy what you keep.
+ * At the end: MPIPOOL_EOF once every item's result was returned (and from
+ * then on); if the stream ended early, the reason instead, after the
+ * results it produced: MPIPOOL_ECANCELED (the source returned < 0, on_error
+ * MPIPOOL_ON_ERROR_STOP after a failure, or the pool was closed before
+ * the end: mpipool_close cancels an imap not read to its end), MPIPOOL_EINTR,
+ * MPIPOOL_ENOMEM, MPIPOOL_EMPI...; mpipool_last_error says why.
+ * MPIPOOL_ETIMEDOUT when the time passed first (the stream goes on; no
+ * result is lost).  MPIPOOL_EINVAL for a NULL job or result, a job not
+ * made by mpipool_imap_start, a NaN timeout.  After MPIPOOL_EOF,
+ * mpipool_wait(job, 0) gives the stream's verdict (MPIPOOL_ETASK if an
+ * item failed); before, mpipool_wait on such a job is MPIPOOL_EINVAL (it
+ * could wait for ever on a window only this call empties).  Master only. */
+MPIPOOL_EXTERN int mpipool_imap_next(mpipool_job *job, mpipool_imap_result *result, double timeout_seconds);
 
 /* ---- watching a run: statistics ------------------------------------------
  * The master counts, per worker, what it sent and got back; the workers'

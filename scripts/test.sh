@@ -89,7 +89,10 @@ run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=a
 # launchers, not threads).
 tsan_tests="^(unit_.*|sanitizer_tsan_canary_np1|mpi_test_(async|policy|stats|resume|resume_imap|badinput)_np[12]"
 tsan_tests+="|mpi_test_(async|policy)_np4|mpi_test_(close_busy|stale_handle)_np[124]|mpi_test_imap_window_np[12]"
-tsan_tests+="|mpi_test_nested_map_np1|mpi_test_sigterm_atexit_np1)$"
+tsan_tests+="|mpi_test_nested_map_np1|mpi_test_sigterm_atexit_np1"
+# Callbacks (the pool's callback thread) at 1 and 2 ranks, the pull imap
+# (its queue between the engine and the reader) at 2: ~24 s of test time.
+tsan_tests+="|mpi_test_callbacks_np[12]|mpi_test_imap_pull_np2)$"
 run_suite "TSan (Open MPI)" build-tsan "$ompi $common -DMPIPOOL_SANITIZE=thread -DMPIPOOL_BUILD_EXAMPLES=OFF" \
   "-R $tsan_tests" || status=1
 # Fuzzing: 10 s per target from the committed corpus (tests/fuzz/README.md).

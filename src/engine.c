@@ -22,9 +22,9 @@
 #include "recover.h"
 #include "signals.h"
 
-/* Unlink a settled job and wake its waiters.  With e->lock. */
+/* Unlink a job, settle it and wake its waiters.  With e->lock.  Settled
+ * last: once it is, its owner may free it (after its callback). */
 static void finish(mpipool__engine *e, mpipool_job *j) {
-    mpipool__job_settle(j, e->broken ? e->broken_msg : NULL, e->broken_code);
     mpipool_job **pp = &e->head, *prev = NULL;
     while (*pp && *pp != j) {
         prev = *pp;
@@ -35,6 +35,7 @@ static void finish(mpipool__engine *e, mpipool_job *j) {
         if (e->tail == j) e->tail = prev;
     }
     j->next_job = NULL;
+    mpipool__job_settle(j, e->broken ? e->broken_msg : NULL, e->broken_code);
     pthread_cond_broadcast(&e->done);
 }
 
@@ -69,16 +70,22 @@ static int progress_once(mpipool__engine *e) {
     return any;
 }
 
-/* Drive progress until `j` is finished or `timeout` (< 0: none) passes,
- * sleeping politely between passes.  With e->lock (released to sleep). */
-static void drive(mpipool__engine *e, mpipool_job *j, double timeout) {
+/* `j` is finished, or (`pull`) has a result queued for mpipool_imap_next. */
+static int arrived(const mpipool_job *j, int pull) {
+    return mpipool__job_finished(j) || (pull && atomic_load(&j->pull_ready) > 0);
+}
+
+/* Drive progress until `j` has arrived (above) or `timeout` (< 0: none)
+ * passes, sleeping politely between passes.  With e->lock (released to
+ * sleep). */
+static void drive(mpipool__engine *e, mpipool_job *j, double timeout, int pull) {
     double t0 = MPI_Wtime();
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
-    while (!mpipool__job_finished(j)) {
+    while (!arrived(j, pull)) {
         int moved = progress_once(e);
         if (moved) mpipool__backoff_reset(&bo);
-        if (mpipool__job_finished(j) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
+        if (arrived(j, pull) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
         if (moved) continue;
         int moving = mpipool__dispatch_moving(e);
         if (!moving) bo.due = mpipool__dispatch_next_due(e);
@@ -244,7 +251,7 @@ int mpipool__engine_wait(mpipool_job *j, double timeout) {
          * meanwhile: handing every message over between two threads would
          * cost a wake-up each time. */
         e->driver++;
-        drive(e, j, timeout);
+        drive(e, j, timeout, 0);
         e->driver--;
         if (e->thread_started) pthread_cond_signal(&e->wake);
     }
@@ -295,7 +302,10 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
     mpipool__engine *e = pool->eng;
     if (e == NULL) return MPIPOOL_OK;
     pthread_mutex_lock(&e->lock);
-    for (mpipool_job *j = e->head; cancel && j; j = j->next_job) j->cancelled = 1;
+    /* A pull imap not read to its end would wait for ever for its reader:
+     * it ends now too (imap_pull.c reports MPIPOOL_ECANCELED). */
+    for (mpipool_job *j = e->head; j; j = j->next_job)
+        if (cancel || j->pull) j->cancelled = 1;
     pthread_mutex_unlock(&e->lock);
     /* Drain: every job finishes (cancelled ones as soon as their chunks
      * on the workers are back) — within the grace when terminating. */
@@ -341,4 +351,22 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
 
 int mpipool__engine_interrupted(const mpipool *pool) {
     return pool->eng != NULL && pool->eng->interrupted != 0;
+}
+
+/* ---- pull imap (imap_pull.c) --------------------------------------------- */
+
+int mpipool__engine_pull(mpipool_job *j, size_t consumed, double timeout) {
+    mpipool__engine *e = j->pool->eng;
+    if (e == NULL) return mpipool__job_finished(j) ? j->rc : MPIPOOL_EINVAL;
+    pthread_mutex_lock(&e->lock);
+    j->emitted += consumed; /* the window moves on: dispatch may take more */
+    if (!(e->thread_started && timeout == 0)) {
+        e->driver++;
+        drive(e, j, timeout, 1);
+        e->driver--;
+    }
+    if (e->thread_started) pthread_cond_signal(&e->wake);
+    int rc = mpipool__job_finished(j) ? j->rc : MPIPOOL_ETIMEDOUT;
+    pthread_mutex_unlock(&e->lock);
+    return rc;
 }

@@ -57,6 +57,19 @@ struct mpipool_job {
     struct mpipool__redo *redo, *redo_tail; /* items a dead worker had, to send
                                  again before any unsent item (redo.c)      */
     size_t redo_items;
+    /* pull imap (imap_pull.c) and callbacks (callback.c) */
+    int pull;                 /* 0; 1: a pull imap in order; 2: as completed.
+                                 The engine sees both as ordered streams
+                                 (unordered == 0), so the window bounds them,
+                                 and `emitted` counts results the caller
+                                 released, not results given to the sink */
+    size_t delivered;         /* ordered streams: items given to the sink
+                                 (stream.c's reorder base; == emitted unless pull) */
+    _Atomic size_t pull_ready; /* results queued for mpipool_imap_next       */
+    struct mpipool__pullq *pullq;
+    mpipool_job *pull_next;   /* one-rank pool: the pool's open pull imaps   */
+    struct mpipool__cb *cb;   /* its callbacks, or NULL                      */
+    mpipool_job *cb_next;     /* the pool's callback queue                   */
 };
 
 /* Deliver the variable-size results of items [first, first+count) of a job
@@ -78,9 +91,16 @@ int mpipool__engine_wait(mpipool_job *job, double timeout);
 void mpipool__engine_cancel(mpipool_job *job);
 /* 1 if finished (moving things along when there is no progress thread). */
 int mpipool__engine_finished(mpipool_job *job);
-/* Run a job's items on the master itself (one-rank pools; inline.c). */
+/* Run a job's items on the master itself (one-rank pools; inline.c).  A
+ * pull imap (j->pull) returns unsettled when its window is full. */
 void mpipool__job_run_inline(mpipool_job *job);
 /* 1 if a signal stopped this pool's work (its workers are told at close). */
 int mpipool__engine_interrupted(const mpipool *pool);
+
+/* Pull imap (imap_pull.c): the caller released `consumed` results (the
+ * window moves on by as many), then wait as mpipool__engine_wait does, but
+ * return also as soon as a result is queued (j->pull_ready > 0).
+ * The job's rc once finished, else MPIPOOL_ETIMEDOUT. */
+int mpipool__engine_pull(mpipool_job *job, size_t consumed, double timeout);
 
 #endif

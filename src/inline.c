@@ -24,8 +24,16 @@ void mpipool__job_run_inline(mpipool_job *j) {
     if (step == 1024 && mpipool__registry_is_batch(j->fn_index)) step = 65536;
     if (j->user_chunk && j->user_chunk < step) step = j->user_chunk;
     if (j->source && j->window && j->window < step) step = j->window; /* the window bounds a stream here too */
+    int paused = 0;
     while (j->next < j->n && !j->cancelled) {
         size_t count = j->n - j->next < step ? j->n - j->next : step;
+        if (j->pull) {
+            /* A pull imap whose reader has not released enough results stops
+             * here unsettled; mpipool_imap_next calls again (imap_pull.c). */
+            size_t held = j->next - j->emitted;
+            if ((paused = held >= j->window) != 0) break;
+            if (count > j->window - held) count = j->window - held;
+        }
         mpipool__resume_poll();
         if ((j->intr = mpipool__signal_pending()) != 0) break;
         if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) break; /* the rest is in the journal */
@@ -68,6 +76,6 @@ void mpipool__job_run_inline(mpipool_job *j) {
     free(buf);
     mpipool__vout_free(&v);
     mpipool__fails_free(&f);
-    mpipool__job_settle(j, NULL, 0);
+    if (!paused) mpipool__job_settle(j, NULL, 0);
 }
 

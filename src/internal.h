@@ -107,6 +107,9 @@ struct mpipool {
     size_t tasks_since_init;
     struct mpipool__shared *shared;
     char err[MPIPOOL__ERR_MAX];
+    /* master: callbacks (callback.c) and one-rank pull imaps (imap_pull.c) */
+    struct mpipool__cbq *cbq;
+    struct mpipool_job *pulls;
 };
 
 /* Run fini (if hooks are set) and free the shared data.  (shared.c) */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callback.h"
 #include "jobs.h"
 #include "observe.h"
 #include "signals.h"
@@ -178,6 +179,7 @@ void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code) {
     }
     mpipool__obs_job_done(j);
     if (j->resume) mpipool__resume_finish(j);
+    mpipool__callback_post(j); /* its callback runs once, on the pool's callback thread */
     atomic_store_explicit(&j->finished, 1, memory_order_release);
 }
 

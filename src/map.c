@@ -7,30 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callback.h"
+#include "imap_pull.h"
 #include "jobs.h"
+#include "master_call.h"
 
-/* Enter a master call on `pool`: MPIPOOL_OK (then leave() must follow),
- * or the refusal. */
-static int enter(const char *func, mpipool *pool) {
-    if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
-    if (!mpipool__handle_enter(pool, func))
-        return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
-    int rc = MPIPOOL_OK;
-    pool->err[0] = '\0';
-    if (pool->rank != 0)
-        rc = mpipool__error(pool, MPIPOOL_ENOTMASTER, "%s: called on rank %d; only the master (rank 0) may "
-                            "(workers serve: mpipool_serve, or mpipool_start does it)", func, pool->rank);
-    else if (mpipool__in_task())
-        rc = mpipool__error(pool, MPIPOOL_EINVAL, "%s: called from inside a task; a task cannot start maps "
-                            "on the pool that runs it", func);
-    if (rc != MPIPOOL_OK) mpipool__handle_leave(pool);
-    return rc;
-}
+/* The door of every call here (master_call.c). */
+static int enter(const char *func, mpipool *pool) { return mpipool__master_enter(func, pool); }
 
-static int leave(mpipool *pool, int rc) {
-    mpipool__handle_leave(pool);
-    return rc;
-}
+static int leave(mpipool *pool, int rc) { return mpipool__master_leave(pool, rc); }
 
 /* A task registered with its types (MPIPOOL_TASK_TYPED) takes only maps
  * with those sizes. */
@@ -45,7 +30,7 @@ static int check_types(const char *func, mpipool *pool, size_t index, size_t in_
 /* Check a map's arguments and submit it (the caller entered the pool). */
 static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size,
                     void *out, size_t out_size, size_t n, const mpipool_map_options *options,
-                    mpipool_job **out_job, int async) {
+                    mpipool_job **out_job, int async, struct mpipool__cb *cb) {
     char msg[MPIPOOL__MSG_MAX];
     int rc;
     if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
@@ -102,6 +87,7 @@ static int make_job(const char *func, mpipool *pool, mpipool_fn fn, const void *
         return rc;
     }
     j->async = out_job != NULL && async;
+    j->cb = cb; /* from here on the job is submitted: its callback will run */
     mpipool__engine_submit(pool, j);
     *out_job = j;
     return MPIPOOL_OK;
@@ -114,53 +100,85 @@ static int settle(mpipool_job *j, int rc) {
     return rc;
 }
 
-int mpipool_map_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
-                      size_t out_size, size_t n, const mpipool_map_options *options,
-                      mpipool_job **job) {
-    const char *func = "mpipool_map_async";
+/* The async submissions, with or without callbacks (callback.c): a
+ * refused call makes no job, so no callback ever runs for it. */
+static int submit_async(const char *func, mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                        size_t out_size, size_t n, const mpipool_map_options *options,
+                        const mpipool_callbacks *callbacks, mpipool_job **job) {
     if (job != NULL) *job = NULL; /* a refused call leaves no handle behind */
     int rc = enter(func, pool);
     if (rc != MPIPOOL_OK) return rc;
     if (job == NULL) return leave(pool, mpipool__error(pool, MPIPOOL_EINVAL, "%s: job is NULL", func));
-    *job = NULL;
-    return leave(pool, make_job(func, pool, fn, in, in_size, out, out_size, n, options, job, 1));
+    struct mpipool__cb *cb = NULL;
+    if (callbacks != NULL && (rc = mpipool__callback_new(pool, func, callbacks, &cb)) != MPIPOOL_OK)
+        return leave(pool, rc);
+    rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, job, 1, cb);
+    if (rc != MPIPOOL_OK) mpipool__callback_discard(cb);
+    return leave(pool, rc);
+}
+
+int mpipool_map_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                      size_t out_size, size_t n, const mpipool_map_options *options,
+                      mpipool_job **job) {
+    return submit_async("mpipool_map_async", pool, fn, in, in_size, out, out_size, n, options, NULL, job);
 }
 
 int mpipool_apply_async(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
                         size_t out_size, mpipool_job **job) {
-    const char *func = "mpipool_apply_async";
-    if (job != NULL) *job = NULL; /* a refused call leaves no handle behind */
-    int rc = enter(func, pool);
-    if (rc != MPIPOOL_OK) return rc;
-    if (job == NULL) return leave(pool, mpipool__error(pool, MPIPOOL_EINVAL, "%s: job is NULL", func));
-    *job = NULL;
-    return leave(pool, make_job(func, pool, fn, in, in_size, out, out_size, 1, NULL, job, 1));
+    return submit_async("mpipool_apply_async", pool, fn, in, in_size, out, out_size, 1, NULL, NULL, job);
+}
+
+int mpipool_map_async_cb(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                         size_t out_size, size_t n, const mpipool_map_options *options,
+                         const mpipool_callbacks *callbacks, mpipool_job **job) {
+    return submit_async("mpipool_map_async_cb", pool, fn, in, in_size, out, out_size, n, options, callbacks, job);
+}
+
+int mpipool_apply_async_cb(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, void *out,
+                           size_t out_size, const mpipool_callbacks *callbacks, mpipool_job **job) {
+    return submit_async("mpipool_apply_async_cb", pool, fn, in, in_size, out, out_size, 1, NULL, callbacks, job);
 }
 
 int mpipool_wait(mpipool_job *job, double timeout_seconds) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_wait: job is NULL");
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_wait");
     mpipool *pool = job->pool;
     if (timeout_seconds != timeout_seconds)
         return mpipool__error(mpipool__handle_live(pool) ? pool : NULL, MPIPOOL_EINVAL,
                               "mpipool_wait: timeout_seconds is NaN");
-    /* A job outlives its pool's close (which finishes it). */
-    if (mpipool__job_finished(job)) return settle(job, job->rc);
+    /* A job outlives its pool's close (which finishes it).  Its callback
+     * has returned before its result is given (as Python's get()). */
+    if (mpipool__job_finished(job)) {
+        mpipool__callback_wait(job);
+        return settle(job, job->rc);
+    }
+    if (job->pullq != NULL)
+        return mpipool__error(mpipool__handle_live(pool) ? pool : NULL, MPIPOOL_EINVAL, "mpipool_wait: an imap "
+                              "started with mpipool_imap_start ends by reading it: call mpipool_imap_next until "
+                              "it returns MPIPOOL_EOF (or free the job)");
     if (!mpipool__handle_enter(pool, "mpipool_wait"))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_wait: the job's pool is closing");
     /* Past ~31 years a deadline would overflow time_t arithmetic: forever. */
     if (timeout_seconds > 1e9) timeout_seconds = -1.0;
-    return leave(pool, settle(job, mpipool__engine_wait(job, timeout_seconds)));
+    int rc = mpipool__engine_wait(job, timeout_seconds);
+    if (rc != MPIPOOL_ETIMEDOUT) mpipool__callback_wait(job);
+    return leave(pool, settle(job, rc));
 }
 
 int mpipool_ready(mpipool_job *job) {
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "mpipool_ready: job is NULL");
-    if (mpipool__job_finished(job)) return 1;
-    if (!mpipool__handle_enter(job->pool, "mpipool_ready")) return mpipool__job_finished(job);
-    return leave(job->pool, mpipool__engine_finished(job));
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_ready");
+    /* Ready once its callback (if any) has returned too. */
+    if (mpipool__job_finished(job)) return mpipool__callback_done(job);
+    if (!mpipool__handle_enter(job->pool, "mpipool_ready"))
+        return mpipool__job_finished(job) && mpipool__callback_done(job);
+    return leave(job->pool, mpipool__engine_finished(job) && mpipool__callback_done(job));
 }
 
 int mpipool_job_free(mpipool_job *job) {
     if (job == NULL) return MPIPOOL_OK;
+    if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_job_free");
+    if (job->pullq != NULL) return mpipool__pull_free(job); /* its results too (imap_pull.c) */
     if (!mpipool__job_finished(job)) {
         if (!mpipool__handle_enter(job->pool, "mpipool_job_free"))
             return mpipool__error(NULL, MPIPOOL_ECLOSED, "mpipool_job_free: the job's pool is closing; "
@@ -169,6 +187,7 @@ int mpipool_job_free(mpipool_job *job) {
         mpipool__engine_wait(job, -1.0);
         mpipool__handle_leave(job->pool);
     }
+    mpipool__callback_free(job); /* after its callback returned */
     free(job);
     return MPIPOOL_OK;
 }
@@ -178,7 +197,7 @@ static int map_blocking(const char *func, mpipool *pool, mpipool_fn fn, const vo
     mpipool_job *j = NULL;
     int rc = enter(func, pool);
     if (rc != MPIPOOL_OK) return rc;
-    rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, &j, 0);
+    rc = make_job(func, pool, fn, in, in_size, out, out_size, n, options, &j, 0, NULL);
     if (rc == MPIPOOL_OK) {
         rc = settle(j, mpipool__engine_wait(j, -1.0));
         free(j);
@@ -198,58 +217,9 @@ int mpipool_apply(mpipool *pool, mpipool_fn fn, const void *in, size_t in_size, 
 
 static int imap_run(const char *func, mpipool *pool, mpipool_fn fn, const mpipool_source *source,
                     const mpipool_sink *sink, const mpipool_imap_options *options) {
-    int rc;
-    if (fn == NULL) return mpipool__error(pool, MPIPOOL_EINVAL, "%s: fn is NULL", func);
-    if (source == NULL || source->next == NULL)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: source (or source->next) is NULL", func);
-    if (sink == NULL || sink->put == NULL)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: sink (or sink->put) is NULL", func);
-    mpipool_imap_options o = MPIPOOL_IMAP_OPTIONS_INIT;
-    if (options) o = *options;
-    if (o.flags & ~MPIPOOL_MAP_PROGRESS)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS is defined", func, o.flags);
-    for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
-        if (o.reserved[i] != NULL)
-            return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->reserved[%zu] is not NULL", func, i);
-    if (o.journal != NULL && strlen(o.journal) >= 4096)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->journal is a path of %zu bytes; at most 4095",
-                              func, strlen(o.journal));
-    if (!(o.task_timeout >= 0 && o.task_timeout <= 1e9))
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->task_timeout is %g; it must be a number of "
-                              "seconds, 0 for no limit", func, o.task_timeout);
-    if (o.on_error != MPIPOOL_ON_ERROR_CONTINUE && o.on_error != MPIPOOL_ON_ERROR_STOP)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->on_error is %d, not a mpipool_on_error value",
-                              func, (int)o.on_error);
-    if (o.unordered != 0 && o.unordered != 1)
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: options->unordered is %d; it must be 0 or 1", func,
-                              o.unordered);
-    size_t index;
-    if (mpipool__registry_find_fn(fn, &index) != MPIPOOL_OK)
-        return mpipool__error(pool, MPIPOOL_ENOTREG, "%s: the task function at %p is not registered", func,
-                              (void *)(size_t)fn);
-    if (mpipool__registry_is_batch(index))
-        return mpipool__error(pool, MPIPOOL_EINVAL, "%s: task '%s' is a batch task; imap streams items of any "
-                              "size, which batch tasks do not take", func, mpipool__registry_name(index));
-    mpipool_job *j = calloc(1, sizeof *j);
-    if (j == NULL) return mpipool__error(pool, MPIPOOL_ENOMEM, "%s: out of memory", func);
-    j->pool = pool;
-    j->func = func;
-    j->fn_index = index;
-    j->n = SIZE_MAX;
-    j->source = source;
-    j->sink = sink;
-    j->unordered = o.unordered;
-    j->window = o.window;
-    j->user_chunk = o.chunk_size;
-    j->on_error = o.on_error;
-    j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
-    j->flags = o.flags;
-    j->task_timeout = o.task_timeout;
-    rc = mpipool__resume_setup(j, o.journal);
-    if (rc != MPIPOOL_OK) {
-        free(j);
-        return rc;
-    }
+    mpipool_job *j = NULL;
+    int rc = mpipool__imap_job(func, pool, fn, source, sink, options, &j);
+    if (rc != MPIPOOL_OK) return rc;
     mpipool__engine_submit(pool, j);
     rc = settle(j, mpipool__engine_wait(j, -1.0));
     free(j);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callback.h"
+#include "imap_pull.h"
 #include "internal.h"
 #include "engine.h"
 #include "observe.h"
@@ -349,6 +351,7 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
     int rc = MPIPOOL_OK;
     const char *busy = NULL;
     if (pool == NULL) return MPIPOOL_OK;
+    if (mpipool__in_callback()) return mpipool__callback_refuse(func); /* it would wait for itself */
     if (!mpipool__handle_live(pool))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is already closed (or was never opened)", func);
     if (pool->rank != 0) return mpipool_serve(pool);
@@ -367,12 +370,15 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
         /* A worker is stuck in a task: it cannot be told to stop, and MPI
          * cannot be finalised around it.  Leave MPI as it is; the job ends
          * when this process does. */
+        mpipool__callback_stop(pool); /* every job ended: their callbacks run first */
         mpipool__handle_bury(pool);
         mpipool__registry_thaw();
         mpipool__signals_close();
         return mpipool__error(NULL, MPIPOOL_ETIMEDOUT, "%s: %s; the pool is abandoned: its workers are not "
                               "stopped and MPI is not finalised, so the job ends when this process exits", func, hung);
     }
+    mpipool__pull_close(pool);    /* one-rank pull imaps not read to their end */
+    mpipool__callback_stop(pool); /* every callback has returned when close does */
     mpipool__obs_close(pool);
     /* Small messages go eagerly; the workers see STOP after every chunk
      * they were sent, because messages from one sender arrive in order. */

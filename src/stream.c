@@ -3,8 +3,9 @@
  * mpipool_buf array (mpipool_map with MPIPOOL_VARIABLE), or to an imap
  * sink, in input order through a reorder list or as they come.
  *
- * Invariant (ordered imap): `emitted` items have reached the sink, in
- * order; a chunk that arrives early waits in `pending` (sorted by first
+ * Invariant (ordered imap): `delivered` items have reached the sink, in
+ * order (and `emitted`, the window's base, follows it, except for a pull
+ * imap, whose reader moves it: imap_pull.c); a chunk that arrives early waits in `pending` (sorted by first
  * item) holding its own receive buffer, and the engine never takes an item
  * from the source more than `window` items past `emitted`, so the pending
  * list is bounded by the window.
@@ -72,7 +73,10 @@ static void put_items(mpipool_job *j, uint64_t first, uint64_t count, const uint
 void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const uint64_t *sizes,
                           const char *data, const char *fails, size_t fail_bytes, int rank,
                           char *owner) {
-    if (j->sink && !j->unordered && first != j->emitted) {
+    /* A pull imap "as completed" is an ordered stream to the engine (its
+     * window), but its results go to the reader as they come. */
+    int in_order = j->sink && !j->unordered && j->pull != 2;
+    if (in_order && first != j->delivered) {
         struct mpipool__pending *p = malloc(sizeof *p), **pp = &j->pending;
         if (p == NULL) {
             /* Cannot hold it for later, and delivering it out of order would
@@ -84,7 +88,7 @@ void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const 
                 j->stream_rc = MPIPOOL_ENOMEM;
                 snprintf(j->err, sizeof j->err, "%s: out of memory holding the results of items %llu+%llu until "
                          "item %zu arrives; the stream stops", j->func, (unsigned long long)first,
-                         (unsigned long long)count, j->emitted);
+                         (unsigned long long)count, j->delivered);
             }
             j->cancelled = 1;
             free(owner);
@@ -98,16 +102,17 @@ void mpipool__deliver_var(mpipool_job *j, uint64_t first, uint64_t count, const 
     }
     put_items(j, first, count, sizes, data, fails, fail_bytes);
     free(owner);
-    if (j->sink && !j->unordered) {
-        j->emitted += count;
-        while (j->pending && j->pending->first == j->emitted) {
+    if (in_order) {
+        j->delivered += count;
+        while (j->pending && j->pending->first == j->delivered) {
             struct mpipool__pending *p = j->pending;
             j->pending = p->next;
             put_items(j, p->first, p->count, p->sizes, p->data, p->fails, p->fail_bytes);
-            j->emitted += p->count;
+            j->delivered += p->count;
             free(p->owner);
             free(p);
         }
+        if (!j->pull) j->emitted = j->delivered;
     }
 }
 

@@ -454,7 +454,8 @@ typedef struct mpipool_map_options {
                                   that did not fail, else the failure message in a
                                   malloc'd string the caller frees with free().     */
     unsigned flags;            /* 0, or MPIPOOL_MAP_PROGRESS, MPIPOOL_MAP_HIERARCHY,
-                                  MPIPOOL_MAP_FLAT or'ed; other bits are refused    */
+                                  MPIPOOL_MAP_FLAT, MPIPOOL_MAP_ORDERED_OUTPUT or'ed;
+                                  other bits are refused                            */
     const char *journal;       /* NULL: the file named by the environment variable
                                   MPIPOOL_JOURNAL, if set; a path: journal this map
                                   there; "": no journal, whatever the environment
@@ -490,6 +491,13 @@ typedef struct mpipool_map_options {
  * for other maps these bits change nothing. */
 #define MPIPOOL_MAP_HIERARCHY 0x2u
 #define MPIPOOL_MAP_FLAT 0x4u
+/* What tasks print to stdout and stderr is captured on the worker, sent
+ * back with the results, and printed on the master in item order (as GNU
+ * parallel -k does): the output of item i appears after that of every item
+ * before it, and all of it before the map returns.  Without it, task output
+ * is forwarded by the launcher, unordered.  It costs a redirect per task;
+ * such maps are dynamic and flat.  Not for imap (refused). */
+#define MPIPOOL_MAP_ORDERED_OUTPUT 0x8u
 
 /* Initialise `opts` to the defaults (what passing NULL means). */
 #define MPIPOOL_MAP_OPTIONS_INIT {MPIPOOL_SCHEDULE_DYNAMIC, 0, MPIPOOL_ON_ERROR_CONTINUE, 0, NULL, NULL, 0u, NULL, 0.0, {0}}

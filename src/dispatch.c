@@ -149,7 +149,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
                                   s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
                                   members ? (uint32_t)w + 1 : 0, (uint32_t)members, j->task_timeout,
-                                  e->recover > 0, 0};
+                                  e->recover > 0, (uint32_t)j->capture};
     s->units = members + 1; /* a leader runs items too */
     /* Piece counts fit an int: a chunk is at most MPIPOOL__CHUNK_BYTES_CAP
      * bytes of items (or one variable item), a piece at least 256 bytes. */
@@ -375,6 +375,12 @@ static int collect(mpipool__engine *e, slot *s) {
         free(recs);
     }
     if (j->resume) mpipool__resume_record(j, s->first, s->count);
+    if (j->capture) {
+        char *text = NULL;
+        int tlen = 0;
+        if (h->out_bytes) ENGINE_MPI(e, mpipool__recv_blob(e->pool->comm, s->worker, MPIPOOL__TAG_OUTPUT, &text, &tlen));
+        mpipool__ordered_put(j, s->first, s->count, text, (size_t)tlen);
+    }
     if (h->count > 0) {
         /* The mean over every item so far: one long or short item of a
          * heavy-tailed map must not swing the chunk size. */

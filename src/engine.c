@@ -184,8 +184,9 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     if (j->resume) mpipool__resume_apply(j); /* after the resets above */
     /* A collective cannot go on without a dead rank: with recovery, maps
      * are dynamic and flat (a group's leader would wait for ever for a
-     * dead member). */
-    if (pool->recover > 0) {
+     * dead member).  Captured output comes back with dynamic chunks only. */
+    j->capture = (j->flags & MPIPOOL_MAP_ORDERED_OUTPUT) && pool->size > 1 && !j->source;
+    if (pool->recover > 0 || j->capture) {
         j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
         j->flags = (j->flags & ~(unsigned)MPIPOOL_MAP_HIERARCHY) | MPIPOOL_MAP_FLAT;
     }

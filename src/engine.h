@@ -57,6 +57,9 @@ struct mpipool_job {
     struct mpipool__redo *redo, *redo_tail; /* items a dead worker had, to send
                                  again before any unsent item (redo.c)      */
     size_t redo_items;
+    int capture;              /* MPIPOOL_MAP_ORDERED_OUTPUT (ordered.c)     */
+    size_t printed;           /* ... items whose output is printed          */
+    struct mpipool__outq *outq; /* ... chunks' output waiting its turn      */
     /* pull imap (imap_pull.c) and callbacks (callback.c) */
     int pull;                 /* 0; 1: a pull imap in order; 2: as completed.
                                  The engine sees both as ordered streams

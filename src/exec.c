@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "capture.h"
 #include "crash.h"
 #include "exec.h"
 
@@ -153,7 +154,9 @@ static int renewal_failed(exec_ctx *ctx, const mpipool__batch *b) {
 /* Run the task once, renewing the worker's state after it when due. */
 static int call(exec_ctx *ctx, const mpipool__batch *b, int renew, size_t k) {
     if (renew && mpipool__setup_init_rc(b->pool) != 0) return renewal_failed(ctx, b);
+    if (b->captured) (void)mpipool__capture_begin(); /* on failure the output goes where it always did */
     int trc = b->fn(&ctx->task);
+    if (b->captured) mpipool__capture_end(b->captured, ctx->task.index);
     if (renew) {
         mpipool__after_tasks(b->pool, k);
         ctx->task.state = mpipool__setup_state(b->pool);
@@ -242,6 +245,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     mpipool__vout *v = b->vout;
     int batch = mpipool__registry_fn_is_batch(b->fn);
     mpipool__fails_reset(f);
+    if (b->captured) b->captured->len = 0;
     if (v) {
         v->len = 0;
         if (v->nsizes < b->count) {
@@ -278,7 +282,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
             if (v) v->sizes[i] = 0;
         }
         if (v) v->len = 0;
-    } else if (!v && !b->in_sizes && !renew) {
+    } else if (!v && !b->in_sizes && !renew && !b->captured) {
         run_lean(&ctx, b, f);
     } else {
         run_items(&ctx, b, f, renew);

@@ -45,6 +45,8 @@ typedef struct {
     uint64_t first, count;
     int rank;
     mpipool *pool;            /* for task->state, hooks, shared data       */
+    mpipool__fails *captured; /* non-NULL: each task's stdout/stderr become
+                                 records here (capture.c), reset first     */
 } mpipool__batch;
 
 /* Run a batch, recording failures in `f` (reset first).  Returns the

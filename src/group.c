@@ -265,7 +265,7 @@ static int run_own(mpipool__group *g) {
     size_t isz = (size_t)h->in_size, osz = (size_t)h->out_size;
     mpipool__batch b = {fn, c->in + (size_t)c->next * isz, isz, NULL,
                         c->res + sizeof(mpipool__result_hdr) + (size_t)c->next * osz, osz, NULL,
-                        h->first + c->next, k, pool->rank, pool};
+                        h->first + c->next, k, pool->rank, pool, NULL};
     double t0 = MPI_Wtime();
     (void)mpipool__watch_need(pool, h, pool->recover / 4);
     int64_t nfail = mpipool__watch_batch(&b, &g->own, h->job, h->task_timeout);
@@ -323,7 +323,7 @@ static int answer(mpipool__group *g, gchunk *c) {
     int rc = MPIPOOL_OK;
     size_t bytes = sizeof(mpipool__result_hdr) + (size_t)c->h.count * (size_t)c->h.out_size;
     mpipool__result_hdr rh = {c->h.job, c->h.first, c->h.count, c->nfail, c->first_fail, 0, 0, c->busy,
-                              c->nfail ? c->fail_rank : 0};
+                              c->nfail ? c->fail_rank : 0, 0};
     /* The same rule as a worker's answer, so the master's pre-posted
      * receives match: beyond a piece, the header alone, then pieces. */
     rh.pieces = bytes > pool->piece ? bytes - sizeof rh : 0;

@@ -40,7 +40,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
         /* No arithmetic on a NULL in/out (items or results of size 0). */
         mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in ? j->in + j->next * j->in_size : NULL,
                             j->in_size, NULL, j->out ? j->out + j->next * j->out_size : NULL, j->out_size, NULL,
-                            j->next, count, 0, j->pool};
+                            j->next, count, 0, j->pool, NULL};
         if (j->in_var || j->source) {
             size_t bytes;
             int64_t got = mpipool__job_take_items(j, count, &buf, &cap, 0, &bytes);

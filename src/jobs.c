@@ -72,6 +72,7 @@ void mpipool__job_note_failures(mpipool_job *j, uint64_t nfail, uint64_t first_f
 
 void mpipool__job_fail_item(mpipool_job *j, uint64_t index, int rank, int code, const char *msg) {
     note_one(j, index, rank, code, msg, (uint32_t)strlen(msg));
+    mpipool__ordered_put(j, index, 1, NULL, 0); /* no output will come for it */
     j->done++;
     count_failures(j, 1);
 }
@@ -151,6 +152,7 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
  * release store that lets any thread read rc, err and the outputs. */
 void mpipool__job_settle(mpipool_job *j, const char *broken, int broken_code) {
     mpipool__pending_free(j);
+    mpipool__ordered_flush(j);
     size_t notrun = j->redo_items;
     mpipool__redo_free(j);
     if (j->n == SIZE_MAX) j->n = j->next; /* a stream cut short */

@@ -26,6 +26,13 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
  * message `msg`, on `rank`, without a chunk around it (a worker died). */
 void mpipool__job_fail_item(mpipool_job *j, uint64_t index, int rank, int code, const char *msg);
 
+/* ordered.c (MPIPOOL_MAP_ORDERED_OUTPUT): items [first, first + count)
+ * came back with the tasks' output in `buf` (records, see capture.h; may
+ * be NULL); it is printed once every earlier item's is.  Takes `buf`. */
+void mpipool__ordered_put(mpipool_job *j, uint64_t first, uint64_t count, char *buf, size_t len);
+/* The job ends: print whatever still waits, in item order. */
+void mpipool__ordered_flush(mpipool_job *j);
+
 /* redo.c: items a dead worker had, sent again before any unsent item.
  * An entry that saw a death goes out one item per chunk, so that a second
  * death pins the item that caused it. */

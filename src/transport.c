@@ -14,11 +14,15 @@
 #include "wire.h"
 
 int mpipool__recv_fails(MPI_Comm comm, int src, char **buf, int *len) {
+    return mpipool__recv_blob(comm, src, MPIPOOL__TAG_FAIL, buf, len);
+}
+
+int mpipool__recv_blob(MPI_Comm comm, int src, int tag, char **buf, int *len) {
     MPI_Status st;
     mpipool__msg m;
     *buf = NULL;
     *len = 0;
-    int rc = mpipool__mprobe(src, MPIPOOL__TAG_FAIL, comm, &m, &st);
+    int rc = mpipool__mprobe(src, tag, comm, &m, &st);
     if (rc == MPI_SUCCESS) rc = MPI_Get_count(&st, MPI_BYTE, len);
     if (rc != MPI_SUCCESS) return rc;
     *buf = malloc((size_t)*len + 1);

@@ -23,9 +23,10 @@ int mpipool__check_map_args(const void *in, size_t in_size, const void *out,
                      (int)opts->on_error);
             return MPIPOOL_EINVAL;
         }
-        if (opts->flags & ~(MPIPOOL_MAP_PROGRESS | MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT)) {
-            snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS, MPIPOOL_MAP_HIERARCHY "
-                     "and MPIPOOL_MAP_FLAT are defined", opts->flags);
+        if (opts->flags & ~(MPIPOOL_MAP_PROGRESS | MPIPOOL_MAP_HIERARCHY | MPIPOOL_MAP_FLAT |
+                            MPIPOOL_MAP_ORDERED_OUTPUT)) {
+            snprintf(msg, msgsz, "options->flags is 0x%x; only MPIPOOL_MAP_PROGRESS, MPIPOOL_MAP_HIERARCHY, "
+                     "MPIPOOL_MAP_FLAT and MPIPOOL_MAP_ORDERED_OUTPUT are defined", opts->flags);
             return MPIPOOL_EINVAL;
         }
         if ((opts->flags & MPIPOOL_MAP_HIERARCHY) && (opts->flags & MPIPOOL_MAP_FLAT)) {

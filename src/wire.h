@@ -38,6 +38,11 @@
  *    failed item.  A worker therefore takes work from the master or from its
  *    leader and answers whoever sent it; a leader takes work only from the
  *    master, because its members' TAG_FAILs also come to it.
+ *  - MPIPOOL_MAP_ORDERED_OUTPUT (work_hdr.capture): the worker captures
+ *    each task's stdout/stderr and, if there was any, sends it as one
+ *    TAG_OUTPUT (records: u64 index, u32 length, stream byte, bytes) right
+ *    after the chunk's result (and TAG_FAIL); result_hdr.out_bytes says so.
+ *    Such maps are dynamic and flat.
  *  - TAG_STOP carries an i32: 1 if the master stops because a signal
  *    interrupted the run (the workers' mpipool_serve then returns
  *    MPIPOOL_EINTR), else 0.
@@ -73,7 +78,8 @@ enum mpipool__tag {
     MPIPOOL__TAG_ABORT,   /* a worker leaving after a local error       */
     MPIPOOL__TAG_HEARTBEAT, /* a worker's watchdog: still alive         */
     MPIPOOL__TAG_DIED,    /* a worker's watchdog: this process ends now */
-    MPIPOOL__TAG_DIED_ACK /* the master noted the TAG_DIED              */
+    MPIPOOL__TAG_DIED_ACK, /* the master noted the TAG_DIED             */
+    MPIPOOL__TAG_OUTPUT   /* a chunk's captured task output (capture.c)  */
 };
 
 /* A size field on the wire that means "variable: sizes follow". */
@@ -97,7 +103,7 @@ typedef struct {
     uint32_t group_first, group_count; /* GROUP: the leader's members     */
     double task_timeout; /* seconds a task may run (the map's option); 0 = no limit */
     uint32_t watch;      /* 1: run the watchdog (in-job recovery): crashes reach the master */
-    uint32_t unused_;
+    uint32_t capture;    /* 1: MPIPOOL_MAP_ORDERED_OUTPUT: send tasks' output back */
 } mpipool__work_hdr;
 
 /* TAG_HEARTBEAT: what the worker runs now (item meaningful if busy). */
@@ -126,6 +132,7 @@ typedef struct {
     uint64_t pieces;     /* 0, or the bytes after this header, in pieces */
     double busy;         /* seconds the worker spent running the tasks */
     int64_t fail_rank;   /* GROUP: the member that ran item first_fail; 0 = the sender */
+    uint64_t out_bytes;  /* > 0: a TAG_OUTPUT of this many bytes follows (after any TAG_FAIL) */
 } mpipool__result_hdr;
 
 #endif

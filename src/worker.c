@@ -42,6 +42,7 @@ typedef struct {
     MPI_Request sreq[2];
     int next;               /* which out buffer the next chunk uses   */
     mpipool__fails fails;
+    mpipool__fails captured; /* tasks' output (MPIPOOL_MAP_ORDERED_OUTPUT) */
     mpipool__vout vout;
     buf sdata, sres;        /* static share and its results, kept across maps:
                                a fresh 100 MB buffer per map costs its page faults */
@@ -99,10 +100,11 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0, 0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
-                        var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool};
+                        var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool,
+                        h->capture ? &wk->captured : NULL};
     if (in_sizes == NULL) b.in_size = (size_t)h->in_size;
     double t0 = MPI_Wtime();
     (void)mpipool__watch_need(pool, h, pool->recover / 4);
@@ -112,6 +114,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
     rh.nfail = (uint64_t)nfail;
     rh.first_fail = wk->fails.first_fail;
+    rh.out_bytes = b.captured ? wk->captured.len : 0;
     if (var_out) {
         /* result_hdr | sizes[count] | data | failure records, one message:
          * it is probed for, so it carries its own failures. */
@@ -126,11 +129,15 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
         if (wk->vout.len) memcpy(p + nsz, wk->vout.p, wk->vout.len);
         if (wk->fails.len) memcpy(p + nsz + wk->vout.len, wk->fails.p, wk->fails.len);
         MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_VRESULT, MPIPOOL__TAG_VPIECE));
-        goto cleanup;
+    } else {
+        MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
+        if (rh.nfail)
+            MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, wk->parent, MPIPOOL__TAG_FAIL,
+                                        pool->comm));
     }
-    MPIPOOL__MPI(pool, send_result(wk, k, &rh, bytes, MPIPOOL__TAG_RESULT, MPIPOOL__TAG_RPIECE));
-    if (rh.nfail)
-        MPIPOOL__MPI(pool, MPI_Send(wk->fails.p, (int)wk->fails.len, MPI_BYTE, wk->parent, MPIPOOL__TAG_FAIL, pool->comm));
+    if (rh.out_bytes)
+        MPIPOOL__MPI(pool, MPI_Send(wk->captured.p, (int)wk->captured.len, MPI_BYTE, wk->parent, MPIPOOL__TAG_OUTPUT,
+                                    pool->comm));
 cleanup:
     return rc;
 }
@@ -142,7 +149,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf *data = &wk->sdata, *res = &wk->sres;
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0, 0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
@@ -162,7 +169,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     if (!bad) {
         double t0 = MPI_Wtime();
         mpipool__batch b = {fn, data->p, (size_t)h->in_size, NULL, res->p, (size_t)h->out_size, NULL,
-                            first, count, pool->rank, pool};
+                            first, count, pool->rank, pool, NULL};
         (void)mpipool__watch_need(pool, h, pool->recover / 4);
         rh.nfail = (uint64_t)mpipool__watch_batch(&b, &wk->fails, h->job, h->task_timeout);
         rh.first_fail = wk->fails.first_fail;
@@ -359,6 +366,7 @@ int mpipool__worker_run(mpipool *pool) {
     free(wk.out[0].p);
     free(wk.out[1].p);
     mpipool__fails_free(&wk.fails);
+    mpipool__fails_free(&wk.captured);
     free(wk.sdata.p);
     free(wk.sres.p);
     mpipool__vout_free(&wk.vout);

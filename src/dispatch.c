@@ -127,7 +127,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     double obs_t0 = mpipool__obs_now(e->pool);
     const mpipool__redo *r = j->redo; /* items a dead worker had go first */
     if (r) count = mpipool__redo_count(j, count);
-    else if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) return 0; /* the rest is in the journal */
+    else if (j->resume && (count = mpipool__job_clip(j, count)) == 0) return 0; /* the rest is in the journal */
     size_t first = r ? (size_t)r->first : j->next;
     if (var_in) {
         /* Copy the items first: a stream may end (or fail) here. */

@@ -5,7 +5,7 @@
  *
  * Invariant: between two batches the journal's timer and the signal flag
  * are looked at, so a SIGTERM is answered after at most one batch (16 items
- * with a journal: mpipool__resume_clip).
+ * with a journal: mpipool__job_clip).
  */
 #include <stdlib.h>
 #include "jobs.h"
@@ -36,7 +36,7 @@ void mpipool__job_run_inline(mpipool_job *j) {
         }
         mpipool__resume_poll();
         if ((j->intr = mpipool__signal_pending()) != 0) break;
-        if (j->resume && (count = mpipool__resume_clip(j, count)) == 0) break; /* the rest is in the journal */
+        if (j->resume && (count = mpipool__job_clip(j, count)) == 0) break; /* the rest is in the journal */
         /* No arithmetic on a NULL in/out (items or results of size 0). */
         mpipool__batch b = {mpipool__registry_fn(j->fn_index), j->in ? j->in + j->next * j->in_size : NULL,
                             j->in_size, NULL, j->out ? j->out + j->next * j->out_size : NULL, j->out_size, NULL,

@@ -147,6 +147,58 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
     return (int64_t)got;
 }
 
+/* imap: `skip` journalled items at j->next: the source is still asked for
+ * each (so it stays in step), their results come from the journal. */
+static int replay(mpipool_job *j, size_t skip) {
+    char err[MPIPOOL__ERR_MAX - 64];
+    size_t got = 0;
+    for (; got < skip; got++) {
+        mpipool_buf item = {NULL, 0};
+        int s = j->source->next(j->source->ctx, j->next + got, &item);
+        if (s == 0) {
+            j->n = j->next + got;
+            break;
+        }
+        if (s < 0) {
+            j->stream_rc = MPIPOOL_ECANCELED;
+            snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, s, j->next + got);
+            j->cancelled = 1;
+            j->n = j->next + got;
+            break;
+        }
+    }
+    if (got == 0) return 0;
+    char *buf;
+    const uint64_t *sizes;
+    const char *data;
+    int rc = mpipool__resume_read(j, j->next, got, &buf, &sizes, &data, err, sizeof err);
+    if (rc != MPIPOOL_OK) {
+        j->stream_rc = rc;
+        snprintf(j->err, sizeof j->err, "%s: replaying item %zu: %s", j->func, j->next, err);
+        j->cancelled = 1;
+        j->n = j->next;
+        return -1;
+    }
+    size_t first = j->next;
+    j->next += got;
+    j->done += got;
+    mpipool__deliver_var(j, first, got, sizes, data, NULL, 0, 0, buf);
+    return 0;
+}
+
+size_t mpipool__job_clip(mpipool_job *j, size_t count) {
+    for (;;) {
+        size_t skip = 0, c = mpipool__resume_clip(j, count, &skip);
+        if (skip == 0) return c;
+        if (j->source == NULL) {
+            j->next += skip; /* replayed into `out` already (resume_apply) */
+            j->done += skip;
+            return c;
+        }
+        if (replay(j, skip) != 0) return 0;
+    }
+}
+
 /* All its chunks are back and no more will be sent: settle the result
  * (`broken`: the engine's failure, or NULL), then mark it finished — the
  * release store that lets any thread read rc, err and the outputs. */

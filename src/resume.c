@@ -272,80 +272,51 @@ void mpipool__resume_apply(mpipool_job *j) {
  * them short, so SIGTERM is answered after at most this many items. */
 #define INLINE_BATCH 16
 
-/* imap: deliver the journalled items at j->next from the file (the source
- * is still asked for each, so it stays in step, but they are not sent),
- * then return how many of the next `count` items must run. */
-static size_t clip_stream(mpipool_job *j, struct mpipool__resume *r, size_t count) {
-    char err[MPIPOOL__ERR_MAX - 64];
-    for (;;) {
-        if (j->cancelled || j->next >= j->n) return 0;
-        while (r->pos < r->npieces && r->pieces[r->pos].first + r->pieces[r->pos].count <= j->next) r->pos++;
-        size_t room = SIZE_MAX;
-        if (!j->unordered) {
-            /* Replayed results wait in the reorder list too: same bound. */
-            if (j->next - j->emitted >= j->window) return 0;
-            room = j->window - (j->next - j->emitted);
-        }
-        if (r->pos == r->npieces || r->pieces[r->pos].first > j->next) {
-            size_t c = count < room ? count : room;
-            if (r->pos < r->npieces && r->pieces[r->pos].first - j->next < c) c = (size_t)(r->pieces[r->pos].first - j->next);
-            return c;
-        }
-        const struct rpiece *p = &r->pieces[r->pos];
-        uint64_t end = p->first + p->count;
-        if (end - j->next > room) end = j->next + room;
-        uint64_t got = 0;
-        for (; j->next + got < end; got++) {
-            mpipool_buf item = {NULL, 0};
-            int s = j->source->next(j->source->ctx, j->next + got, &item);
-            if (s == 0) {
-                j->n = j->next + got;
-                break;
-            }
-            if (s < 0) {
-                j->stream_rc = MPIPOOL_ECANCELED;
-                snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %llu", j->func, s,
-                         (unsigned long long)(j->next + got));
-                j->cancelled = 1;
-                j->n = j->next + got;
-                break;
-            }
-        }
-        if (got == 0) continue;
-        char *buf;
-        const uint64_t *sizes;
-        const char *data;
-        pthread_mutex_lock(&jlock);
-        int rc = mpipool__journal_read_var(r->je->j, r->seq, p->chunk, j->next, got, &buf, &sizes, &data, err,
-                                           sizeof err);
-        pthread_mutex_unlock(&jlock);
-        if (rc != MPIPOOL_OK) {
-            j->stream_rc = rc;
-            snprintf(j->err, sizeof j->err, "%s: replaying item %zu: %s", j->func, j->next, err);
-            j->cancelled = 1;
-            j->n = j->next;
-            return 0;
-        }
-        size_t first = j->next;
-        j->next += got;
-        j->done += got;
-        r->replayed += got;
-        mpipool__deliver_var(j, first, got, sizes, data, NULL, 0, 0, buf);
+/* imap: at j->next, either items to run (the return value) or a run of
+ * journalled items (*skip) whose results the file holds; reads only. */
+static size_t clip_stream(const mpipool_job *j, struct mpipool__resume *r, size_t count, size_t *skip) {
+    if (j->cancelled || j->next >= j->n) return 0;
+    while (r->pos < r->npieces && r->pieces[r->pos].first + r->pieces[r->pos].count <= j->next) r->pos++;
+    size_t room = SIZE_MAX;
+    if (!j->unordered) {
+        /* Replayed results wait in the reorder list too: same bound. */
+        if (j->next - j->emitted >= j->window) return 0;
+        room = j->window - (j->next - j->emitted);
     }
+    if (r->pos == r->npieces || r->pieces[r->pos].first > j->next) {
+        size_t c = count < room ? count : room;
+        if (r->pos < r->npieces && r->pieces[r->pos].first - j->next < c) c = (size_t)(r->pieces[r->pos].first - j->next);
+        return c;
+    }
+    uint64_t end = r->pieces[r->pos].first + r->pieces[r->pos].count;
+    if (end - j->next > room) end = j->next + room;
+    *skip = (size_t)(end - j->next);
+    return 0;
 }
 
-size_t mpipool__resume_clip(mpipool_job *j, size_t count) {
+size_t mpipool__resume_clip(const mpipool_job *j, size_t count, size_t *skip) {
     struct mpipool__resume *r = j->resume;
+    *skip = 0;
     if (r && j->pool->size == 1 && count > INLINE_BATCH) count = INLINE_BATCH; /* only run_inline runs there */
-    if (r && j->source) return clip_stream(j, r, count);
+    if (r && j->source) return clip_stream(j, r, count, skip);
     if (r == NULL || r->done == NULL) return count;
-    while (j->next < j->n && bit(r->done, j->next)) {
-        j->next++;
-        j->done++;
-    }
+    size_t at = j->next;
+    while (at < j->n && bit(r->done, at)) at++;
+    *skip = at - j->next;
     size_t c = 0;
-    while (c < count && j->next + c < j->n && !bit(r->done, j->next + c)) c++;
+    while (c < count && at + c < j->n && !bit(r->done, at + c)) c++;
     return c;
+}
+
+int mpipool__resume_read(const mpipool_job *j, uint64_t first, uint64_t count, char **buf, const uint64_t **sizes,
+                         const char **data, char *err, size_t errsz) {
+    struct mpipool__resume *r = j->resume;
+    pthread_mutex_lock(&jlock);
+    int rc = mpipool__journal_read_var(r->je->j, r->seq, r->pieces[r->pos].chunk, first, count, buf, sizes, data, err,
+                                       errsz);
+    if (rc == MPIPOOL_OK) r->replayed += count;
+    pthread_mutex_unlock(&jlock);
+    return rc;
 }
 
 /* ---- recording ---------------------------------------------------------- */

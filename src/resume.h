@@ -21,10 +21,16 @@ int mpipool__resume_setup(struct mpipool_job *j, const char *journal);
 /* engine_submit, after it initialised status/messages/out: mark the
  * replayed items done (status OK, variable results moved into out). */
 void mpipool__resume_apply(struct mpipool_job *j);
-/* send_chunk / run_inline: skip j->next past replayed items and return how
- * many of the next `count` items can go in one chunk (0: none left); in a
- * one-rank pool at most 16, so signals are seen between small batches. */
-size_t mpipool__resume_clip(struct mpipool_job *j, size_t count);
+/* job_clip (jobs.c) only: at j->next, *skip journalled items (their
+ * results: replayed into `out` for a map; to read with resume_read for an
+ * imap), then how many of the next `count` items can go in one chunk (0:
+ * none now).  In a one-rank pool at most 16, so signals are seen between
+ * small batches.  Writes nothing of the job. */
+size_t mpipool__resume_clip(const struct mpipool_job *j, size_t count, size_t *skip);
+/* imap: the journalled results of items [first, first + count) (within the
+ * run resume_clip gave): *buf owns them (sizes/data point into it). */
+int mpipool__resume_read(const struct mpipool_job *j, uint64_t first, uint64_t count, char **buf,
+                         const uint64_t **sizes, const char **data, char *err, size_t errsz);
 /* note_failures: the failure records of the chunk about to be recorded. */
 void mpipool__resume_note_failures(struct mpipool_job *j, uint64_t nfail, const char *recs, size_t len);
 /* imap: the chunk's results (sizes/data as in a VRESULT), before they are

@@ -529,7 +529,7 @@ orphan) # issue 20: the launcher killed, then --resume at once.  ORPHAN_MODE=ter
   # started, logged while it still held the lock) then the resumed run's: the joblog is never
   # written by two runs at once.  How many lines the old run wrote late is printed.
   seq 1 20 > in
-  t='sleep 0.3; echo {} >> done'
+  t='sleep 0.2; echo {} >> done'
   mode=${ORPHAN_MODE:-term}
   for it in $(seq "${ORPHAN_ITERS:-2}"); do
     rm -f jl done

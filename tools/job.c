@@ -10,9 +10,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <mpi.h>
 #include <mpipool.h>
@@ -21,6 +23,10 @@
 #include "runner.h"
 
 static int g_gate_pending; /* our last job asked rank 0 for a word (MR_RES_GATED) */
+
+/* How long a job that died of a stop signal waits for its rank's own
+ * (see cut_short). */
+#define STOP_GRACE 1.0
 
 /* Should the running job stop?  On a worker, look for rank 0's STOP. */
 static int should_stop(void *ctx) {
@@ -85,6 +91,42 @@ static void wait_gate(void) {
         g_nostart = 1;
 }
 
+/* Did the job fail (the rule rank 0 applies too)? */
+static int job_failed(const res_hdr *r) {
+    return r->exitval != 0 || r->signal != 0 || (r->flags & (MR_RES_SPAWN | MR_RES_LOST));
+}
+
+/* Did it die the way a stop kills: SIGTERM, SIGINT, SIGHUP or SIGKILL, or
+ * a shell's 128 + one of them (its child died of it)? */
+static int died_of_stop_signal(const mr_run_result *rr) {
+    static const int stops[] = {SIGTERM, SIGINT, SIGHUP, SIGKILL};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
+        if (rr->signal == stops[i] || rr->exitval == 128 + stops[i]) return 1;
+    return 0;
+}
+
+/* Was the job cut short by the farm's own stop (a signal to mpipool-run,
+ * its launcher's death, rank 0's STOP for those or for --halt now)?  Then
+ * its end is not a result: it is not logged, and --resume runs it again,
+ * as GNU parallel logs no job that ends after its SIGTERM.  Two cases are
+ * results whenever they end: a job that succeeded (it may have finished
+ * just as the stop came: running it again would run it twice) and one that
+ * timed out (a failure of its own).  A batch system signals every process
+ * of the job (Slurm's proctrack), so a command can die of the farm's
+ * SIGTERM before its rank has handled its own: a job that died of a stop
+ * signal waits up to STOP_GRACE for the rank's. */
+static int cut_short(const mr_run_result *rr, int failed) {
+    if (!failed || rr->timed_out) return 0;
+    if (rr->interrupted || should_stop(NULL)) return 1;
+    if (!died_of_stop_signal(rr)) return 0;
+    struct timespec tick = {0, 10 * 1000000L};
+    for (int i = 0; i < (int)(STOP_GRACE * 100); i++) {
+        nanosleep(&tick, NULL);
+        if (should_stop(NULL)) return 1;
+    }
+    return 0;
+}
+
 /* Would /bin/sh -c CMD be over the kernel's limits (E2BIG)?  Linux also
  * limits one argument to 32 pages (MAX_ARG_STRLEN). */
 static int too_long(size_t clen, char **env) {
@@ -132,13 +174,14 @@ static int run_one(mpipool_task *t, const item_hdr *h, res_hdr *r, mr_run_result
                 strerror(rr->spawn_error));
     }
     if (rr->timed_out) r->flags |= MR_RES_TIMEDOUT;
-    if (rr->interrupted) r->flags |= MR_RES_INTERRUPTED;
     if (rr->out.error || rr->err.error) {
         r->flags |= MR_RES_LOST;
         mr_diag("job %llu: output lost: %s", (unsigned long long)h->seq,
                 strerror(rr->out.error ? rr->out.error : rr->err.error));
     }
-    if (!rr->interrupted) {
+    if (rc == 0 && cut_short(rr, job_failed(r))) {
+        r->flags |= MR_RES_INTERRUPTED; /* not a result: no output, not logged */
+    } else {
         r->out_len = mr_capture_size(&rr->out);
         r->err_len = mr_capture_size(&rr->err);
     }
@@ -167,8 +210,7 @@ int farm_job(mpipool_task *t) {
     } else {
         int rc = run_one(t, &h, &r, &rr);
         if (rc != 0) return rc;
-        int failed = r.exitval != 0 || r.signal != 0 || (r.flags & (MR_RES_SPAWN | MR_RES_LOST));
-        uint32_t gate = failed ? MR_ITEM_GATE_FAIL : MR_ITEM_GATE_OK;
+        uint32_t gate = job_failed(&r) ? MR_ITEM_GATE_FAIL : MR_ITEM_GATE_OK;
         if (g_rank != 0 && (h.flags & gate) && !(r.flags & MR_RES_INTERRUPTED)) r.flags |= MR_RES_GATED;
     }
     if (g_term) r.flags |= MR_RES_TERM;

@@ -5,7 +5,9 @@
  *
  * Invariants:
  *  - a job is written to the joblog once, when its final try ends; a job
- *    stopped by a halt or a SIGTERM is never written, so --resume runs it;
+ *    stopped by a halt or a SIGTERM, or failing once mpipool-run was told
+ *    to stop, is never written, so --resume runs it; a job that succeeded
+ *    is written whenever it ended;
  *  - the imap callbacks (source, sink) run one at a time, and the main
  *    thread does not touch `run` while an imap is going; the stop thread
  *    only reads the stop flags and sends MR_CTL_STOP;
@@ -264,6 +266,14 @@ static int take_result(run *R, uint64_t seq, res_hdr *h, const char *out, const 
         mr_diag("job %llu: command line too long (%zu bytes, over the kernel's limit): %.60s...",
                 (unsigned long long)seq, strlen(r->cmd), r->cmd);
     int failed = h->exitval != 0 || h->signal != 0 || (h->flags & (MR_RES_SPAWN | MR_RES_LOST));
+    if (failed && !(h->flags & MR_RES_TIMEDOUT) && (g_term || R->term_seen)) {
+        /* Ended in failure after mpipool-run was told to stop (a signal,
+         * the launcher's death): cut short, or its retries were; not
+         * logged, so --resume runs it (job.c's cut_short, from here). */
+        r->state = R_NOTRUN;
+        mr_flush_ready(R);
+        return 0;
+    }
     if (failed && h->exitval == 0 && h->signal == 0) h->exitval = -1; /* say so in the joblog */
     if (failed && (R->o.retries == 0 || r->tries < R->o.retries) && !R->stopping) {
         r->last_rank = h->rank;

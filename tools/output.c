@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "joblog.h"
@@ -169,6 +170,39 @@ too_long:
 
 /* ---- the joblog --------------------------------------------------------- */
 
+/* One run per joblog: locked until we exit (a job's guard process
+ * inherits the lock, so it is held until the last job is gone too).  A
+ * run that continues the joblog (--resume, --resume-failed, +FILE) waits
+ * up to JOBLOG_WAIT seconds for the run that holds it, which may be a
+ * killed run winding down (its ranks stop within ORPHAN_GRACE of their
+ * launcher's death, ranks.c), so "kill, then --resume at once" works; a
+ * new run is refused at once.  0, or -1 (reported). */
+#define JOBLOG_WAIT 10
+static int lock_joblog(int fd, const char *path, int keep) {
+    int waited = 0;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) {
+            mr_diag("cannot lock the joblog %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (!keep || waited >= JOBLOG_WAIT * 20 || g_term) {
+            if (waited)
+                mr_diag("the joblog %s is still in use by another run after %d s (it is locked); "
+                        "refusing to run", path, JOBLOG_WAIT);
+            else
+                mr_diag("the joblog %s is in use by another run (it is locked); refusing to run", path);
+            return -1;
+        }
+        if (waited++ == 0)
+            mr_diag("the joblog %s is in use by another run; waiting up to %d s for it to end", path,
+                    JOBLOG_WAIT);
+        struct timespec tick = {0, 50 * 1000000L};
+        nanosleep(&tick, NULL);
+    }
+    return 0;
+}
+
 int mr_open_joblog(run *R) {
     const char *path = R->o.joblog;
     if (path == NULL) return 0;
@@ -184,15 +218,7 @@ int mr_open_joblog(run *R) {
         mr_diag("cannot write the joblog %s: %s", path, strerror(errno));
         return -1;
     }
-    /* One run per joblog: held until we exit (a job's guard process
-     * inherits it, so it is held until the last job is gone too). */
-    if (flock(R->joblog_fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            mr_diag("the joblog %s is in use by another run (it is locked); refusing to run", path);
-        else
-            mr_diag("cannot lock the joblog %s: %s", path, strerror(errno));
-        return -1;
-    }
+    if (lock_joblog(R->joblog_fd, path, keep) != 0) return -1;
     R->joblog_locked = 1;
     struct stat st;
     if (fstat(R->joblog_fd, &st) != 0 || (!keep && ftruncate(R->joblog_fd, 0) != 0)) {

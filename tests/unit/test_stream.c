@@ -59,26 +59,32 @@ static int log_put(void *ctx, size_t index, const void *result, size_t size, int
     return 0;
 }
 
-/* Items [first, first+count) of one byte each, 'a' + index, in a buffer
- * owned by the delivery (as a received VRESULT is). */
+/* Items [first, first+count) of one byte each, 'a' + index, laid out as a
+ * received VRESULT is: the sizes, then the bytes, in one buffer (`owner`)
+ * that the delivery frees or keeps with a chunk it holds for later. */
 typedef struct {
-    uint64_t sizes[8];
+    const uint64_t *sizes;
+    const char *data;
     char *owner;
 } chunk;
 
 static void make_chunk(chunk *c, uint64_t first, uint64_t count) {
-    c->owner = __real_malloc(count);
+    c->owner = __real_malloc(count * (sizeof(uint64_t) + 1));
     assert_non_null(c->owner);
+    uint64_t *sizes = (uint64_t *)(void *)c->owner;
+    char *data = c->owner + count * sizeof(uint64_t);
     for (uint64_t i = 0; i < count; i++) {
-        c->sizes[i] = 1;
-        c->owner[i] = (char)('a' + first + i);
+        sizes[i] = 1;
+        data[i] = (char)('a' + first + i);
     }
+    c->sizes = sizes;
+    c->data = data;
 }
 
 static void deliver(mpipool_job *j, uint64_t first, uint64_t count) {
     chunk c;
     make_chunk(&c, first, count);
-    mpipool__deliver_var(j, first, count, c.sizes, c.owner, NULL, 0, 1, c.owner);
+    mpipool__deliver_var(j, first, count, c.sizes, c.data, NULL, 0, 1, c.owner);
 }
 
 static void ordered_job(mpipool_job *j, mpipool_sink *sink, sink_log *l) {
@@ -133,7 +139,7 @@ static void test_early_chunk_no_memory(void **state) {
     chunk c;
     make_chunk(&c, 2, 2);
     fail_after(1);
-    mpipool__deliver_var(&j, 2, 2, c.sizes, c.owner, NULL, 0, 1, c.owner); /* owner freed or kept */
+    mpipool__deliver_var(&j, 2, 2, c.sizes, c.data, NULL, 0, 1, c.owner); /* owner freed or kept */
     assert_int_equal(failed, 1);
     expect_items(&l, 0, 0);
     assert_null(j.pending);
@@ -162,7 +168,7 @@ static void test_second_early_chunk_no_memory(void **state) {
     chunk c;
     make_chunk(&c, 4, 1);
     fail_after(1);
-    mpipool__deliver_var(&j, 4, 1, c.sizes, c.owner, NULL, 0, 1, c.owner);
+    mpipool__deliver_var(&j, 4, 1, c.sizes, c.data, NULL, 0, 1, c.owner);
     assert_int_equal(failed, 1);
     assert_int_equal(j.stream_rc, MPIPOOL_ENOMEM);
     expect_items(&l, 0, 0);
@@ -188,7 +194,7 @@ static void test_variable_result_no_memory(void **state) {
     chunk c;
     make_chunk(&c, 0, 3);
     fail_after(2); /* item 0's copy, then item 1's fails */
-    mpipool__deliver_var(&j, 0, 3, c.sizes, c.owner, NULL, 0, 1, c.owner);
+    mpipool__deliver_var(&j, 0, 3, c.sizes, c.data, NULL, 0, 1, c.owner);
     assert_int_equal(failed, 1);
     assert_int_equal(j.stream_rc, MPIPOOL_ENOMEM);
     if (strstr(j.err, "1-byte result of item 1") == NULL) fail_msg("message: %s", j.err);

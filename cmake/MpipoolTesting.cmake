@@ -7,6 +7,8 @@
 #                        [ENV VAR=value ...])
 #     builds one executable linked with mpipool + cmocka and registers
 #     <name>_np<N> for each rank count, run under ${MPIEXEC_EXECUTABLE}.
+#     PROGRAM <target> instead of SOURCES registers the tests of another
+#     test's program (a variant with other ARGS or ENV), built once.
 #   mpipool_mpiexec_command(<outvar> <nranks>)
 #     the launch prefix (list) for N ranks, for tests that run a command.
 #   mpipool_contain_command(<outvar> <ctest-timeout>)
@@ -104,22 +106,27 @@ function(mpipool_add_unit_test)
 endfunction()
 
 function(mpipool_add_mpi_test)
-  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;RANKS;ARGS;ENV" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;TIMEOUT;PROGRAM" "SOURCES;RANKS;ARGS;ENV" ${ARGN})
   if(NOT T_RANKS)
     set(T_RANKS 1 2 4)
   endif()
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
-  add_executable(${T_NAME} ${T_SOURCES})
-  target_include_directories(${T_NAME} PRIVATE ${CMOCKA_INCLUDE_DIR})
-  target_link_libraries(${T_NAME} PRIVATE mpipool::mpipool ${CMOCKA_LIBRARY})
-  target_compile_options(${T_NAME} PRIVATE ${MPIPOOL_WARNINGS})
+  if(T_PROGRAM)
+    set(prog ${T_PROGRAM})
+  else()
+    set(prog ${T_NAME})
+    add_executable(${T_NAME} ${T_SOURCES})
+    target_include_directories(${T_NAME} PRIVATE ${CMOCKA_INCLUDE_DIR})
+    target_link_libraries(${T_NAME} PRIVATE mpipool::mpipool ${CMOCKA_LIBRARY})
+    target_compile_options(${T_NAME} PRIVATE ${MPIPOOL_WARNINGS})
+  endif()
   mpipool_contain_command(contain ${T_TIMEOUT})
   foreach(n IN LISTS T_RANKS)
     mpipool_mpiexec_command(launch ${n})
     add_test(NAME mpi_${T_NAME}_np${n}
-             COMMAND ${contain} ${launch} $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
+             COMMAND ${contain} ${launch} $<TARGET_FILE:${prog}> ${MPIEXEC_POSTFLAGS} ${T_ARGS})
     set_tests_properties(mpi_${T_NAME}_np${n} PROPERTIES
       TIMEOUT ${T_TIMEOUT} LABELS mpi PROCESSORS 1
       ENVIRONMENT "${MPIPOOL_TEST_ENV};${T_ENV}")

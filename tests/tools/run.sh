@@ -46,34 +46,53 @@ only_ours() { # every diagnostic line starts with mpipool-run:
 
 case $scenario in
 
-parallel_compat) # -k output byte-identical to GNU parallel -k, several templates
+parallel_reference | parallel_compat)
+  # -k output byte-identical to GNU parallel -k, several templates.  GNU
+  # parallel's side does not depend on the rank count: the CTest fixture
+  # tool_mpipool_run_parallel_reference (scenario parallel_reference) runs
+  # it once into $MPIPOOL_PARALLEL_REF, and parallel_compat at every rank
+  # count compares against that (or runs it itself when the variable is
+  # unset).  Each parallel start costs 1-4 s on the 2-core machine.
   command -v parallel >/dev/null || { echo "GNU parallel is not installed: skipped"; exit 77; }
-  printf '%s\n' 'plain' 'two words' 'dir/file.txt' '/abs/path/arch.tar.gz' 'dir.d/noext' \
-    '' 'trailing/' "it's" '$HOME' 'a"b' 'back\slash' '*glob*' 'tab	here' '  lead' '.hidden' \
-    'x;echo injected' 'ünï' "'lead" "trail'" > in
-  for t in 'echo' 'echo {}' 'echo {.}' 'echo {/}' 'echo {//}' 'echo {/.}' 'echo {#} {}' \
-           'printf %s\\n {} {.} {/} {//} {/.}' 'echo {} >&2; echo out {#}'; do
-    # shellcheck disable=SC2086
-    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --joblog jl.par $t < in > want 2>/dev/null
-    # shellcheck disable=SC2086
-    mr -k --joblog jl.mr $t < in
+  templates=('echo' 'echo {}' 'echo {.}' 'echo {/}' 'echo {//}' 'echo {/.}' 'echo {#} {}'
+             'printf %s\\n {} {.} {/} {//} {/.}' 'echo {} >&2; echo out {#}')
+  ref=${MPIPOOL_PARALLEL_REF:-$work/ref}
+  if [ "$scenario" = parallel_reference ] || [ -z "${MPIPOOL_PARALLEL_REF:-}" ]; then
+    rm -rf "$ref" && mkdir -p "$ref" || { fail "cannot make $ref"; exit 1; }
+    printf '%s\n' 'plain' 'two words' 'dir/file.txt' '/abs/path/arch.tar.gz' 'dir.d/noext' \
+      '' 'trailing/' "it's" '$HOME' 'a"b' 'back\slash' '*glob*' 'tab	here' '  lead' '.hidden' \
+      'x;echo injected' 'ünï' "'lead" "trail'" > "$ref/in"
+    for i in "${!templates[@]}"; do
+      # shellcheck disable=SC2086
+      PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --joblog "$ref/jl.$i" ${templates[$i]} < "$ref/in" \
+        > "$ref/want.$i" 2>/dev/null || fail "parallel -k '${templates[$i]}' failed"
+    done
+    # --tag, and launcher style (each line a command)
+    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --tag 'printf "l1\nl2"' < "$ref/in" > "$ref/want.tag" 2>/dev/null
+    printf '%s\n' 'echo one' 'echo two; echo three' '' 'printf "no newline"' 'echo $((6*7))' > "$ref/cmds"
+    PARALLEL_SHELL=/bin/sh timeout 60 parallel -k < "$ref/cmds" > "$ref/want.cmds" 2>/dev/null
+    [ "$fails" -eq 0 ] && touch "$ref/complete"
+  fi
+  if [ "$scenario" = parallel_compat ]; then
+    [ -e "$ref/complete" ] || { fail "no complete reference from GNU parallel in $ref"; exit 1; }
+    for i in "${!templates[@]}"; do
+      t=${templates[$i]}
+      # shellcheck disable=SC2086
+      mr -k --joblog jl.mr $t < "$ref/in"
+      expect_rc 0
+      cmp -s out "$ref/want.$i" || { fail "'$t': output differs from parallel -k"; diff "$ref/want.$i" out | head >&2; }
+      # The very commands (quoting included) are parallel's: compare the joblogs'
+      # Seq and Command columns.
+      tail -n +2 "$ref/jl.$i" | cut -f1,9- | sort -n > cmds.par
+      tail -n +2 jl.mr | cut -f1,9- | sort -n > cmds.mr
+      cmp -s cmds.mr cmds.par || { fail "'$t': commands differ from parallel's"; diff cmds.par cmds.mr | head >&2; }
+    done
+    mr -k --tag 'printf "l1\nl2"' < "$ref/in"
+    cmp -s out "$ref/want.tag" || { fail "--tag output differs from parallel -k --tag"; diff "$ref/want.tag" out | head >&2; }
+    mr -k < "$ref/cmds"
     expect_rc 0
-    cmp -s out want || { fail "'$t': output differs from parallel -k"; diff want out | head >&2; }
-    # The very commands (quoting included) are parallel's: compare the joblogs'
-    # Seq and Command columns.
-    tail -n +2 jl.par | cut -f1,9- | sort -n > cmds.par
-    tail -n +2 jl.mr | cut -f1,9- | sort -n > cmds.mr
-    cmp -s cmds.mr cmds.par || { fail "'$t': commands differ from parallel's"; diff cmds.par cmds.mr | head >&2; }
-  done
-  # --tag, and launcher style (each line a command)
-  PARALLEL_SHELL=/bin/sh timeout 60 parallel -k --tag 'printf "l1\nl2"' < in > want 2>/dev/null
-  mr -k --tag 'printf "l1\nl2"' < in
-  cmp -s out want || { fail "--tag output differs from parallel -k --tag"; diff want out | head >&2; }
-  printf '%s\n' 'echo one' 'echo two; echo three' '' 'printf "no newline"' 'echo $((6*7))' > cmds
-  PARALLEL_SHELL=/bin/sh timeout 60 parallel -k < cmds > want 2>/dev/null
-  mr -k < cmds
-  expect_rc 0
-  cmp -s out want || { fail "launcher-style output differs from parallel -k"; diff want out | head >&2; }
+    cmp -s out "$ref/want.cmds" || { fail "launcher-style output differs from parallel -k"; diff "$ref/want.cmds" out | head >&2; }
+  fi
   ;;
 
 parallel_resume) # parallel --resume / --resume-failed read our joblog, and we read theirs

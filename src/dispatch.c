@@ -412,8 +412,9 @@ static int take_vresults(mpipool__engine *e) {
         if (!flag) break;
         int w = st.MPI_SOURCE;
         MPI_Get_count(&st, MPI_BYTE, &len);
-        slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *target = NULL;
-        if (w >= 1 && w <= e->workers) {
+        slot *target = NULL;
+        if (w >= 1 && w <= e->workers) { /* no slot address is formed for a rank out of range */
+            slot *a = &e->slots[(w - 1) * 2], *b = a + 1;
             if (a->worker && a->var_out && !a->rmsg) target = a;
             if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
         }

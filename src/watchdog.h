@@ -20,8 +20,9 @@ int mpipool__watch_need(mpipool *pool, const mpipool__work_hdr *h, double beat);
  * watchdog meanwhile, and a task that overruns `timeout` seconds (0: no
  * limit) is reported and its process ended. */
 int64_t mpipool__watch_batch(const mpipool__batch *b, mpipool__fails *f, uint64_t job, double timeout);
-/* Around a sleep of the worker's main thread: MPI is free for the watchdog. */
-void mpipool__watch_sleep(void);
+/* Around a wait of the worker's main thread (bo: its back-off, before the
+ * call): once it sleeps rather than spins, MPI is free for the watchdog. */
+void mpipool__watch_sleep(const mpipool__backoff *bo);
 void mpipool__watch_wake(void);
 /* Stop and join the thread (at the end of mpipool_serve); no-op if none. */
 void mpipool__watch_stop(void);

@@ -203,7 +203,7 @@ static int group_drain(worker *wk) {
             mpipool__backoff_reset(&bo);
         } else {
             bo.due = mpipool__group_due(wk->group);
-            mpipool__watch_sleep();
+            mpipool__watch_sleep(&bo);
             mpipool__backoff_wait(&bo);
             mpipool__watch_wake();
         }
@@ -256,7 +256,7 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
             mpipool__yield();
         } else {
             if (wk->group) bo.due = mpipool__group_due(wk->group);
-            mpipool__watch_sleep();
+            mpipool__watch_sleep(&bo);
             mpipool__backoff_wait(&bo);
             mpipool__watch_wake();
         }

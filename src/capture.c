@@ -56,14 +56,7 @@ static void add(mpipool__fails *rec, uint64_t index, int stream, const char *p, 
         n = sizeof cut - 1;
         if (rec->len + 13 + n > CAPTURE_MAX + 4096) return;
     }
-    if (rec->len + 13 + n > rec->cap) {
-        size_t ncap = rec->cap ? rec->cap : 4096;
-        while (ncap < rec->len + 13 + n) ncap *= 2;
-        char *q = realloc(rec->p, ncap);
-        if (q == NULL) return;
-        rec->p = q;
-        rec->cap = ncap;
-    }
+    if (mpipool__fails_reserve(rec, rec->len + 13 + n) != 0) return;
     uint32_t len = (uint32_t)n + 1;
     char s = (char)stream;
     memcpy(rec->p + rec->len, &index, 8);

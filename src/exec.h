@@ -22,6 +22,8 @@ typedef struct {
 void mpipool__fails_reset(mpipool__fails *f);
 void mpipool__fails_free(mpipool__fails *f);
 void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg);
+/* Room for `need` bytes in f->p: 0, or -1 (out of memory; f unchanged). */
+int mpipool__fails_reserve(mpipool__fails *f, size_t need);
 
 /* Results of variable size, appended back to back. */
 typedef struct {

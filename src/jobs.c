@@ -81,6 +81,21 @@ void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count) {
     for (uint64_t i = 0; j->status && i < count; i++) j->status[first + i] = MPIPOOL_OK;
 }
 
+/* Ask an imap's source for item `at`: 1 with *item, or 0 when the stream
+ * ends there (the source said so, or failed: the job is cancelled with
+ * its words; items already taken still run and reach the sink). */
+static int source_item(mpipool_job *j, size_t at, mpipool_buf *item) {
+    int r = j->source->next(j->source->ctx, at, item);
+    if (r > 0) return 1;
+    if (r < 0) {
+        j->stream_rc = MPIPOOL_ECANCELED;
+        snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, r, at);
+        j->cancelled = 1;
+    }
+    j->n = at;
+    return 0;
+}
+
 /* Take up to `count` items for a variable-size chunk starting at j->next
  * into buf (u64 sizes[count] then the items), from the caller's
  * mpipool_buf array or from the imap source.  Returns how many it took
@@ -97,20 +112,7 @@ int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t
     for (; got < count; got++) {
         mpipool_buf item = {NULL, 0};
         if (j->source) {
-            int r = j->source->next(j->source->ctx, j->next + got, &item);
-            if (r == 0) {
-                j->n = j->next + got;
-                break;
-            }
-            if (r < 0) {
-                /* Items already taken still run and reach the sink. */
-                j->stream_rc = MPIPOOL_ECANCELED;
-                snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, r,
-                         j->next + got);
-                j->cancelled = 1;
-                j->n = j->next + got;
-                break;
-            }
+            if (!source_item(j, j->next + got, &item)) break;
         } else {
             item = ((const mpipool_buf *)(const void *)j->in)[j->next + got];
         }
@@ -154,18 +156,7 @@ static int replay(mpipool_job *j, size_t skip) {
     size_t got = 0;
     for (; got < skip; got++) {
         mpipool_buf item = {NULL, 0};
-        int s = j->source->next(j->source->ctx, j->next + got, &item);
-        if (s == 0) {
-            j->n = j->next + got;
-            break;
-        }
-        if (s < 0) {
-            j->stream_rc = MPIPOOL_ECANCELED;
-            snprintf(j->err, sizeof j->err, "%s: the source returned %d at item %zu", j->func, s, j->next + got);
-            j->cancelled = 1;
-            j->n = j->next + got;
-            break;
-        }
+        if (!source_item(j, j->next + got, &item)) break;
     }
     if (got == 0) return 0;
     char *buf;

@@ -95,40 +95,6 @@ void mpipool__vout_free(mpipool__vout *v) {
     memset(v, 0, sizeof *v);
 }
 
-void mpipool__fails_reset(mpipool__fails *f) {
-    f->len = 0;
-    f->nfail = 0;
-    f->first_fail = 0;
-}
-
-void mpipool__fails_free(mpipool__fails *f) {
-    free(f->p);
-    memset(f, 0, sizeof *f);
-}
-
-int mpipool__fails_reserve(mpipool__fails *f, size_t need) {
-    if (need <= f->cap) return 0;
-    size_t ncap = f->cap ? f->cap : 1024;
-    while (ncap < need) ncap *= 2;
-    char *p = realloc(f->p, ncap);
-    if (p == NULL) return -1;
-    f->p = p;
-    f->cap = ncap;
-    return 0;
-}
-
-void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
-    uint32_t mlen = (uint32_t)strlen(msg);
-    if (f->nfail++ == 0) f->first_fail = index;
-    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) mlen = 0;
-    if (f->len + 12 + mlen > MPIPOOL__FAILS_MAX) return; /* counted, not described */
-    if (mpipool__fails_reserve(f, f->len + 12 + mlen) != 0) return;
-    memcpy(f->p + f->len, &index, 8);
-    memcpy(f->p + f->len + 8, &mlen, 4);
-    memcpy(f->p + f->len + 12, msg, mlen);
-    f->len += 12 + mlen;
-}
-
 /* A task's non-zero return (or a refused call): record the item with its
  * message. */
 static void failed(exec_ctx *ctx, mpipool__fails *f, uint64_t index, int trc) {

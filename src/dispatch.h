@@ -63,7 +63,7 @@ typedef struct {
     int sbig, rbig;           /* payloads that need the master's progress */
     int units;                /* workers running it: a group's members, or 1 */
     double t_sent;            /* MPI_Wtime when the chunk was sent        */
-    int deaths;               /* worker deaths its items saw (redo.c)      */
+    int deaths;               /* worker deaths its items surely caused (redo.c) */
     char *why;                /* ... and which ("rank 3, SIGSEGV"), or NULL */
 } slot;
 

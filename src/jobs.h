@@ -38,11 +38,11 @@ void mpipool__ordered_put(mpipool_job *j, uint64_t first, uint64_t count, char *
 void mpipool__ordered_flush(mpipool_job *j);
 
 /* redo.c: items a dead worker had, sent again before any unsent item.
- * An entry that saw a death goes out one item per chunk, so that a second
- * death pins the item that caused it. */
+ * An entry that saw a death (why != NULL) goes out one item per chunk, so
+ * that a second death pins the item that caused it. */
 typedef struct mpipool__redo {
     uint64_t first, count;     /* items still to send                       */
-    int deaths;                /* worker deaths these items were running at */
+    int deaths;                /* worker deaths these items were surely running at */
     char *why;                 /* "rank 3, SIGSEGV; rank 5, no report", or NULL */
     char *items;               /* imap: copies (u64 sizes[], then data), or NULL */
     size_t taken, data_off;    /* in `items`: entries and bytes already sent  */

@@ -10,10 +10,11 @@
  *
  * What a death costs: the chunks the worker had go back to their jobs
  * (redo.c) and run elsewhere.  The items of the chunk it was running are
- * charged with the death: all of them, or the one item its report names.
- * A charged item runs alone in its chunk, so a second death while it runs
- * is its own: it then fails ("worker died running item 17 (rank 3,
- * SIGSEGV; rank 5, SIGSEGV)") instead of killing worker after worker.
+ * suspects: the one item its report names, or all those it may have been
+ * running.  A suspect runs alone in its chunk, so a death while it runs is
+ * surely its own; an item surely at two deaths fails ("worker died running
+ * item 17 (rank 3, SIGSEGV; rank 5, SIGSEGV)") instead of killing worker
+ * after worker.
  *
  * Invariants: the master looks only while it polls, so time it spent away
  * (in the caller's code) never counts as a worker's silence; a dead rank is
@@ -131,13 +132,17 @@ static void put_back(mpipool__engine *e, slot *s, uint64_t first, uint64_t count
     (void)e;
 }
 
-/* The item at `item` was running when w died: charged once more, and
- * failed at the second death. */
-static void charge_item(mpipool__engine *e, slot *s, uint64_t item, int w, const mpipool__died_msg *why) {
+/* The item at `item` may have been running when w died: it runs alone
+ * from now on.  `certain`: it surely was (the worker said so, or it was
+ * alone in its chunk); the second such death fails it.  A death without
+ * a report while other items were possibly running too is not counted
+ * against any of them: an innocent neighbour of the killer must not fail. */
+static void charge_item(mpipool__engine *e, slot *s, uint64_t item, int w, const mpipool__died_msg *why,
+                        int certain) {
     char text[MPIPOOL__MSG_MAX];
     charge(text, sizeof text, s->why, w, why);
-    if (s->deaths + 1 < 2) {
-        put_back(e, s, item, 1, s->deaths + 1, text);
+    if (s->deaths + certain < 2) {
+        put_back(e, s, item, 1, s->deaths + certain, text);
         return;
     }
     char msg[MPIPOOL__MSG_MAX + 64];
@@ -162,7 +167,7 @@ void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, c
                      "the worker process was ended", why->seconds, w, j->task_timeout);
             mpipool__job_fail_item(j, k, w, MPIPOOL_ETIMEDOUT, msg);
         } else {
-            charge_item(e, s, k, w, why);
+            charge_item(e, s, k, w, why, 1);
         }
         put_back(e, s, k + 1, end - k - 1, s->deaths, s->why);
         return;
@@ -172,7 +177,7 @@ void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, c
     uint64_t from = first;
     if (e->beat_job[w] == j->id && e->beat_item[w] >= first && e->beat_item[w] < end) from = e->beat_item[w];
     put_back(e, s, first, from - first, s->deaths, s->why);
-    for (uint64_t i = from; i < end; i++) charge_item(e, s, i, w, NULL);
+    for (uint64_t i = from; i < end; i++) charge_item(e, s, i, w, NULL, end - from == 1);
 }
 
 void mpipool__recover_bury(mpipool__engine *e, int w, const mpipool__died_msg *why) {

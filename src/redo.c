@@ -5,8 +5,9 @@
  * left behind.  No MPI.
  *
  * Invariants:
- *  - an entry that saw a death (deaths > 0) goes out one item per chunk:
- *    if that chunk's worker dies too, the item alone is to blame;
+ *  - an entry that saw a death (it has a `why`, whether the death is
+ *    certain to be its doing or not) goes out one item per chunk: if that
+ *    chunk's worker dies too, the item alone is to blame;
  *  - an imap's items cannot be asked of its source twice, so its entries
  *    hold their own copy of the items; a map's are read again from `in`;
  *  - j->redo_items is the sum of the entries' counts.
@@ -47,7 +48,7 @@ oom:
 size_t mpipool__redo_count(const mpipool_job *j, size_t want) {
     const mpipool__redo *r = j->redo;
     if (r == NULL) return 0;
-    size_t most = r->deaths > 0 ? 1 : (size_t)r->count;
+    size_t most = r->why ? 1 : (size_t)r->count;
     return want < most ? (want ? want : 1) : most;
 }
 

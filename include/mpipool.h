@@ -675,9 +675,18 @@ typedef struct mpipool_imap_options {
  * imap_unordered).  Items and results are byte buffers of any length: tasks
  * produce results with mpipool_task_output().  The master holds at most
  * `window` items' results plus two chunks per worker, whatever the number
- * of items.  The callbacks run on the master, one at a time, possibly on the
- * pool's progress thread; they must not call mpipool.  `options` may be
- * NULL.  Returns MPIPOOL_OK; MPIPOOL_ETASK if an item failed (every item
+ * of items.  The callbacks run on the master, one at a time (in order, for
+ * an ordered stream), possibly on the pool's progress thread, and never
+ * while the library holds its engine lock: they may take locks of their own
+ * that another thread holds while it calls mpipool, and may look at the
+ * pool: mpipool_ready, mpipool_wait(job, 0), mpipool_stats,
+ * mpipool_last_error, mpipool_rank/size/is_master (from there
+ * mpipool_ready and mpipool_wait only look; they move no work).  The calls
+ * that would wait for the stream calling them (mpipool_map, mpipool_apply,
+ * mpipool_imap, the async and imap_start submissions, mpipool_wait with a
+ * timeout other than 0, mpipool_imap_next, mpipool_job_free) return
+ * MPIPOOL_EINVAL there; mpipool_close returns MPIPOOL_EBUSY.  `options` may
+ * be NULL.  Returns MPIPOOL_OK; MPIPOOL_ETASK if an item failed (every item
  * still reached the sink, unless on_error stopped the map); MPIPOOL_ECANCELED
  * when the source returned < 0 or the sink asked to stop; MPIPOOL_EJOURNAL
  * (a foreign or damaged journal: nothing ran; see "journal and resume"); the argument
@@ -853,9 +862,11 @@ typedef struct mpipool_imap_result {
 /* Start an imap whose results are taken with mpipool_imap_next, and return
  * at once with *job.  Items come from `source` as for mpipool_imap: its
  * `next` is called on the master, possibly on the pool's progress thread
- * or inside mpipool_imap_next, never at the same time as itself, and must
- * not call mpipool; `source` (and its ctx) must stay valid until the job
- * is freed.  `options` as for mpipool_imap (may be NULL).  In a one-rank
+ * or inside mpipool_imap_next, never at the same time as itself, and never
+ * under the engine lock: it may call what mpipool_imap's callbacks may
+ * (see there), so it may also take a lock that the caller holds across
+ * mpipool_imap_next(job, &r, 0); `source` (and its ctx) must stay valid
+ * until the job is freed.  `options` as for mpipool_imap (may be NULL).  In a one-rank
  * pool the master runs the items itself, inside this call and
  * mpipool_imap_next, at most `window` items ahead of the caller.
  * Returns MPIPOOL_OK, or the argument errors of mpipool_imap (then *job

@@ -111,7 +111,9 @@ tsan_tests+="|mpi_test_(async|policy)_np4|mpi_test_(close_busy|stale_handle)_np[
 tsan_tests+="|mpi_test_nested_map_np1|mpi_test_sigterm_atexit_np1"
 # Callbacks (the pool's callback thread) at 1 and 2 ranks, the pull imap
 # (its queue between the engine and the reader) at 2: ~24 s of test time.
-tsan_tests+="|mpi_test_callbacks_np[12]|mpi_test_imap_pull_np2)$"
+# An imap's source and sink out of the engine's lock, on the progress
+# thread too (test_stream_callbacks) at 2.
+tsan_tests+="|mpi_test_callbacks_np[12]|mpi_test_imap_pull_np2|mpi_test_stream_callbacks_np2)$"
 run_suite "TSan (Open MPI)" build-tsan "$ompi $common -DMPIPOOL_SANITIZE=thread -DMPIPOOL_BUILD_EXAMPLES=OFF" \
   "-R $tsan_tests" only || status=1
 # Fuzzing: 10 s per target from the committed corpus (tests/fuzz/README.md).

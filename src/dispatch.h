@@ -6,7 +6,9 @@
  *
  * Rule: every field below is written only by whoever holds `lock` (the
  * progress thread, or the caller driving progress in mpipool_wait), and
- * only engine.c takes it.
+ * only engine.c takes it; the slots, the jobs' progress and the engine's
+ * verdict only inside a pass (`pass`), whose thread lets go of `lock`,
+ * never of the pass, while an imap's source or sink runs (usercall.c).
  */
 #ifndef MPIPOOL_DISPATCH_H
 #define MPIPOOL_DISPATCH_H
@@ -76,6 +78,11 @@ struct mpipool__engine {
     int thread_started, stop;
     int driver;               /* a caller is waiting and moving things itself:
                                  the progress thread stands aside             */
+    int pass;                 /* a thread is in a pass (engine.c): only it
+                                 writes the state below, also while it is out
+                                 in an imap's source or sink without `lock`
+                                 (usercall.c); others wait or just look      */
+    pthread_t pass_owner;     /* ... that thread                           */
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */

@@ -6,6 +6,10 @@
  *  - only one thread at a time makes MPI calls on the pool's communicator:
  *    whoever holds e->lock (the progress thread, or a caller driving
  *    progress inside mpipool_wait/ready); so MPI_THREAD_SERIALIZED suffices;
+ *  - one pass at a time (e->pass): its thread alone writes the engine's
+ *    state and calls an imap's source and sink, which it does with e->lock
+ *    released (usercall.c); meanwhile other threads may take the lock to
+ *    queue, cancel or look, but start no pass of their own;
  *  - the progress thread exists only once an async job was submitted
  *    (map_async/apply_async): a blocking map is driven by its caller and
  *    never pays for a second thread;
@@ -70,6 +74,31 @@ static int progress_once(mpipool__engine *e) {
     return any;
 }
 
+/* progress_once, by one thread at a time: the pass stays this thread's
+ * while it is out in an imap's source or sink without the lock
+ * (usercall.c).  Meanwhile another thread (or that source or sink itself,
+ * through mpipool_ready) gets 0 here: nothing moved.  With e->lock. */
+static int pass(mpipool__engine *e) {
+    if (e->pass) return 0;
+    e->pass = 1;
+    e->pass_owner = pthread_self();
+    int any = progress_once(e);
+    e->pass = 0;
+    return any;
+}
+
+/* Nothing moved: how to wait for the next pass.  `bo->due` is set from the
+ * chunks out, unless another thread is in a pass (their state is its). */
+static int idle_moving(mpipool__engine *e, mpipool__backoff *bo) {
+    if (e->pass) {
+        bo->due = 0;
+        return 0;
+    }
+    int moving = mpipool__dispatch_moving(e);
+    if (!moving) bo->due = mpipool__dispatch_next_due(e);
+    return moving;
+}
+
 /* `j` is finished, or (`pull`) has a result queued for mpipool_imap_next. */
 static int arrived(const mpipool_job *j, int pull) {
     return mpipool__job_finished(j) || (pull && atomic_load(&j->pull_ready) > 0);
@@ -83,12 +112,11 @@ static void drive(mpipool__engine *e, mpipool_job *j, double timeout, int pull) 
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
     while (!arrived(j, pull)) {
-        int moved = progress_once(e);
+        int moved = pass(e);
         if (moved) mpipool__backoff_reset(&bo);
         if (arrived(j, pull) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
         if (moved) continue;
-        int moving = mpipool__dispatch_moving(e);
-        if (!moving) bo.due = mpipool__dispatch_next_due(e);
+        int moving = idle_moving(e, &bo);
         pthread_mutex_unlock(&e->lock);
         if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
         else mpipool__backoff_wait(&bo);
@@ -107,12 +135,11 @@ static void *progress_thread(void *arg) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        if (progress_once(e)) {
+        if (pass(e)) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        int moving = mpipool__dispatch_moving(e);
-        if (!moving) bo.due = mpipool__dispatch_next_due(e);
+        int moving = idle_moving(e, &bo);
         pthread_mutex_unlock(&e->lock);
         if (moving) mpipool__yield();
         else mpipool__backoff_wait(&bo);
@@ -234,8 +261,9 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     if (e->thread_started) {
         pthread_cond_signal(&e->wake);
     } else {
-        /* Start the job now, so the workers are busy before anyone waits. */
-        progress_once(e);
+        /* Start the job now, so the workers are busy before anyone waits
+         * (unless a pass is under way: the job is queued for it). */
+        pass(e);
     }
     pthread_mutex_unlock(&e->lock);
     return rc;
@@ -277,7 +305,7 @@ int mpipool__engine_finished(mpipool_job *j) {
     mpipool__engine *e = j->pool->eng;
     if (e == NULL || mpipool__job_finished(j)) return mpipool__job_finished(j);
     pthread_mutex_lock(&e->lock);
-    if (!e->thread_started && !mpipool__job_finished(j)) progress_once(e);
+    if (!e->thread_started && !mpipool__job_finished(j)) pass(e);
     int f = mpipool__job_finished(j);
     pthread_mutex_unlock(&e->lock);
     return f;
@@ -287,6 +315,13 @@ int mpipool__engine_finished(mpipool_job *j) {
  * never returns): name the oldest, end every job, and leave the engine's
  * requests and buffers alone (MPI may still write into them).  With e->lock. */
 static void abandon(mpipool__engine *e, double grace, char *msg, size_t msgsz) {
+    /* A pass out in a source or sink (a pull imap's, on the progress
+     * thread) is still the engine's writer: let it end first. */
+    while (e->pass) {
+        pthread_mutex_unlock(&e->lock);
+        mpipool__yield();
+        pthread_mutex_lock(&e->lock);
+    }
     const slot *old = NULL;
     for (int i = 0; i < e->nslots; i++)
         if (e->slots[i].worker && (old == NULL || e->slots[i].seq < old->seq)) old = &e->slots[i];

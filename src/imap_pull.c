@@ -32,6 +32,7 @@
 #include "imap_pull.h"
 #include "jobs.h"
 #include "master_call.h"
+#include "usercall.h"
 
 struct node {
     struct node *next;
@@ -248,6 +249,7 @@ int mpipool_imap_next(mpipool_job *job, mpipool_imap_result *result, double time
     const char *func = "mpipool_imap_next";
     if (job == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: job is NULL", func);
     if (mpipool__in_callback()) return mpipool__callback_refuse(func);
+    if (mpipool__in_stream_cb()) return mpipool__stream_cb_refuse(func);
     mpipool *epool = mpipool__handle_live(job->pool) ? job->pool : NULL;
     if (job->pullq == NULL)
         return mpipool__error(epool, MPIPOOL_EINVAL, "%s: the job was not made by mpipool_imap_start", func);

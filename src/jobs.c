@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "observe.h"
 #include "signals.h"
+#include "usercall.h"
 
 void mpipool__job_error(mpipool_job *j, int code, const char *fmt, ...) {
     va_list ap;
@@ -85,7 +86,7 @@ void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count) {
  * ends there (the source said so, or failed: the job is cancelled with
  * its words; items already taken still run and reach the sink). */
 static int source_item(mpipool_job *j, size_t at, mpipool_buf *item) {
-    int r = j->source->next(j->source->ctx, at, item);
+    int r = mpipool__user_next(j, at, item); /* without the engine's lock */
     if (r > 0) return 1;
     if (r < 0) {
         j->stream_rc = MPIPOOL_ECANCELED;

@@ -11,6 +11,7 @@
 #include "imap_pull.h"
 #include "jobs.h"
 #include "master_call.h"
+#include "usercall.h"
 
 /* The door of every call here (master_call.c). */
 static int enter(const char *func, mpipool *pool) { return mpipool__master_enter(func, pool); }
@@ -146,6 +147,9 @@ int mpipool_wait(mpipool_job *job, double timeout_seconds) {
     if (timeout_seconds != timeout_seconds)
         return mpipool__error(mpipool__handle_live(pool) ? pool : NULL, MPIPOOL_EINVAL,
                               "mpipool_wait: timeout_seconds is NaN");
+    /* An imap's source or sink may look (timeout 0), not wait: the stream
+     * that calls it could not move meanwhile. */
+    if (timeout_seconds != 0 && mpipool__in_stream_cb()) return mpipool__stream_cb_refuse("mpipool_wait");
     /* A job outlives its pool's close (which finishes it).  Its callback
      * has returned before its result is given (as Python's get()). */
     if (mpipool__job_finished(job)) {
@@ -178,6 +182,7 @@ int mpipool_ready(mpipool_job *job) {
 int mpipool_job_free(mpipool_job *job) {
     if (job == NULL) return MPIPOOL_OK;
     if (mpipool__in_callback()) return mpipool__callback_refuse("mpipool_job_free");
+    if (mpipool__in_stream_cb()) return mpipool__stream_cb_refuse("mpipool_job_free");
     if (job->pullq != NULL) return mpipool__pull_free(job); /* its results too (imap_pull.c) */
     if (!mpipool__job_finished(job)) {
         if (!mpipool__handle_enter(job->pool, "mpipool_job_free"))

@@ -6,10 +6,12 @@
  */
 #include "callback.h"
 #include "master_call.h"
+#include "usercall.h"
 
 int mpipool__master_enter(const char *func, mpipool *pool) {
     if (pool == NULL) return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: pool is NULL", func);
     if (mpipool__in_callback()) return mpipool__callback_refuse(func);
+    if (mpipool__in_stream_cb()) return mpipool__stream_cb_refuse(func);
     if (!mpipool__handle_enter(pool, func))
         return mpipool__error(NULL, MPIPOOL_ECLOSED, "%s: the pool is closed (or was never opened)", func);
     int rc = MPIPOOL_OK;
@@ -22,6 +24,11 @@ int mpipool__master_enter(const char *func, mpipool *pool) {
                             "on the pool that runs it", func);
     if (rc != MPIPOOL_OK) mpipool__handle_leave(pool);
     return rc;
+}
+
+int mpipool__stream_cb_refuse(const char *func) {
+    return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: called from inside an imap's source or sink, where it "
+                          "would wait for the stream that calls it", func);
 }
 
 int mpipool__master_leave(mpipool *pool, int rc) {

@@ -14,5 +14,9 @@
 int mpipool__master_enter(const char *func, mpipool *pool);
 /* Leave the call; returns `rc`. */
 int mpipool__master_leave(mpipool *pool, int rc);
+/* The refusal of a call made inside an imap's source or sink
+ * (mpipool__in_stream_cb, usercall.c) that would wait for the stream
+ * calling it: MPIPOOL_EINVAL naming `func`. */
+int mpipool__stream_cb_refuse(const char *func);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "engine.h"
+#include "usercall.h"
 
 struct mpipool__pending {
     uint64_t first, count;
@@ -46,7 +47,7 @@ static void put_items(mpipool_job *j, uint64_t first, uint64_t count, const uint
         }
         if (j->sink) {
             if (!j->sink_stopped &&
-                j->sink->put(j->sink->ctx, (size_t)idx, data, size, status, status ? msg : NULL) != 0) {
+                mpipool__user_put(j, (size_t)idx, data, size, status, status ? msg : NULL) != 0) {
                 j->sink_stopped = 1;
                 j->stream_rc = MPIPOOL_ECANCELED;
                 snprintf(j->err, sizeof j->err, "%s: the sink asked to stop at item %llu", j->func,

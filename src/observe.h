@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "mpipool.h"
+#include "term.h"
 
 struct mpipool_job;
 typedef struct mpipool__obs mpipool__obs;
@@ -100,10 +101,10 @@ enum mpipool__progress_mode {
     MPIPOOL__PROGRESS_LOG = 2, /* anything else: a plain line every interval    */
     MPIPOOL__PROGRESS_INVALID = -1 /* a value that means none of these        */
 };
-/* Seconds between redraws: a bar at most 5 times a second, a log line
- * every 10 s.  MPIPOOL_PROGRESS_INTERVAL overrides both. */
-#define MPIPOOL__PROGRESS_BAR_INTERVAL 0.2
-#define MPIPOOL__PROGRESS_LOG_INTERVAL 10.0
+/* Seconds between redraws (term.h: the rules shared with mpipool-run).
+ * MPIPOOL_PROGRESS_INTERVAL overrides both. */
+#define MPIPOOL__PROGRESS_BAR_INTERVAL MPIPOOL__TERM_REDRAW_INTERVAL
+#define MPIPOOL__PROGRESS_LOG_INTERVAL MPIPOOL__TERM_LINES_INTERVAL
 /* ... and never more often than this, whatever it says (0 would draw a
  * line per item). */
 #define MPIPOOL__PROGRESS_MIN_INTERVAL 0.01
@@ -116,13 +117,15 @@ typedef struct mpipool__progress {
     double interval;
     double start, last;   /* when it began; when it last drew      */
     int on_screen;        /* bar: a line is drawn and not yet ended */
+    int width;            /* columns of `out` (term.c); 0: unknown  */
     unsigned draws;
     char label[96];
 } mpipool__progress;
 
-/* The mode for MPIPOOL_PROGRESS's value: NULL, "", "0" -> OFF; "bar" ->
- * BAR; "log" -> LOG; "1" -> BAR if `is_tty`, else LOG; anything else ->
- * INVALID (mpipool_open refuses it). */
+/* The mode for MPIPOOL_PROGRESS's value: NULL, "", "0" -> OFF; "bar",
+ * "log", "1" -> BAR or LOG as mpipool__term_style decides (term.c: "1"
+ * is BAR on a terminal only); anything else -> INVALID (mpipool_open
+ * refuses it). */
 int mpipool__progress_mode(const char *value, int is_tty);
 /* The interval for MPIPOOL_PROGRESS_INTERVAL's value: NULL or "" -> the
  * mode's default; seconds -> at least MPIPOOL__PROGRESS_MIN_INTERVAL;

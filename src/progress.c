@@ -1,7 +1,8 @@
 /*
  * progress.c — the progress display: items done / total, items per second
  * and the time left, as a bar redrawn in place on a terminal or as plain
- * lines at a fixed interval elsewhere.  No MPI and no pool: the caller
+ * lines at a fixed interval elsewhere (which, and how a line is drawn: the
+ * rules of term.c, shared with mpipool-run).  No MPI and no pool: the caller
  * passes counts and the clock, so a tool can drive it with its own counts
  * and a test can drive it without sleeping.
  *
@@ -15,19 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include "observe.h"
+#include "term.h"
 
 #define BAR_WIDTH 24
 
 int mpipool__progress_mode(const char *value, int is_tty) {
     if (value == NULL || value[0] == '\0' || strcmp(value, "0") == 0) return MPIPOOL__PROGRESS_OFF;
-    if (strcmp(value, "bar") == 0) return MPIPOOL__PROGRESS_BAR;
-    if (strcmp(value, "log") == 0) return MPIPOOL__PROGRESS_LOG;
-    if (strcmp(value, "1") != 0) return MPIPOOL__PROGRESS_INVALID;
-    return is_tty ? MPIPOOL__PROGRESS_BAR : MPIPOOL__PROGRESS_LOG;
+    if (strcmp(value, "bar") != 0 && strcmp(value, "log") != 0 && strcmp(value, "1") != 0)
+        return MPIPOOL__PROGRESS_INVALID;
+    return mpipool__term_style(is_tty, value) == MPIPOOL__TERM_REDRAW ? MPIPOOL__PROGRESS_BAR : MPIPOOL__PROGRESS_LOG;
 }
 
 double mpipool__progress_interval(const char *value, int mode) {
-    double dflt = mode == MPIPOOL__PROGRESS_BAR ? MPIPOOL__PROGRESS_BAR_INTERVAL : MPIPOOL__PROGRESS_LOG_INTERVAL;
+    double dflt = mpipool__term_interval(mode == MPIPOOL__PROGRESS_BAR ? MPIPOOL__TERM_REDRAW : MPIPOOL__TERM_LINES);
     if (value == NULL || value[0] == '\0') return dflt;
     char *end;
     double v = strtod(value, &end);
@@ -42,6 +43,7 @@ void mpipool__progress_init(mpipool__progress *p, FILE *out, int mode, double in
     p->mode = mode;
     p->interval = interval;
     p->start = p->last = now;
+    p->width = out ? mpipool__term_width_fd(fileno(out)) : 0;
     snprintf(p->label, sizeof p->label, "%s", label ? label : "mpipool");
 }
 
@@ -103,14 +105,9 @@ size_t mpipool__progress_format(char *buf, size_t size, const mpipool__progress 
 static void draw(mpipool__progress *p, size_t done, size_t total, double now, const char *status, int final) {
     char line[256];
     mpipool__progress_format(line, sizeof line, p, done, total, now, status, final);
-    if (p->mode == MPIPOOL__PROGRESS_BAR) {
-        /* \r and clear to end of line: redraw in place; a newline only at the end. */
-        fprintf(p->out, "\r%s\033[K%s", line, final ? "\n" : "");
-        p->on_screen = !final;
-    } else {
-        fprintf(p->out, "%s\n", line);
-    }
-    fflush(p->out);
+    int bar = p->mode == MPIPOOL__PROGRESS_BAR;
+    mpipool__term_draw(p->out, bar ? MPIPOOL__TERM_REDRAW : MPIPOOL__TERM_LINES, p->width, line, final);
+    p->on_screen = bar && !final;
     p->last = now;
     p->draws++;
 }

@@ -1,25 +1,16 @@
 /*
- * progress.c — a one-line progress display, redrawn in place with \r.
- *
- * Drawn when stderr is a terminal, and also when it is a pipe or a socket:
- * under mpirun, mpiexec or srun rank 0's stderr is the launcher's pipe,
- * which the launcher copies to its own stderr, usually the user's
- * terminal; we cannot see past it.  Never drawn into a regular file (a log
- * would fill with carriage returns); a launcher that writes our stderr to
- * a file does get the redraws, which is the price of the rule above.
+ * progress.c — mpipool-run's progress display on stderr: its counts (done,
+ * failed, running), a bar and the time left.  How it is drawn is the
+ * library's rule (src/term.c, compiled in here too): redrawn in place with
+ * \r on a terminal, and with --bar anywhere (under mpirun rank 0's stderr
+ * is the launcher's pipe), as MPIPOOL_PROGRESS=bar does for the library;
+ * plain lines every 10 s elsewhere, with the last line at the end.
  */
 #include <stdio.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "progress.h"
-
-static int stderr_shows_progress(void) {
-    struct stat st;
-    if (isatty(2)) return 1;
-    if (fstat(2, &st) != 0) return 0;
-    return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
-}
+#include "term.h"
 
 static double now(void) {
     struct timespec ts;
@@ -28,7 +19,12 @@ static double now(void) {
 }
 
 void mr_progress_init(mr_progress *p, unsigned mode) {
-    p->mode = stderr_shows_progress() ? mode : 0;
+    p->mode = mode;
+    /* --bar asks for the bar as MPIPOOL_PROGRESS=bar does the library's
+     * (as GNU parallel's --bar, drawn through a launcher's pipe too). */
+    p->style = mpipool__term_style_fd(2, (mode & MR_PROGRESS_BAR) ? "bar" : NULL);
+    p->width = mpipool__term_width_fd(2);
+    p->interval = mpipool__term_interval(p->style);
     p->t0 = p->last = now();
     p->drawn = 0;
 }
@@ -36,7 +32,7 @@ void mr_progress_init(mr_progress *p, unsigned mode) {
 void mr_progress_update(mr_progress *p, const mr_counts *c, int force) {
     if (p->mode == 0) return;
     double t = now();
-    if (!force && t - p->last < 0.2) return;
+    if (!force && t - p->last < p->interval) return;
     p->last = t;
     unsigned long long finished = c->done + c->failed + c->skipped;
     char line[200];
@@ -61,15 +57,13 @@ void mr_progress_update(mr_progress *p, const mr_counts *c, int force) {
         n += snprintf(line + n, sizeof line - (size_t)n, ", ETA %ld:%02ld:%02ld", s / 3600,
                       s / 60 % 60, s % 60);
     }
-    fprintf(stderr, "\rmpipool-run: %s\033[K", line);
-    fflush(stderr);
+    char text[220];
+    snprintf(text, sizeof text, "mpipool-run: %s", line);
+    mpipool__term_draw(stderr, p->style, p->width, text, 0);
     p->drawn = 1;
 }
 
 void mr_progress_end(mr_progress *p) {
-    if (p->mode && p->drawn) {
-        fprintf(stderr, "\r\033[K");
-        fflush(stderr);
-    }
+    if (p->mode && p->drawn) mpipool__term_erase(stderr, p->style); /* plain lines stay */
     p->drawn = 0;
 }

@@ -1,7 +1,7 @@
 /*
- * progress.h — mpipool-run's own progress display on stderr (--progress,
- * --eta, --bar).  Kept behind these three calls so it can be swapped for
- * the library's display (issue 7) without touching the tool.
+ * progress.h — mpipool-run's progress display on stderr (--progress,
+ * --eta, --bar): its own counts, drawn by the library's terminal rules
+ * (src/term.c).
  */
 #ifndef MPIPOOL_RUN_PROGRESS_H
 #define MPIPOOL_RUN_PROGRESS_H
@@ -16,15 +16,19 @@ typedef struct mr_counts {
 } mr_counts;
 
 typedef struct mr_progress {
-    unsigned mode; /* 0: off (also when stderr is a file) */
+    unsigned mode;  /* 0: off */
+    int style;      /* src/term.h: redrawn, or plain lines */
+    int width;      /* stderr's columns; 0: unknown */
+    double interval; /* seconds between draws (term.c) */
     double t0, last;
     int drawn;
 } mr_progress;
 
 void mr_progress_init(mr_progress *p, unsigned mode);
-/* Redraw at most 5 times a second unless `force`. */
+/* Draw at most once per interval (term.c) unless `force`. */
 void mr_progress_update(mr_progress *p, const mr_counts *c, int force);
-/* Erase the display (before the summary line is printed). */
+/* Erase a redrawn display (before the summary line is printed); plain
+ * lines stay. */
 void mr_progress_end(mr_progress *p);
 
 #endif

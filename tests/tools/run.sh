@@ -330,11 +330,17 @@ edge) # empty input, malformed template, unwritable joblog, usage, environment
   check "MPIPOOL_RANK is a rank that runs jobs" \
     awk -v n="$n" '{ if (n == 1 ? $2 != 0 : ($2 < 1 || $2 >= n)) exit 1 }' out
   check "20 jobs printed" [ "$(wc -l < out)" = 20 ]
-  # --progress: under a launcher rank 0's stderr is the launcher's pipe, so the
-  # display is drawn (in place, with \r); the last redraw shows the total.
+  # --bar: drawn in place (\r) even into the launcher's pipe, as GNU
+  # parallel's --bar and MPIPOOL_PROGRESS=bar; the last redraw shows the total.
   mr -a in --progress --bar 'echo {}'
   expect_rc 0
-  check "--progress draws a final 20/20" grep -q $'\r''mpipool-run: \[#*\] 100% 20/20 done, 0 failed, 0 running' err
+  check "--progress --bar draws a final 20/20" grep -q $'\r''mpipool-run: \[#*\] 100% 20/20 done, 0 failed, 0 running' err
+  # --progress alone: rank 0's stderr is the launcher's pipe, not a terminal,
+  # so whole lines (the library's rule, src/term.c), the last one the total.
+  mr -a in --progress 'echo {}'
+  expect_rc 0
+  check "--progress into a pipe: a whole last line" grep -qx 'mpipool-run: 20/20 done, 0 failed, 0 running' err
+  check_not "--progress into a pipe: no redraws" grep -q $'\r' err
   mr -a in 'echo {}'
   check_not "no progress unless asked" grep -q $'\r' err
   # without -k: as they finish, but every job's output is whole

@@ -199,13 +199,10 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
         return 1;
     }
     if (j->source) {
-        /* Unknown length: no guided shrinking; stay inside the window: two
-         * chunks per worker fill it, plus two chunks' room to reorder when
-         * results can come back out of order.  One worker returns its chunks
-         * in order: the whole window is its two chunks (with the slack as
-         * well it got chunks half as big, twice as many round trips, each
-         * a wake-up of the master: ordered streams of small items ran at
-         * a fraction of the unordered speed). */
+        /* Unknown length: no guided shrinking; two chunks per worker fill
+         * the window, plus two to reorder if results can come out of order
+         * (not from one worker: chunks half as big cost it twice the
+         * round trips, each a wake-up of the master). */
         size_t slots = 2 * workers + (workers > 1 ? 2 : 0);
         size_t cap = j->unordered ? j->max_chunk : j->window / slots;
         size_t c = j->user_chunk ? j->user_chunk : min_chunk;

@@ -203,8 +203,7 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
          * the window, plus two to reorder if results can come out of order
          * (not from one worker: chunks half as big cost it twice the
          * round trips, each a wake-up of the master). */
-        size_t slots = 2 * workers + (workers > 1 ? 2 : 0);
-        size_t cap = j->unordered ? j->max_chunk : j->window / slots;
+        size_t cap = j->unordered ? j->max_chunk : j->window / (2 * workers + (workers > 1 ? 2 : 0));
         size_t c = j->user_chunk ? j->user_chunk : min_chunk;
         if (c > j->max_chunk) c = j->max_chunk;
         if (c > cap) c = cap;

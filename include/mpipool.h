@@ -184,12 +184,68 @@ MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
  * Use at file scope: `MPIPOOL_TASK(square);`.  A registration error here has
  * nobody to return to, so it is kept and reported by mpipool_open(). */
 #define MPIPOOL_TASK(fn)                                                           \
+    MPIPOOL__LOOP(fn, mpipool__t->in_size, mpipool__t->out_size, 0)                \
     static void mpipool__register_##fn(void) __attribute__((constructor));        \
-    static void mpipool__register_##fn(void) { mpipool__register_deferred(#fn, fn); } \
+    static void mpipool__register_##fn(void) {                                     \
+        mpipool__register_deferred(#fn, fn);                                       \
+        MPIPOOL__REGISTER_LOOP(fn, 0);                                             \
+    }                                                                              \
     typedef int mpipool__task_##fn##_registered
 
 /* Implementation detail of MPIPOOL_TASK; not for direct use. */
 MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
+
+/* Implementation detail of MPIPOOL_TASK and MPIPOOL_TASK_TYPED; not for
+ * direct use.  Beside the registration, each emits a static loop that runs
+ * `count` consecutive fixed-size items through `fn`, called by name so
+ * that the compiler can inline a static task into it: the per-item cost
+ * of a map becomes the task's own.  The loop keeps a task's per-item
+ * contract (in, out, index, state, mpipool_task_fail per item) and stops
+ * at the first failing item, returning how many succeeded before it (its
+ * return value in *rc) so that the library records it and goes on.  The
+ * task gets a copy of the library's task, whose fields the compiler may
+ * keep in registers; the copy's internal_ still names the library's, so
+ * mpipool_task_fail and friends find their context.  The signal fences
+ * keep the library's task->index exact for a crash report: the store of
+ * an item's index comes after every access of the item before it and
+ * before every access of its own.  `zeroes`: the loop zeroes each result
+ * itself (sizes known at compile time, so the compiler drops the zeroing
+ * where the task writes the whole result).  Compilers other than GCC and
+ * clang get no loop, and the library calls the task per item. */
+typedef size_t (*mpipool__loop_fn)(mpipool_task *task, const char *in, char *out, size_t first,
+                                   size_t count, const int *refused, int *rc);
+MPIPOOL_EXTERN void mpipool__register_loop(mpipool_fn fn, mpipool__loop_fn loop, int zeroes);
+#if defined(__GNUC__) || defined(__clang__)
+#define MPIPOOL__LOOP(fn, isz, osz, zero)                                                          \
+    static size_t mpipool__loop_##fn(mpipool_task *mpipool__t, const char *mpipool__in,            \
+                                     char *mpipool__out, size_t mpipool__first, size_t mpipool__n, \
+                                     const int *mpipool__refused, int *mpipool__rc) {              \
+        mpipool_task mpipool__l = *mpipool__t;                                                     \
+        volatile size_t *mpipool__index = &mpipool__t->index;                                      \
+        size_t mpipool__isz = (isz), mpipool__osz = (osz);                                         \
+        for (size_t mpipool__i = 0; mpipool__i < mpipool__n; mpipool__i++) {                       \
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);                                               \
+            *mpipool__index = mpipool__first + mpipool__i;                                         \
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);                                               \
+            char *mpipool__o = mpipool__out + mpipool__i * mpipool__osz;                           \
+            mpipool__l.in = mpipool__in + mpipool__i * mpipool__isz;                               \
+            mpipool__l.out = mpipool__o;                                                           \
+            mpipool__l.out_size = mpipool__osz;                                                    \
+            mpipool__l.index = mpipool__first + mpipool__i;                                        \
+            if (zero) __builtin_memset(mpipool__o, 0, mpipool__osz);                               \
+            int mpipool__r = fn(&mpipool__l);                                                      \
+            if (mpipool__r != 0 || *mpipool__refused) {                                            \
+                *mpipool__rc = mpipool__r;                                                         \
+                return mpipool__i;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        return mpipool__n;                                                                         \
+    }
+#define MPIPOOL__REGISTER_LOOP(fn, zero) mpipool__register_loop(fn, mpipool__loop_##fn, (zero))
+#else
+#define MPIPOOL__LOOP(fn, isz, osz, zero)
+#define MPIPOOL__REGISTER_LOOP(fn, zero) ((void)0)
+#endif
 
 /* MPIPOOL_TASK that also records the sizes of the task's item and result
  * types, so that a map with other sizes is refused instead of running with
@@ -198,9 +254,11 @@ MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
  * or out_size != sizeof(out_type) returns MPIPOOL_EINVAL naming the task and
  * both sizes.  Use with MPIPOOL_MAP, which takes the sizes from the arrays. */
 #define MPIPOOL_TASK_TYPED(fn, in_type, out_type)                                  \
+    MPIPOOL__LOOP(fn, sizeof(in_type), sizeof(out_type), 1)                        \
     static void mpipool__register_##fn(void) __attribute__((constructor));        \
     static void mpipool__register_##fn(void) {                                     \
         mpipool__register_deferred_typed(#fn, fn, sizeof(in_type), sizeof(out_type)); \
+        MPIPOOL__REGISTER_LOOP(fn, 1);                                             \
     }                                                                              \
     typedef int mpipool__task_##fn##_registered
 

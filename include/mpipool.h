@@ -182,7 +182,12 @@ MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
 
 /* Register `fn` under its own name on every rank before main() runs.
  * Use at file scope: `MPIPOOL_TASK(square);`.  A registration error here has
- * nobody to return to, so it is kept and reported by mpipool_open(). */
+ * nobody to return to, so it is kept and reported by mpipool_open().
+ * With GCC or clang it also emits a loop over items that calls `fn` by
+ * name: in maps of fixed-size items the library calls that loop, so a
+ * `static` task defined before the macro is inlined into it and a cheap
+ * task costs about what a batch task does (MPIPOOL_BATCH_TASK), with the
+ * task's per-item contract unchanged.  mpipool_register() gets no loop. */
 #define MPIPOOL_TASK(fn)                                                           \
     MPIPOOL__LOOP(fn, mpipool__t->in_size, mpipool__t->out_size, 0)                \
     static void mpipool__register_##fn(void) __attribute__((constructor));        \
@@ -274,9 +279,10 @@ MPIPOOL_EXTERN void mpipool__register_deferred_typed(const char *name, mpipool_f
 
 /* Register `fn` under `name` as a batch task: one call runs a whole run of
  * consecutive fixed-size items (task->count of them, in and out back to
- * back, task->index the first item's), so the per-item cost of a call
- * disappears for cheap work such as squaring a number — the loop is yours
- * and the compiler can vectorise it.  The library decides how many items
+ * back, task->index the first item's): the loop is yours and the
+ * compiler can vectorise it.  Since MPIPOOL_TASK inlines a plain task
+ * into a loop of its own, a batch task is rarely worth it: when the
+ * vectorised loop matters, or to share set-up between items.  The library decides how many items
  * a call gets (a chunk, a static share, or a piece of one).
  * Differences from a task: `out` is not zeroed first (write every item's
  * result); a non-zero return fails every item of the call, with the one

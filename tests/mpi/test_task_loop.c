@@ -120,20 +120,12 @@ static void test_typed_loop_zeroes(void **state) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rc = mpipool_open_comm(&pool, MPI_COMM_WORLD);
-    CHECK_RC(rc, MPIPOOL_OK);
-    if (rc == MPIPOOL_OK && !mpipool_is_master(pool)) {
-        CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
-    } else if (rc == MPIPOOL_OK) {
-        for (int i = 0; i < N; i++) in[i] = i;
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_loop_is_used),
-            cmocka_unit_test(test_failures_in_a_run),
-            cmocka_unit_test(test_typed_loop_zeroes),
-        };
-        if (cmocka_run_group_tests_name("task_loop", tests, NULL, NULL) != 0) harness_failed = 1;
-        CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
-    }
+    for (int i = 0; i < N; i++) in[i] = i;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loop_is_used),
+        cmocka_unit_test(test_failures_in_a_run),
+        cmocka_unit_test(test_typed_loop_zeroes),
+    };
+    harness_pool_run(&argc, &argv, &pool, "task_loop", tests, sizeof tests / sizeof *tests);
     return harness_finish("test_task_loop");
 }

@@ -69,14 +69,8 @@ void *mpipool_task_output(mpipool_task *task, size_t size) {
     if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
     mpipool__vout *v = ctx->vout;
     if (size > SIZE_MAX / 2 - ctx->base) return NULL;
-    if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
-        size_t ncap = v->cap ? v->cap : 4096;
-        while (ncap < ctx->base + size + 1) ncap *= 2;
-        char *p = realloc(v->p, ncap);
-        if (p == NULL) return NULL;
-        v->p = p;
-        v->cap = ncap;
-    }
+    /* +1: never hand out NULL, even for 0 bytes */
+    if (mpipool__grow(&v->p, &v->cap, ctx->base + size + 1, 4096) != 0) return NULL;
     task->out = v->p + ctx->base;
     task->out_size = size;
     return task->out;

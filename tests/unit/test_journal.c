@@ -569,8 +569,8 @@ static void test_version1(void **state) {
     assert_non_null(strstr(err, "written by an older mpipool (journal format 1"));
     assert_non_null(strstr(err, "delete it to start over"));
     assert_int_equal(file_size(), 40);
-    /* Version 3 (a newer mpipool): another format version. */
-    rec[24] = 3;
+    /* Version 4 (a newer mpipool): another format version. */
+    rec[24] = 4;
     mpipool__hash_init(&s);
     mpipool__hash_update(&s, rec, 16);
     mpipool__hash_update(&s, rec + 24, 8);

@@ -20,27 +20,7 @@
 
 #include "journal.h"
 
-static char path[256];
-static char err[1024];
-
-static int setup(void **state) {
-    (void)state;
-    snprintf(path, sizeof path, "/tmp/mpipool_test_journal_kill_%ld.jnl", (long)getpid());
-    unlink(path);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
-static mpipool__journal *open_ok(void) {
-    mpipool__journal *j = NULL;
-    if (mpipool__journal_open(path, &j, err, sizeof err) != MPIPOOL_OK) fail_msg("open: %s", err);
-    return j;
-}
+#include "journal_fixture.h"
 
 /* A map of 10 items of 8 bytes, seq 0. */
 static void begin(mpipool__journal *j, int want) {

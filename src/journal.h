@@ -26,11 +26,13 @@
  *   KILL  (4) item `item` of map `seq` ended a worker process (issue 17):
  *             u64 seq, u64 item, u32 kind (MPIPOOL__JKILL_*), i32 rank it
  *             ran on, u32 text length, u32 flags (0), then the text
- *             ("SIGSEGV", "ran 2.0 s, over the task_timeout of 1 s", ...;
- *             at most 1024 bytes).  Written, and synced, before the master
- *             acks the worker's report, so a job the launcher then ends
- *             still has it.  A resumed run does not run such an item again
- *             (unless a CHUNK record holds its result: a result wins).
+ *             (crash: "rank 3, SIGSEGV"; timeout: "its task ran 2.0 s on
+ *             rank 1, longer than ..."; died: the deaths, "rank 3,
+ *             SIGSEGV; rank 1, SIGSEGV"; at most 1024 bytes).  Written,
+ *             and synced, before the master acks the worker's report, so a
+ *             job the launcher then ends still has it.  What a resumed run
+ *             makes of them is resume.c's business (a CHUNK record with
+ *             the item's result wins over them).
  *
  * Reading (at open): every record is checked.  The file ending inside a
  * record, or a tail of zero bytes (what some filesystems leave after a

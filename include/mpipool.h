@@ -606,7 +606,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * flat.  All workers dead: the map fails with MPIPOOL_ECANCELED.  Without
  * such a launcher (plain mpirun, MPICH) a death ends the job, as before; the
  * master's death always does.  The map option task_timeout ends a worker
- * whose task overruns.  Open MPI 4.1's `mpirun --enable-recovery` exits 0
+ * whose task overruns.  With a journal, an item that ended a worker is
+ * recorded so that a resumed run does not die on it again ("journal and
+ * resume" below).  Open MPI 4.1's `mpirun --enable-recovery` exits 0
  * whatever the ranks return.  Details: docs/recovery.md, mpipool(7). */
 
 /* ---- journal and resume -------------------------------------------------
@@ -619,6 +621,19 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * same journal skips every item whose result is there: it is filled into
  * `out` (and `status` set to MPIPOOL_OK) without running; only the rest
  * run.  Failed items are not journalled: they run again.
+ *
+ * Items that ended a worker (issue 17) are journalled too, before the
+ * master answers the dying worker, so a job the launcher then ends keeps
+ * them: a resumed run does not send an item that overran its task_timeout
+ * or was running at two workers' deaths (in one run with recovery, or
+ * across runs): it fails at once, under the map's error policy, with
+ * MPIPOOL_ETIMEDOUT or MPIPOOL_ETASK and "in an earlier run, worker died
+ * running item 17 (rank 3, SIGSEGV; rank 1, SIGSEGV); not run again
+ * (journal 'j')"; the other items run.  An item that crashed a worker once
+ * runs once more, alone.  With a journal, workers run the watchdog thread
+ * (which needs MPI_THREAD_SERIALIZED, what mpipool_open asks for) so that a
+ * crash reaches the master even without recovery.  Not for mpipool_imap
+ * (its items that ended a worker are not journalled).
  *
  * Each journalled map is keyed by its number among the program's
  * journalled maps on that file (0, 1, ...), the task's name, n, the item and

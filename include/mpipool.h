@@ -182,14 +182,75 @@ MPIPOOL_EXTERN int mpipool_register(const char *name, mpipool_fn fn);
 
 /* Register `fn` under its own name on every rank before main() runs.
  * Use at file scope: `MPIPOOL_TASK(square);`.  A registration error here has
- * nobody to return to, so it is kept and reported by mpipool_open(). */
+ * nobody to return to, so it is kept and reported by mpipool_open().
+ * With GCC or clang it also emits a loop over items that calls `fn` by
+ * name: in maps of fixed-size items the library calls that loop, so a
+ * `static` task defined before the macro is inlined into it and a cheap
+ * task costs about what a batch task does (MPIPOOL_BATCH_TASK), with the
+ * task's per-item contract unchanged.  mpipool_register() gets no loop. */
 #define MPIPOOL_TASK(fn)                                                           \
+    MPIPOOL__LOOP(fn, mpipool__t->in_size, mpipool__t->out_size, 0)                \
     static void mpipool__register_##fn(void) __attribute__((constructor));        \
-    static void mpipool__register_##fn(void) { mpipool__register_deferred(#fn, fn); } \
+    static void mpipool__register_##fn(void) {                                     \
+        mpipool__register_deferred(#fn, fn);                                       \
+        MPIPOOL__REGISTER_LOOP(fn, 0);                                             \
+    }                                                                              \
     typedef int mpipool__task_##fn##_registered
 
 /* Implementation detail of MPIPOOL_TASK; not for direct use. */
 MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
+
+/* Implementation detail of MPIPOOL_TASK and MPIPOOL_TASK_TYPED; not for
+ * direct use.  Beside the registration, each emits a static loop that runs
+ * `count` consecutive fixed-size items through `fn`, called by name so
+ * that the compiler can inline a static task into it: the per-item cost
+ * of a map becomes the task's own.  The loop keeps a task's per-item
+ * contract (in, out, index, state, mpipool_task_fail per item) and stops
+ * at the first failing item, returning how many succeeded before it (its
+ * return value in *rc) so that the library records it and goes on.  The
+ * task gets a copy of the library's task, whose fields the compiler may
+ * keep in registers; the copy's internal_ still names the library's, so
+ * mpipool_task_fail and friends find their context.  The signal fences
+ * keep the library's task->index exact for a crash report: the store of
+ * an item's index comes after every access of the item before it and
+ * before every access of its own.  `zeroes`: the loop zeroes each result
+ * itself (sizes known at compile time, so the compiler drops the zeroing
+ * where the task writes the whole result).  Compilers other than GCC and
+ * clang get no loop, and the library calls the task per item. */
+typedef size_t (*mpipool__loop_fn)(mpipool_task *task, const char *in, char *out, size_t first,
+                                   size_t count, const int *refused, int *rc);
+MPIPOOL_EXTERN void mpipool__register_loop(mpipool_fn fn, mpipool__loop_fn loop, int zeroes);
+#if defined(__GNUC__) || defined(__clang__)
+#define MPIPOOL__LOOP(fn, isz, osz, zero)                                                          \
+    static size_t mpipool__loop_##fn(mpipool_task *mpipool__t, const char *mpipool__in,            \
+                                     char *mpipool__out, size_t mpipool__first, size_t mpipool__n, \
+                                     const int *mpipool__refused, int *mpipool__rc) {              \
+        mpipool_task mpipool__l = *mpipool__t;                                                     \
+        volatile size_t *mpipool__index = &mpipool__t->index;                                      \
+        size_t mpipool__isz = (isz), mpipool__osz = (osz);                                         \
+        for (size_t mpipool__i = 0; mpipool__i < mpipool__n; mpipool__i++) {                       \
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);                                               \
+            *mpipool__index = mpipool__first + mpipool__i;                                         \
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);                                               \
+            char *mpipool__o = mpipool__out + mpipool__i * mpipool__osz;                           \
+            mpipool__l.in = mpipool__in + mpipool__i * mpipool__isz;                               \
+            mpipool__l.out = mpipool__o;                                                           \
+            mpipool__l.out_size = mpipool__osz;                                                    \
+            mpipool__l.index = mpipool__first + mpipool__i;                                        \
+            if (zero) __builtin_memset(mpipool__o, 0, mpipool__osz);                               \
+            int mpipool__r = fn(&mpipool__l);                                                      \
+            if (mpipool__r != 0 || *mpipool__refused) {                                            \
+                *mpipool__rc = mpipool__r;                                                         \
+                return mpipool__i;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        return mpipool__n;                                                                         \
+    }
+#define MPIPOOL__REGISTER_LOOP(fn, zero) mpipool__register_loop(fn, mpipool__loop_##fn, (zero))
+#else
+#define MPIPOOL__LOOP(fn, isz, osz, zero)
+#define MPIPOOL__REGISTER_LOOP(fn, zero) ((void)0)
+#endif
 
 /* MPIPOOL_TASK that also records the sizes of the task's item and result
  * types, so that a map with other sizes is refused instead of running with
@@ -198,9 +259,11 @@ MPIPOOL_EXTERN void mpipool__register_deferred(const char *name, mpipool_fn fn);
  * or out_size != sizeof(out_type) returns MPIPOOL_EINVAL naming the task and
  * both sizes.  Use with MPIPOOL_MAP, which takes the sizes from the arrays. */
 #define MPIPOOL_TASK_TYPED(fn, in_type, out_type)                                  \
+    MPIPOOL__LOOP(fn, sizeof(in_type), sizeof(out_type), 1)                        \
     static void mpipool__register_##fn(void) __attribute__((constructor));        \
     static void mpipool__register_##fn(void) {                                     \
         mpipool__register_deferred_typed(#fn, fn, sizeof(in_type), sizeof(out_type)); \
+        MPIPOOL__REGISTER_LOOP(fn, 1);                                             \
     }                                                                              \
     typedef int mpipool__task_##fn##_registered
 
@@ -216,9 +279,10 @@ MPIPOOL_EXTERN void mpipool__register_deferred_typed(const char *name, mpipool_f
 
 /* Register `fn` under `name` as a batch task: one call runs a whole run of
  * consecutive fixed-size items (task->count of them, in and out back to
- * back, task->index the first item's), so the per-item cost of a call
- * disappears for cheap work such as squaring a number — the loop is yours
- * and the compiler can vectorise it.  The library decides how many items
+ * back, task->index the first item's): the loop is yours and the
+ * compiler can vectorise it.  Since MPIPOOL_TASK inlines a plain task
+ * into a loop of its own, a batch task is rarely worth it: when the
+ * vectorised loop matters, or to share set-up between items.  The library decides how many items
  * a call gets (a chunk, a static share, or a piece of one).
  * Differences from a task: `out` is not zeroed first (write every item's
  * result); a non-zero return fails every item of the call, with the one
@@ -542,7 +606,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * flat.  All workers dead: the map fails with MPIPOOL_ECANCELED.  Without
  * such a launcher (plain mpirun, MPICH) a death ends the job, as before; the
  * master's death always does.  The map option task_timeout ends a worker
- * whose task overruns.  Open MPI 4.1's `mpirun --enable-recovery` exits 0
+ * whose task overruns.  With a journal, an item that ended a worker is
+ * recorded so that a resumed run does not die on it again ("journal and
+ * resume" below).  Open MPI 4.1's `mpirun --enable-recovery` exits 0
  * whatever the ranks return.  Details: docs/recovery.md, mpipool(7). */
 
 /* ---- journal and resume -------------------------------------------------
@@ -555,6 +621,19 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * same journal skips every item whose result is there: it is filled into
  * `out` (and `status` set to MPIPOOL_OK) without running; only the rest
  * run.  Failed items are not journalled: they run again.
+ *
+ * Items that ended a worker (issue 17) are journalled too, before the
+ * master answers the dying worker, so a job the launcher then ends keeps
+ * them: a resumed run does not send an item that overran its task_timeout
+ * or was running at two workers' deaths (in one run with recovery, or
+ * across runs): it fails at once, under the map's error policy, with
+ * MPIPOOL_ETIMEDOUT or MPIPOOL_ETASK and "in an earlier run, worker died
+ * running item 17 (rank 3, SIGSEGV; rank 1, SIGSEGV); not run again
+ * (journal 'j')"; the other items run.  An item that crashed a worker once
+ * runs once more, alone.  With a journal, workers run the watchdog thread
+ * (which needs MPI_THREAD_SERIALIZED, what mpipool_open asks for) so that a
+ * crash reaches the master even without recovery.  Not for mpipool_imap
+ * (its items that ended a worker are not journalled).
  *
  * Each journalled map is keyed by its number among the program's
  * journalled maps on that file (0, 1, ...), the task's name, n, the item and

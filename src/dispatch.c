@@ -137,10 +137,12 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         if (got == 0) return 0;
         count = (size_t)got;
     }
+    char *why = r && r->why ? strdup(r->why) : NULL; /* a journal's crash counts too: */
+    int deaths = r ? r->deaths : j->resume && count == 1 ? mpipool__resume_suspect(j, first, &why) : 0;
     *s = (slot){.worker = w, .seq = e->seq++, .job = j, .first = first, .count = count,
                 .var_out = j->out_var || j->source != NULL, .sbuf = s->sbuf, .scap = s->scap,
                 .rbuf = s->rbuf, .rcap = s->rcap, .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL,
-                .deaths = r ? r->deaths : 0, .why = r && r->why ? strdup(r->why) : NULL};
+                .deaths = deaths, .why = why};
     size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
     size_t rbytes = s->var_out ? 0 : count * j->out_size;
     int wpieced = sizeof s->whdr + payload > piece;
@@ -149,7 +151,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
                                   s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
                                   members ? (uint32_t)w + 1 : 0, (uint32_t)members, j->task_timeout,
-                                  e->recover > 0, (uint32_t)j->capture};
+                                  e->recover > 0 || j->resume != NULL, (uint32_t)j->capture};
     s->units = members + 1; /* a leader runs items too */
     /* Piece counts fit an int: a chunk is at most MPIPOOL__CHUNK_BYTES_CAP
      * bytes of items (or one variable item), a piece at least 256 bytes. */
@@ -553,6 +555,7 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
     }
     /* A death: what the worker answered before it is collected above. */
     if (died && !e->broken) lose(e, died, &why);
+    if (died) mpipool__recover_ack(e, died); /* after the journal has its item (lose) */
     for (int w; !e->broken && (w = mpipool__recover_silent(e)) > 0; any = 1) lose(e, w, NULL);
     return any || died;
 }

@@ -7,8 +7,10 @@
  *
  * Invariants:
  *  - a task's context is found from task->internal_, which points back to
- *    the task itself inside the library's exec_ctx; a task the library did
- *    not make is refused, never written through;
+ *    the task itself inside the library's exec_ctx (or, in the copy an
+ *    inlined task loop passes, to the task of this thread's running
+ *    batch); a task the library did not make is refused, never written
+ *    through;
  *  - `current` names the batch running on this thread, so a map called from
  *    inside a task is refused and a task calling exit() is reported.
  */
@@ -40,8 +42,12 @@ typedef struct {
 static _Thread_local exec_ctx *current;
 
 static exec_ctx *ctx_of(const mpipool_task *task) {
+    if (task == NULL) return NULL;
+    /* The copy an inlined task loop (mpipool.h, MPIPOOL__LOOP) passes:
+     * it names the task of the batch this thread runs. */
+    if (current != NULL && task->internal_ == (const void *)&current->task) return current;
     /* Compare before reading anything past the user's struct. */
-    if (task == NULL || task->internal_ != (const void *)task) return NULL;
+    if (task->internal_ != (const void *)task) return NULL;
     exec_ctx *ctx = (exec_ctx *)(uintptr_t)task;
     return ctx->magic == EXEC_MAGIC ? ctx : NULL;
 }
@@ -63,14 +69,8 @@ void *mpipool_task_output(mpipool_task *task, size_t size) {
     if (ctx->vout == NULL) return size <= task->out_size ? task->out : NULL;
     mpipool__vout *v = ctx->vout;
     if (size > SIZE_MAX / 2 - ctx->base) return NULL;
-    if (ctx->base + size + 1 > v->cap) { /* +1: never hand out NULL, even for 0 bytes */
-        size_t ncap = v->cap ? v->cap : 4096;
-        while (ncap < ctx->base + size + 1) ncap *= 2;
-        char *p = realloc(v->p, ncap);
-        if (p == NULL) return NULL;
-        v->p = p;
-        v->cap = ncap;
-    }
+    /* +1: never hand out NULL, even for 0 bytes */
+    if (mpipool__grow(&v->p, &v->cap, ctx->base + size + 1, 4096) != 0) return NULL;
     task->out = v->p + ctx->base;
     task->out_size = size;
     return task->out;
@@ -163,17 +163,26 @@ static void run_calls(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f,
 }
 
 /* The common case, fixed sizes and nothing to renew, kept lean: this loop
- * is the whole per-item cost of a map. */
-static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f) {
+ * is the whole per-item cost of a map.  With the task's own loop (the
+ * MPIPOOL_TASK macros' inlined one), only failures come back here. */
+static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, mpipool__loop_fn loop) {
     mpipool_fn fn = b->fn;
     size_t isz = b->in_size, osz = b->out_size;
     ctx->task.in_size = isz;
+    ctx->task.out_size = osz;
     for (uint64_t i = 0; i < b->count; i++) {
-        ctx->task.in = b->in + i * isz;
-        ctx->task.out = b->out + i * osz;
-        ctx->task.out_size = osz;
-        ctx->task.index = (size_t)(b->first + i);
-        int trc = fn(&ctx->task);
+        int trc = 0;
+        if (loop) {
+            i += loop(&ctx->task, b->in + i * isz, b->out + i * osz, (size_t)(b->first + i),
+                      (size_t)(b->count - i), &ctx->refused, &trc);
+            if (i == b->count) break;
+        } else {
+            ctx->task.in = b->in + i * isz;
+            ctx->task.out = b->out + i * osz;
+            ctx->task.out_size = osz;
+            ctx->task.index = (size_t)(b->first + i);
+            trc = fn(&ctx->task);
+        }
         if (trc != 0 || ctx->refused) failed(ctx, f, b->first + i, trc);
     }
 }
@@ -210,10 +219,29 @@ static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f,
     }
 }
 
+/* The task's own loop, if it has one and this batch can use it (fixed
+ * sizes, the ones a typed loop was compiled for, nothing to renew or
+ * capture); *zeroes as mpipool__registry_loop's. */
+static mpipool__loop_fn lean_loop(const mpipool__batch *b, int found, size_t ri, int renew, int *zeroes) {
+    *zeroes = 0;
+    if (!found || b->vout || b->in_sizes || renew || b->captured) return NULL;
+    mpipool__loop_fn loop = mpipool__registry_loop(ri, zeroes);
+    size_t isz, osz;
+    if (loop && *zeroes && (!mpipool__registry_types(ri, &isz, &osz) || isz != b->in_size || osz != b->out_size)) {
+        *zeroes = 0;
+        return NULL; /* refused at map time; never run a loop with the wrong sizes */
+    }
+    return loop;
+}
+
 int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     exec_ctx ctx;
     mpipool__vout *v = b->vout;
     int batch = mpipool__registry_fn_is_batch(b->fn);
+    size_t ri;
+    int found = mpipool__registry_find_fn(b->fn, &ri) == MPIPOOL_OK;
+    int renew = mpipool__setup_renews(b->pool), zeroes = 0;
+    mpipool__loop_fn loop = batch ? NULL : lean_loop(b, found, ri, renew, &zeroes);
     mpipool__fails_reset(f);
     if (b->captured) b->captured->len = 0;
     if (v) {
@@ -224,7 +252,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
             v->sizes = sz;
             v->nsizes = (size_t)b->count;
         }
-    } else if (b->count && !batch && b->out_size) {
+    } else if (b->count && !batch && b->out_size && !(loop && zeroes)) {
         memset(b->out, 0, (size_t)b->count * b->out_size);
     }
     memset(&ctx.task, 0, sizeof ctx.task);
@@ -237,12 +265,9 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     ctx.vout = v;
     ctx.has_msg = 0;
     ctx.refused = 0;
-    int renew = mpipool__setup_renews(b->pool);
     exec_ctx *outer = current;
     current = &ctx;
-    size_t ri;
-    mpipool__crash_task(mpipool__registry_find_fn(b->fn, &ri) == MPIPOOL_OK ? mpipool__registry_name(ri) : "?",
-                        b->rank, &ctx.task.index);
+    mpipool__crash_task(found ? mpipool__registry_name(ri) : "?", b->rank, &ctx.task.index);
     if (batch && !v && !b->in_sizes) {
         run_calls(&ctx, b, f, renew);
     } else if (batch) {
@@ -253,7 +278,7 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
         }
         if (v) v->len = 0;
     } else if (!v && !b->in_sizes && !renew && !b->captured) {
-        run_lean(&ctx, b, f);
+        run_lean(&ctx, b, f, loop);
     } else {
         run_items(&ctx, b, f, renew);
     }

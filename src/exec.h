@@ -24,6 +24,9 @@ void mpipool__fails_free(mpipool__fails *f);
 void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg);
 /* Room for `need` bytes in f->p: 0, or -1 (out of memory; f unchanged). */
 int mpipool__fails_reserve(mpipool__fails *f, size_t need);
+/* Room for `need` bytes in the buffer *p of *cap bytes, doubling from
+ * `first`: 0, or -1 (out of memory or absurd size; *p and *cap unchanged). */
+int mpipool__grow(char **p, size_t *cap, size_t need, size_t first);
 
 /* Results of variable size, appended back to back. */
 typedef struct {

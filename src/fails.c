@@ -7,6 +7,7 @@
  * Invariant: a buffer never holds more than MPIPOOL__FAILS_MAX bytes of
  * failure records; past that, failures are counted without their text.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "exec.h"
@@ -22,16 +23,19 @@ void mpipool__fails_free(mpipool__fails *f) {
     memset(f, 0, sizeof *f);
 }
 
-int mpipool__fails_reserve(mpipool__fails *f, size_t need) {
-    if (need <= f->cap) return 0;
-    size_t ncap = f->cap ? f->cap : 1024;
+int mpipool__grow(char **p, size_t *cap, size_t need, size_t first) {
+    if (need <= *cap) return 0;
+    if (need > SIZE_MAX / 2) return -1; /* doubling would wrap */
+    size_t ncap = *cap ? *cap : first;
     while (ncap < need) ncap *= 2;
-    char *p = realloc(f->p, ncap);
-    if (p == NULL) return -1;
-    f->p = p;
-    f->cap = ncap;
+    char *q = realloc(*p, ncap);
+    if (q == NULL) return -1;
+    *p = q;
+    *cap = ncap;
     return 0;
 }
+
+int mpipool__fails_reserve(mpipool__fails *f, size_t need) { return mpipool__grow(&f->p, &f->cap, need, 1024); }
 
 void mpipool__fails_add(mpipool__fails *f, uint64_t index, const char *msg) {
     uint32_t mlen = (uint32_t)strlen(msg);

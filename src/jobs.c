@@ -180,12 +180,22 @@ static int replay(mpipool_job *j, size_t skip) {
 
 size_t mpipool__job_clip(mpipool_job *j, size_t count) {
     for (;;) {
-        size_t skip = 0, c = mpipool__resume_clip(j, count, &skip);
-        if (skip == 0) return c;
+        size_t skip = 0;
+        int killed = 0;
+        size_t c = mpipool__resume_clip(j, count, &skip, &killed);
+        if (skip == 0 && !killed) return c;
         if (j->source == NULL) {
             j->next += skip; /* replayed into `out` already (resume_apply) */
             j->done += skip;
-            return c;
+            if (!killed) return c;
+            /* It ended a worker in an earlier run: it fails now, unsent,
+             * under the map's error policy, and the rest goes on. */
+            char msg[MPIPOOL__MSG_MAX];
+            int rank = 0, code = mpipool__resume_killed(j, j->next, &rank, msg, sizeof msg);
+            size_t item = j->next++;
+            mpipool__job_fail_item(j, item, rank, code ? code : MPIPOOL_ETASK, msg);
+            if (j->cancelled) return 0;
+            continue;
         }
         if (replay(j, skip) != 0) return 0;
     }

@@ -23,8 +23,10 @@ void mpipool__job_mark_ok(mpipool_job *j, uint64_t first, uint64_t count);
  * when the source ends or fails), or -1 when out of memory. */
 int64_t mpipool__job_take_items(mpipool_job *j, size_t count, char **buf, size_t *cap, size_t hdr, size_t *bytes);
 /* With a journal: skip j->next past the items it holds (an imap's results
- * are delivered from it) and return how many of the next `count` items can
- * go in one chunk (0: none now).  The journal itself writes nothing of j. */
+ * are delivered from it), fail at once (unsent) the items it records as
+ * having ended a worker in an earlier run, and return how many of the next
+ * `count` items can go in one chunk (0: none now).  The journal itself
+ * writes nothing of j. */
 size_t mpipool__job_clip(mpipool_job *j, size_t count);
 /* Item `index` failed with `code` (MPIPOOL_ETASK, MPIPOOL_ETIMEDOUT) and
  * message `msg`, on `rank`, without a chunk around it (a worker died). */

@@ -310,7 +310,8 @@ static int add_map_record(mpipool__journal *j, const mpipool__jkey *k, const cha
         snprintf(err, errsz, "journal '%s': out of memory", jname(j));
         return MPIPOOL_ENOMEM;
     }
-    *nm = (jmap){k->seq, k->n, k->in_size, k->out_size, k->digest, name, c, NULL, 0, 0};
+    *nm = (jmap){.seq = k->seq, .n = k->n, .in_size = k->in_size, .out_size = k->out_size, .digest = k->digest,
+                 .name = name, .code = c};
     if (k->seq != j->nmaps - 1) j->sparse = 1;
     return 0;
 }
@@ -386,3 +387,21 @@ nomem:
     return MPIPOOL_ENOMEM;
 }
 
+
+int mpipool__journal_append_kill(mpipool__journal *j, uint64_t seq, uint64_t item, int kind, int rank, const char *text,
+                                 char *err, size_t errsz) {
+    size_t tlen = strlen(text);
+    if (tlen > JR_TEXT_MAX) tlen = JR_TEXT_MAX;
+    unsigned char b[JR_KILL_FIXED];
+    put64(b, seq);
+    put64(b + 8, item);
+    put32(b + 16, (uint32_t)kind);
+    put32(b + 20, (uint32_t)rank);
+    put32(b + 24, (uint32_t)tlen);
+    put32(b + 28, 0);
+    struct iovec body[2] = {{b, JR_KILL_FIXED}, {(void *)(uintptr_t)text, tlen}};
+    int rc = append(j, JR_KILL, body, 2, err, errsz);
+    /* Rare, and what stops the next run from dying on the item again:
+     * on disk before anyone is told it is noted. */
+    return rc == MPIPOOL_OK ? mpipool__journal_sync(j, err, errsz) : rc;
+}

@@ -13,7 +13,7 @@
  * The header check (a hash of the first 16 bytes) tells a damaged length
  * field from a record cut short.  Types:
  *
- *   HEAD  (1) first record of every file: u32 version (2), u32 flags (0)
+ *   HEAD  (1) first record of every file: u32 version (3), u32 flags (0)
  *   MAP   (2) a map begins: u64 seq, u64 n, u64 in_size, u64 out_size,
  *             u64 input digest, u32 name length, u32 code length, the
  *             task's name, the code identity of the program that wrote it.
@@ -23,6 +23,16 @@
  *             u64 failed[nfailed] (items without a result, to run again),
  *             then either count * out_size result bytes (fixed) or
  *             u64 sizes[count] and the results back to back (variable).
+ *   KILL  (4) item `item` of map `seq` ended a worker process (issue 17):
+ *             u64 seq, u64 item, u32 kind (MPIPOOL__JKILL_*), i32 rank it
+ *             ran on, u32 text length, u32 flags (0), then the text
+ *             (crash: "rank 3, SIGSEGV"; timeout: "its task ran 2.0 s on
+ *             rank 1, longer than ..."; died: the deaths, "rank 3,
+ *             SIGSEGV; rank 1, SIGSEGV"; at most 1024 bytes).  Written,
+ *             and synced, before the master acks the worker's report, so a
+ *             job the launcher then ends still has it.  What a resumed run
+ *             makes of them is resume.c's business (a CHUNK record with
+ *             the item's result wins over them).
  *
  * Reading (at open): every record is checked.  The file ending inside a
  * record, or a tail of zero bytes (what some filesystems leave after a
@@ -49,6 +59,11 @@
  * "mysim-2.3") for every run, so that copies of the program on other
  * machines, or rebuilds that do not change results, resume each other's
  * journals.  At most 1024 bytes.
+ *
+ * Format 2 files (before KILL records) are read as they are and appended
+ * to (a KILL record may then follow in a format-2 file; an mpipool that
+ * reads only format 2 refuses it as "a record of unknown type").  New files
+ * are format 3, which such an mpipool refuses as "another format version".
  *
  * Version 1 files (before the code identity) are refused with a message
  * that says so ("written by an older mpipool (journal format 1 ...);
@@ -150,6 +165,24 @@ int mpipool__journal_replay(mpipool__journal *j, uint64_t seq, void *fixed_out,
 int mpipool__journal_append_chunk(mpipool__journal *j, uint64_t seq, uint64_t first, uint64_t count,
                                   uint64_t out_size, const void *results, const mpipool_buf *vres,
                                   const uint64_t *failed, uint64_t nfailed, char *err, size_t errsz);
+
+/* KILL records: how the item ended its worker. */
+enum {
+    MPIPOOL__JKILL_CRASH = 1,   /* its task crashed the process (a signal)      */
+    MPIPOOL__JKILL_TIMEOUT = 2, /* it overran the map's task_timeout            */
+    MPIPOOL__JKILL_DIED = 3     /* it was running at two workers' deaths (poison) */
+};
+/* Append that item `item` of map `seq` ended a worker (`kind`, on `rank`,
+ * `text` saying how; cut at 1024 bytes), and sync it.  MPIPOOL_OK or
+ * MPIPOOL_EJOURNAL with err. */
+int mpipool__journal_append_kill(mpipool__journal *j, uint64_t seq, uint64_t item, int kind, int rank, const char *text,
+                                 char *err, size_t errsz);
+/* Called for each KILL record of map `seq`, in file order (an item may
+ * have several); `text` is valid during the call.  Return 0 to go on. */
+typedef int (*mpipool__jkill_fn)(void *ctx, uint64_t item, int kind, int rank, const char *text);
+/* MPIPOOL_OK, MPIPOOL_EJOURNAL, MPIPOOL_ENOMEM, or the callback's value. */
+int mpipool__journal_kills(mpipool__journal *j, uint64_t seq, mpipool__jkill_fn cb, void *ctx, char *err,
+                           size_t errsz);
 
 /* Streams (mpipool_imap): the key's n, in_size and out_size are all
  * MPIPOOL__JSTREAM (no map has that many items), digest 0.  Their results

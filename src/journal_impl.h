@@ -9,7 +9,8 @@
  *                   of maps and chunks
  *   journal.c       the object's life, and writing: open, begin, append,
  *                   sync, close
- *   journal_read.c  reading results back: replay, pieces, read_var
+ *   journal_read.c  reading results back: replay, pieces, read_var, and
+ *                   the items that ended a worker (kills)
  *
  * Calls go journal_read.c -> journal.c -> journal_scan.c, never back.
  */
@@ -29,9 +30,12 @@
 #define JR_HEAD 1
 #define JR_MAP 2
 #define JR_CHUNK 3
-#define JR_VERSION 2
+#define JR_KILL 4
+#define JR_VERSION 3      /* what new files are; 2 (no KILL records yet) is read too */
 #define JR_MAP_FIXED 48   /* body bytes of a MAP record before the name */
 #define JR_CHUNK_FIXED 40 /* body bytes of a CHUNK record before failed[] */
+#define JR_KILL_FIXED 32  /* body bytes of a KILL record before its text */
+#define JR_TEXT_MAX 1024  /* a KILL record's text, at most */
 #define JR_BLOCK ((size_t)1 << 20)
 #define JR_NAME_MAX 4096
 #define JR_CODE_MAX MPIPOOL__PROGID_MAX
@@ -55,6 +59,8 @@ typedef struct {
     char *code;              /* the program's identity that wrote it */
     jchunk *chunks;
     size_t nchunks, cap;
+    jchunk *kills;           /* its KILL records (journal.h), in file order */
+    size_t nkills, capkills;
 } jmap;
 
 struct mpipool__journal {

@@ -214,6 +214,33 @@ int mpipool__journal_read_var(mpipool__journal *j, uint64_t seq, size_t chunk, u
     return MPIPOOL_OK;
 }
 
+int mpipool__journal_kills(mpipool__journal *j, uint64_t seq, mpipool__jkill_fn cb, void *ctx, char *err,
+                           size_t errsz) {
+    jmap *m = find_map(j, seq);
+    int rc = MPIPOOL_OK;
+    for (size_t k = 0; m && k < m->nkills && rc == MPIPOOL_OK; k++) {
+        uint64_t off = m->kills[k].off, len = m->kills[k].len; /* scan: JR_KILL_FIXED <= len */
+        unsigned char b[JR_KILL_FIXED];
+        char text[JR_TEXT_MAX + 1];
+        size_t tlen = (size_t)(len - JR_KILL_FIXED);
+        if (read_at(j, off, b, JR_KILL_FIXED) != 0 || read_at(j, off + JR_KILL_FIXED, text, tlen) != 0)
+            return fail(j, err, errsz, "%scannot read", "", off - JR_HDR);
+        text[tlen] = '\0';
+        if (memchr(text, '\0', tlen)) return fail(j, err, errsz, "%sa kill record's text with a NUL byte", "", off - JR_HDR);
+        rc = cb(ctx, get64(b + 8), (int)get32(b + 16), (int)get32(b + 20), text);
+    }
+    return rc;
+}
+
+static int count_kill(void *ctx, uint64_t item, int kind, int rank, const char *text) {
+    (void)item;
+    (void)kind;
+    (void)rank;
+    ++*(uint64_t *)ctx;
+    (void)text;
+    return 0;
+}
+
 static int count_item(void *ctx, uint64_t index, const void *data, size_t size) {
     (void)index;
     (void)data;
@@ -235,6 +262,7 @@ int mpipool__journal_check_bytes(const void *p, size_t len, char *err, size_t er
             out = calloc((size_t)m->n + 1, (size_t)m->out_size);
         rc = mpipool__journal_replay(j, m->seq, NULL, count_item, &items, err, errsz);
         if (rc == MPIPOOL_OK && out) rc = mpipool__journal_replay(j, m->seq, out, count_item, &items, err, errsz);
+        if (rc == MPIPOOL_OK) rc = mpipool__journal_kills(j, m->seq, count_kill, &items, err, errsz);
         free(out);
     }
     mpipool__journal_close(j);

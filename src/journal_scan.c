@@ -19,6 +19,7 @@ void mpipool__jr_free_maps(mpipool__journal *j) {
         free(j->maps[i].name);
         free(j->maps[i].code);
         free(j->maps[i].chunks);
+        free(j->maps[i].kills);
     }
     free(j->maps);
     j->maps = NULL;
@@ -131,8 +132,39 @@ static int parse_head(const mpipool__journal *j, uint64_t off, uint64_t len, cha
                  "finish the job with the mpipool that wrote it", jname(j), JR_VERSION);
         return MPIPOOL_EJOURNAL;
     }
-    if (get32(v) != JR_VERSION) return fail(j, err, errsz, "%sa journal of another format version", "", off);
+    if (get32(v) != JR_VERSION && get32(v) != 2) /* 2: before KILL records, read as is */
+        return fail(j, err, errsz, "%sa journal of another format version", "", off);
     return MPIPOOL_OK;
+}
+
+/* Where map m's record at `off` (`len` body bytes) is: in (*list)[*n]. */
+static int add_rec(jchunk **list, size_t *n, size_t *cap, uint64_t off, uint64_t len) {
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        jchunk *c = realloc(*list, ncap * sizeof *c);
+        if (c == NULL) return MPIPOOL_ENOMEM;
+        *list = c;
+        *cap = ncap;
+    }
+    (*list)[(*n)++] = (jchunk){off + JR_HDR, len};
+    return MPIPOOL_OK;
+}
+
+/* A KILL record: of a map begun before it, an item inside that map, a
+ * known kind, and a text that fills the rest (read by journal_kills). */
+static int parse_kill(mpipool__journal *j, uint64_t off, uint64_t len, char *err, size_t errsz) {
+    unsigned char b[JR_KILL_FIXED];
+    if (len < JR_KILL_FIXED) return fail(j, err, errsz, "%sa kill record is too short", "", off);
+    if (read_at(j, off + JR_HDR, b, JR_KILL_FIXED) != 0) return fail(j, err, errsz, "%scannot read", "", off);
+    jmap *m = find_map(j, get64(b));
+    uint32_t kind = get32(b + 16), tlen = get32(b + 24);
+    if (m == NULL) return fail(j, err, errsz, "%sa kill record of a map the journal never began", "", off);
+    if (get64(b + 8) >= m->n) return fail(j, err, errsz, "%sa kill record of an item beyond its map's end", "", off);
+    if (kind < MPIPOOL__JKILL_CRASH || kind > MPIPOOL__JKILL_DIED || get32(b + 28) != 0)
+        return fail(j, err, errsz, "%sa kill record of an unknown kind", "", off);
+    if (tlen > JR_TEXT_MAX || tlen != len - JR_KILL_FIXED)
+        return fail(j, err, errsz, "%sa kill record whose text length does not match the record", "", off);
+    return add_rec(&m->kills, &m->nkills, &m->capkills, off, len);
 }
 
 static int parse_chunk(mpipool__journal *j, uint64_t off, uint64_t len, char *err, size_t errsz) {
@@ -155,15 +187,7 @@ static int parse_chunk(mpipool__journal *j, uint64_t off, uint64_t len, char *er
     } else if (count > UINT64_MAX / osz || rest != count * osz) {
         return fail(j, err, errsz, "%sa chunk whose length does not match its results", "", off);
     }
-    if (m->nchunks == m->cap) {
-        size_t ncap = m->cap ? 2 * m->cap : 16;
-        jchunk *c = realloc(m->chunks, ncap * sizeof *c);
-        if (c == NULL) return MPIPOOL_ENOMEM;
-        m->chunks = c;
-        m->cap = ncap;
-    }
-    m->chunks[m->nchunks++] = (jchunk){off + JR_HDR, len};
-    return MPIPOOL_OK;
+    return add_rec(&m->chunks, &m->nchunks, &m->cap, off, len);
 }
 
 /* Read every record of [0, total).  Sets j->size to the end of the last
@@ -217,6 +241,8 @@ int mpipool__jr_scan(mpipool__journal *j, uint64_t total, char *err, size_t errs
             rc = parse_map(j, off, len, err, errsz);
         } else if (type == JR_CHUNK) {
             rc = parse_chunk(j, off, len, err, errsz);
+        } else if (type == JR_KILL) {
+            rc = parse_kill(j, off, len, err, errsz);
         } else {
             rc = fail(j, err, errsz, "%sa record of unknown type", "", off);
         }

@@ -68,6 +68,9 @@ int mpipool__registry_is_batch(size_t i);
 int mpipool__registry_fn_is_batch(mpipool_fn fn);
 /* 1 and the sizes if entry i was registered with MPIPOOL_TASK_TYPED. */
 int mpipool__registry_types(size_t i, size_t *in_size, size_t *out_size);
+/* Entry i's loop from MPIPOOL_TASK(_TYPED) (mpipool.h), or NULL; *zeroes
+ * is 1 if it zeroes each result itself (set when the loop is not NULL). */
+mpipool__loop_fn mpipool__registry_loop(size_t i, int *zeroes);
 /* Sort and freeze; nested calls count.  Returns the deferred registration
  * error (from MPIPOOL_TASK constructors), if any, else MPIPOOL_OK. */
 int mpipool__registry_freeze(void);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jobs.h"
+#include "journal.h"
 #include "recover.h"
 
 int mpipool__recover_init(mpipool__engine *e) {
@@ -92,10 +93,13 @@ int mpipool__recover_died(mpipool__engine *e, const MPI_Status *st, mpipool__die
     int w = st->MPI_SOURCE;
     *why = e->died_buf;
     e->died_req = MPI_REQUEST_NULL;
-    if (w < 1 || w > e->workers) return 0;
-    /* It waits for this before its process ends (the item is noted now). */
+    return w < 1 || w > e->workers ? 0 : w;
+}
+
+void mpipool__recover_ack(mpipool__engine *e, int w) {
+    /* It waits for this before its process ends: the item is noted, and
+     * journalled (recover_requeue), by now. */
     MPI_Send(NULL, 0, MPI_BYTE, w, MPIPOOL__TAG_DIED_ACK, e->pool->comm);
-    return w;
 }
 
 int mpipool__recover_silent(mpipool__engine *e) {
@@ -119,6 +123,33 @@ static void charge(char *buf, size_t size, const char *before, int w, const mpip
     snprintf(buf, size, "%s%srank %d, %s", before ? before : "", before ? "; " : "", w, what);
 }
 
+static const char *host_of(const mpipool__engine *e, int w) {
+    return e->pool->hosts ? e->pool->hosts + (size_t)w * MPIPOOL__HOST_MAX : "?";
+}
+
+/* With a journal: item `item` of s's job ended worker w (`why`: its
+ * report); `deaths`: the text of its deaths when it fails for them.  The
+ * next run runs it at most once more after one crash, never after a
+ * timeout or a second death (resume.c). */
+static void journal_kill(mpipool__engine *e, slot *s, uint64_t item, int w, const mpipool__died_msg *why,
+                         const char *deaths) {
+    char text[MPIPOOL__MSG_MAX + 64];
+    if (s->job->resume == NULL) return;
+    if (deaths) {
+        mpipool__resume_record_kill(s->job, item, MPIPOOL__JKILL_DIED, w, deaths);
+    } else if (why->kind == MPIPOOL__DIED_TIMEOUT) {
+        /* Host names are known with recovery only (pool.c). */
+        char host[96] = "";
+        if (e->pool->hosts) snprintf(host, sizeof host, " (host %s)", host_of(e, w));
+        snprintf(text, sizeof text, "its task ran %.1f s on rank %d%s, longer than the map's task_timeout of %g s",
+                 why->seconds, w, host, s->job->task_timeout);
+        mpipool__resume_record_kill(s->job, item, MPIPOOL__JKILL_TIMEOUT, w, text);
+    } else {
+        charge(text, sizeof text, NULL, w, why); /* "rank 3, SIGSEGV" */
+        mpipool__resume_record_kill(s->job, item, MPIPOOL__JKILL_CRASH, w, text);
+    }
+}
+
 /* Queue items [first, first + count) of s again; a failure to get memory
  * fails them instead (they are never lost silently). */
 static void put_back(mpipool__engine *e, slot *s, uint64_t first, uint64_t count, int deaths, const char *why) {
@@ -140,13 +171,23 @@ static void put_back(mpipool__engine *e, slot *s, uint64_t first, uint64_t count
 static void charge_item(mpipool__engine *e, slot *s, uint64_t item, int w, const mpipool__died_msg *why,
                         int certain) {
     char text[MPIPOOL__MSG_MAX];
+    char msg[MPIPOOL__MSG_MAX + 128];
     charge(text, sizeof text, s->why, w, why);
     if (s->deaths + certain < 2) {
-        put_back(e, s, item, 1, s->deaths + certain, text);
+        if (why) journal_kill(e, s, item, w, why, NULL); /* it surely ended w */
+        if (e->recover > 0) {
+            put_back(e, s, item, 1, s->deaths + certain, text);
+            return;
+        }
+        /* Without recovery the launcher is ending the job: sending the item
+         * to another worker meanwhile would only risk a second death. */
+        snprintf(msg, sizeof msg, "worker died running item %llu (%s); without in-job recovery it is not sent "
+                 "again", (unsigned long long)item, text);
+        mpipool__job_fail_item(s->job, item, w, MPIPOOL_ETASK, msg);
         return;
     }
-    char msg[MPIPOOL__MSG_MAX + 64];
     snprintf(msg, sizeof msg, "worker died running item %llu (%s)", (unsigned long long)item, text);
+    journal_kill(e, s, item, w, why, text);
     mpipool__job_fail_item(s->job, item, w, MPIPOOL_ETASK, msg);
 }
 
@@ -163,6 +204,7 @@ void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, c
         put_back(e, s, first, k - first, s->deaths, s->why);
         if (why->kind == MPIPOOL__DIED_TIMEOUT) {
             char msg[MPIPOOL__MSG_MAX];
+            journal_kill(e, s, k, w, why, NULL);
             snprintf(msg, sizeof msg, "task ran %.1f s on rank %d, longer than the map's task_timeout of %g s; "
                      "the worker process was ended", why->seconds, w, j->task_timeout);
             mpipool__job_fail_item(j, k, w, MPIPOOL_ETIMEDOUT, msg);
@@ -184,7 +226,7 @@ void mpipool__recover_bury(mpipool__engine *e, int w, const mpipool__died_msg *w
     if (e->dead[w]) return;
     e->dead[w] = 1;
     e->ndead++;
-    const char *host = e->pool->hosts ? e->pool->hosts + (size_t)w * MPIPOOL__HOST_MAX : "?";
+    const char *host = host_of(e, w);
     if (e->ndead >= e->workers) {
         if (!e->broken) {
             snprintf(e->broken_msg, sizeof e->broken_msg, "no worker left: the last one, rank %d (host %s), died",

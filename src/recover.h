@@ -18,9 +18,12 @@ void mpipool__recover_unpost(mpipool__engine *e);
 void mpipool__recover_heard(mpipool__engine *e, int w);
 /* The heartbeat receive completed: note it (it is posted again later). */
 void mpipool__recover_beat(mpipool__engine *e, const MPI_Status *st);
-/* The death-report receive completed: answer it, say so on stderr, and
- * return the rank (0 if not a worker's) with its report in *why. */
+/* The death-report receive completed: the rank (0 if not a worker's),
+ * with its report in *why. */
 int mpipool__recover_died(mpipool__engine *e, const MPI_Status *st, mpipool__died_msg *why);
+/* Answer worker w's death report, once its item is noted (and journalled:
+ * the worker's process ends when it has the answer). */
+void mpipool__recover_ack(mpipool__engine *e, int w);
 /* A worker holding chunks that has been silent past the recovery time, or
  * 0.  Without recovery: always 0. */
 int mpipool__recover_silent(mpipool__engine *e);

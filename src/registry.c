@@ -18,6 +18,8 @@ typedef struct {
     int batch;   /* registered with mpipool_register_batch */
     int typed;   /* MPIPOOL_TASK_TYPED: maps must use these sizes */
     size_t in_size, out_size;
+    mpipool__loop_fn loop; /* the macro's inlined loop over items, or NULL */
+    int loop_zeroes;       /* ... which zeroes each result itself          */
 } entry;
 
 /* How a batch task appears in the digest and the serialised list, so that
@@ -54,6 +56,8 @@ static int add_entry(const char *name, mpipool_fn fn, int batch) {
     table[count].fn = fn;
     table[count].batch = batch;
     table[count].typed = 0;
+    table[count].loop = NULL;
+    table[count].loop_zeroes = 0;
     count++;
     return MPIPOOL_OK;
 }
@@ -107,6 +111,21 @@ void mpipool__register_deferred_typed(const char *name, mpipool_fn fn, size_t in
             table[i].in_size = in_size;
             table[i].out_size = out_size;
         }
+}
+
+/* Only a plain task gets a loop: a batch task is its own loop. */
+void mpipool__register_loop(mpipool_fn fn, mpipool__loop_fn loop, int zeroes) {
+    for (size_t i = 0; i < count; i++)
+        if (table[i].fn == fn && !table[i].batch && table[i].loop == NULL) {
+            table[i].loop = loop;
+            table[i].loop_zeroes = zeroes;
+        }
+}
+
+mpipool__loop_fn mpipool__registry_loop(size_t i, int *zeroes) {
+    if (i >= count) return NULL;
+    *zeroes = table[i].loop_zeroes;
+    return table[i].loop;
 }
 
 int mpipool__registry_types(size_t i, size_t *in_size, size_t *out_size) {

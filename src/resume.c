@@ -40,6 +40,17 @@ struct mpipool__resume {
     jentry *je;
     uint64_t seq;
     unsigned char *done;    /* bitmap of replayed items, or NULL if none */
+    unsigned char *killed;  /* bitmap of items that ended a worker in an
+                               earlier run (and have no result), or NULL */
+    struct rkill {
+        uint64_t item;
+        int fatal;          /* its verdict: MPIPOOL__JKILL_TIMEOUT or _DIED
+                               (not run again); 0: one crash (run alone)   */
+        int rank, crashes;
+        char *text;         /* TIMEOUT: how; else the deaths, "rank 3,
+                               SIGSEGV; rank 1, SIGSEGV"                    */
+    } *kills;               /* their KILL records, sorted by item, one each */
+    size_t nkills;
     mpipool_buf *vtmp;      /* variable results replayed, until apply   */
     uint64_t *failed;       /* the failed items of the current chunk    */
     size_t nfailed, capfailed;
@@ -114,6 +125,56 @@ static int replay_item(void *ctx, uint64_t index, const void *data, size_t size)
     return 0;
 }
 
+static void free_kills(struct mpipool__resume *r) {
+    for (size_t i = 0; i < r->nkills; i++) free(r->kills[i].text);
+    free(r->kills);
+    free(r->killed);
+    r->kills = NULL;
+    r->killed = NULL;
+    r->nkills = 0;
+}
+
+/* One KILL record of this map (journal.h), in file order.  As within a
+ * run (recover.c): a timeout, or a second death, is the item's verdict, and
+ * it is not run again; after one crash it runs again, alone in its chunk. */
+static int add_kill(void *ctx, uint64_t item, int kind, int rank, const char *text) {
+    struct mpipool__resume *r = ctx;
+    if (r->done && bit(r->done, item)) return 0; /* it has a result: that wins */
+    if (r->killed == NULL && (r->killed = calloc(r->job->n / 8 + 1, 1)) == NULL) return MPIPOOL_ENOMEM;
+    size_t at = 0;
+    while (at < r->nkills && r->kills[at].item != item) at++;
+    if (at == r->nkills) {
+        struct rkill *k = realloc(r->kills, (r->nkills + 1) * sizeof *k);
+        if (k == NULL) return MPIPOOL_ENOMEM;
+        r->kills = k;
+        r->kills[r->nkills++] = (struct rkill){item, 0, 0, 0, NULL};
+    }
+    struct rkill *k = &r->kills[at];
+    set_bit(r->killed, item);
+    if (k->fatal) return 0; /* settled by an earlier record */
+    size_t len = (k->text ? strlen(k->text) + 2 : 0) + strlen(text) + 1;
+    char *t = malloc(len);
+    if (t == NULL) return MPIPOOL_ENOMEM;
+    if (kind == MPIPOOL__JKILL_CRASH && k->text) snprintf(t, len, "%s; %s", k->text, text); /* the deaths so far */
+    else snprintf(t, len, "%s", text);
+    free(k->text);
+    k->text = t;
+    k->rank = rank;
+    if (kind != MPIPOOL__JKILL_CRASH) k->fatal = kind;
+    else if (++k->crashes >= 2) k->fatal = MPIPOOL__JKILL_DIED;
+    return 0;
+}
+
+static int kill_cmp(const void *a, const void *b) {
+    const struct rkill *x = a, *y = b;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+static const struct rkill *find_kill(const struct mpipool__resume *r, uint64_t item) {
+    struct rkill key = {item, 0, 0, 0, NULL};
+    return r && r->nkills ? bsearch(&key, r->kills, r->nkills, sizeof *r->kills, kill_cmp) : NULL;
+}
+
 static void resume_free(struct mpipool__resume *r, uint64_t n) {
     if (r == NULL) return;
     if (r->vtmp)
@@ -122,6 +183,7 @@ static void resume_free(struct mpipool__resume *r, uint64_t n) {
     free(r->done);
     free(r->failed);
     free(r->pieces);
+    free_kills(r);
     free(r);
 }
 
@@ -174,6 +236,31 @@ static int index_stream(struct mpipool__resume *r, const char *path, char *err, 
     return MPIPOOL_OK;
 }
 
+/* A map a previous run began: its results into `out` (or r->vtmp), the
+ * items done, and the items that ended a worker without a result. */
+static int replay_map(struct mpipool__resume *r, const char *path, char *err, size_t errsz) {
+    mpipool_job *j = r->job;
+    r->done = calloc(j->n / 8 + 1, 1);
+    if (j->out_var) r->vtmp = calloc(j->n ? j->n : 1, sizeof *r->vtmp);
+    if (r->done == NULL || (j->out_var && r->vtmp == NULL)) {
+        snprintf(err, errsz, "out of memory for the journal's results");
+        return MPIPOOL_ENOMEM;
+    }
+    int rc = mpipool__journal_replay(r->je->j, r->seq, j->out_var ? NULL : j->out, replay_item, r, err, errsz);
+    /* Then the items that ended a worker (few: a linear search each). */
+    if (rc == MPIPOOL_OK) rc = mpipool__journal_kills(r->je->j, r->seq, add_kill, r, err, errsz);
+    if (rc != MPIPOOL_OK) {
+        if (rc == MPIPOOL_ENOMEM) snprintf(err, errsz, "out of memory replaying journal '%s'", path);
+        return rc;
+    }
+    if (r->nkills) qsort(r->kills, r->nkills, sizeof *r->kills, kill_cmp);
+    if (r->replayed == 0) {
+        free(r->done);
+        r->done = NULL;
+    }
+    return MPIPOOL_OK;
+}
+
 int mpipool__resume_setup(mpipool_job *j, const char *path) {
     char err[MPIPOOL__ERR_MAX - 64];
     int rc = MPIPOOL_OK;
@@ -219,22 +306,7 @@ int mpipool__resume_setup(mpipool_job *j, const char *path) {
         if ((rc = index_stream(r, path, err, sizeof err)) != MPIPOOL_OK) goto cleanup;
     } else if (rc == 1) {
         /* A previous run began this map: take what it finished. */
-        r->done = calloc(j->n / 8 + 1, 1);
-        if (j->out_var) r->vtmp = calloc(j->n ? j->n : 1, sizeof *r->vtmp);
-        if (r->done == NULL || (j->out_var && r->vtmp == NULL)) {
-            rc = MPIPOOL_ENOMEM;
-            snprintf(err, sizeof err, "out of memory for the journal's results");
-            goto cleanup;
-        }
-        rc = mpipool__journal_replay(e->j, r->seq, j->out_var ? NULL : j->out, replay_item, r, err, sizeof err);
-        if (rc != MPIPOOL_OK) {
-            if (rc == MPIPOOL_ENOMEM) snprintf(err, sizeof err, "out of memory replaying journal '%s'", path);
-            goto cleanup;
-        }
-        if (r->replayed == 0) {
-            free(r->done);
-            r->done = NULL;
-        }
+        if ((rc = replay_map(r, path, err, sizeof err)) != MPIPOOL_OK) goto cleanup;
     }
     rc = MPIPOOL_OK;
     e->users++;
@@ -253,8 +325,11 @@ cleanup:
 
 void mpipool__resume_apply(mpipool_job *j) {
     struct mpipool__resume *r = j->resume;
-    if (r == NULL || r->done == NULL) return;
-    for (size_t i = 0; i < j->n; i++) {
+    if (r == NULL || (r->done == NULL && r->killed == NULL)) return;
+    /* Only part of a static map is left, or an item must not be sent:
+     * hand it out in chunks (mpipool__job_clip fails that item at once). */
+    j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
+    for (size_t i = 0; r->done && i < j->n; i++) {
         if (!bit(r->done, i)) continue;
         if (j->status) j->status[i] = MPIPOOL_OK;
         if (r->vtmp) {
@@ -264,8 +339,6 @@ void mpipool__resume_apply(mpipool_job *j) {
     }
     free(r->vtmp);
     r->vtmp = NULL;
-    /* Only part of a static map is left: hand it out in chunks. */
-    j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
 }
 
 /* A one-rank pool runs its items between signal checks in batches: keep
@@ -294,18 +367,47 @@ static size_t clip_stream(const mpipool_job *j, struct mpipool__resume *r, size_
     return 0;
 }
 
-size_t mpipool__resume_clip(const mpipool_job *j, size_t count, size_t *skip) {
+size_t mpipool__resume_clip(const mpipool_job *j, size_t count, size_t *skip, int *killed) {
     struct mpipool__resume *r = j->resume;
     *skip = 0;
+    *killed = 0;
     if (r && j->pool->size == 1 && count > INLINE_BATCH) count = INLINE_BATCH; /* only run_inline runs there */
     if (r && j->source) return clip_stream(j, r, count, skip);
-    if (r == NULL || r->done == NULL) return count;
+    if (r == NULL || (r->done == NULL && r->killed == NULL)) return count;
     size_t at = j->next;
-    while (at < j->n && bit(r->done, at)) at++;
+    while (at < j->n && r->done && bit(r->done, at)) at++;
     *skip = at - j->next;
+    if (at < j->n && r->killed && bit(r->killed, at)) {
+        const struct rkill *k = find_kill(r, at);
+        if (k && !k->fatal) return 1; /* one crash: it runs again, alone in its chunk */
+        *killed = 1;
+        return 0;
+    }
     size_t c = 0;
-    while (c < count && at + c < j->n && !bit(r->done, at + c)) c++;
+    while (c < count && at + c < j->n && !(r->done && bit(r->done, at + c)) && !(r->killed && bit(r->killed, at + c)))
+        c++;
     return c;
+}
+
+int mpipool__resume_killed(const mpipool_job *j, uint64_t item, int *rank, char *msg, size_t size) {
+    const struct mpipool__resume *r = j->resume;
+    const struct rkill *k = find_kill(r, item);
+    if (k == NULL || !k->fatal) return 0;
+    *rank = k->rank;
+    if (k->fatal == MPIPOOL__JKILL_TIMEOUT)
+        snprintf(msg, size, "in an earlier run, %s; not run again (journal '%.300s')", k->text, r->je->path);
+    else
+        snprintf(msg, size, "in an earlier run, worker died running item %llu (%s); not run again (journal '%.300s')",
+                 (unsigned long long)item, k->text, r->je->path);
+    return k->fatal == MPIPOOL__JKILL_TIMEOUT ? MPIPOOL_ETIMEDOUT : MPIPOOL_ETASK;
+}
+
+int mpipool__resume_suspect(const mpipool_job *j, uint64_t item, char **why) {
+    const struct rkill *k = find_kill(j->resume, item);
+    if (k == NULL || k->fatal) return 0;
+    size_t len = strlen(k->text) + 32;
+    if ((*why = malloc(len)) != NULL) snprintf(*why, len, "%s (an earlier run)", k->text);
+    return 1;
 }
 
 int mpipool__resume_read(const mpipool_job *j, uint64_t first, uint64_t count, char **buf, const uint64_t **sizes,
@@ -407,6 +509,19 @@ void mpipool__resume_record(mpipool_job *j, uint64_t first, uint64_t count) {
     }
     r->nfailed = 0;
     r->unknown_fail = 0;
+}
+
+void mpipool__resume_record_kill(mpipool_job *j, uint64_t item, int kind, int rank, const char *text) {
+    struct mpipool__resume *r = j->resume;
+    char err[512];
+    if (r == NULL || j->source) return; /* an imap's are not recorded (not yet) */
+    pthread_mutex_lock(&jlock);
+    if (mpipool__journal_append_kill(r->je->j, r->seq, item, kind, rank, text, err, sizeof err) != MPIPOOL_OK &&
+        !r->werr) {
+        r->werr = 1;
+        snprintf(r->msg, sizeof r->msg, "%s", err);
+    }
+    pthread_mutex_unlock(&jlock);
 }
 
 void mpipool__resume_finish(mpipool_job *j) {

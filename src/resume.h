@@ -24,9 +24,28 @@ void mpipool__resume_apply(struct mpipool_job *j);
 /* job_clip (jobs.c) only: at j->next, *skip journalled items (their
  * results: replayed into `out` for a map; to read with resume_read for an
  * imap), then how many of the next `count` items can go in one chunk (0:
- * none now).  In a one-rank pool at most 16, so signals are seen between
- * small batches.  Writes nothing of the job. */
-size_t mpipool__resume_clip(const struct mpipool_job *j, size_t count, size_t *skip);
+ * none now).  *killed = 1 (and 0 returned): the item after the skipped
+ * ones must not be sent (resume_killed says how it fails); an item that
+ * crashed a worker once in an earlier run goes alone (1 returned).  In a one-rank pool at most 16, so
+ * signals are seen between small batches.  Writes nothing of the job. */
+size_t mpipool__resume_clip(const struct mpipool_job *j, size_t count, size_t *skip, int *killed);
+/* If the journal says `item` must not run again (it overran a task_timeout,
+ * or was running at two workers' deaths, in earlier runs): the code it
+ * fails with (MPIPOOL_ETIMEDOUT for a task_timeout, else MPIPOOL_ETASK),
+ * the rank it last ran on, and the message ("in an earlier run, worker
+ * died running item 17 (rank 3, SIGSEGV; rank 1, SIGSEGV); not run again
+ * (journal 'j')").  0 if not. */
+int mpipool__resume_killed(const struct mpipool_job *j, uint64_t item, int *rank, char *msg, size_t size);
+/* send_chunk, for a chunk of the one item `item`: 1 if it crashed a worker
+ * once in an earlier run (resume_clip sends it alone), with *why (malloc'd,
+ * or NULL without memory) naming that death, "rank 3, SIGSEGV (an earlier
+ * run)": the chunk starts with that death, so a second one fails it
+ * (recover.c).  0 if not. */
+int mpipool__resume_suspect(const struct mpipool_job *j, uint64_t item, char **why);
+/* recover.c, before the master acks the worker's report: item `item` ended
+ * its worker (MPIPOOL__JKILL_* kind, on `rank`, `text` says how); journal
+ * it, synced.  Not for an imap (its items are not recorded). */
+void mpipool__resume_record_kill(struct mpipool_job *j, uint64_t item, int kind, int rank, const char *text);
 /* imap: the journalled results of items [first, first + count) (within the
  * run resume_clip gave): *buf owns them (sizes/data point into it). */
 int mpipool__resume_read(const struct mpipool_job *j, uint64_t first, uint64_t count, char **buf,

@@ -102,7 +102,7 @@ typedef struct {
     uint64_t pieces;   /* 0, or the payload's bytes, sent as TAG_WPIECE pieces */
     uint32_t group_first, group_count; /* GROUP: the leader's members     */
     double task_timeout; /* seconds a task may run (the map's option); 0 = no limit */
-    uint32_t watch;      /* 1: run the watchdog (in-job recovery): crashes reach the master */
+    uint32_t watch;      /* 1: run the watchdog (in-job recovery, or a journal): crashes reach the master */
     uint32_t capture;    /* 1: MPIPOOL_MAP_ORDERED_OUTPUT: send tasks' output back */
 } mpipool__work_hdr;
 

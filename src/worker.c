@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "exec.h"
 #include "group.h"
 #include "internal.h"
 #include "signals.h"
@@ -24,16 +25,7 @@ typedef struct {
     size_t cap;
 } buf;
 
-static int buf_reserve(buf *b, size_t n) {
-    if (n <= b->cap) return 0;
-    size_t ncap = b->cap ? b->cap : 4096;
-    while (ncap < n) ncap *= 2;
-    char *p = realloc(b->p, ncap);
-    if (p == NULL) return -1;
-    b->p = p;
-    b->cap = ncap;
-    return 0;
-}
+static int buf_reserve(buf *b, size_t n) { return mpipool__grow(&b->p, &b->cap, n, 4096); }
 
 typedef struct {
     mpipool *pool;

@@ -1,12 +1,14 @@
 /*
  * fuzz_journal.c — libFuzzer target for the journal reader (src/journal*.c):
  * any bytes are checked as a journal file and every map they hold is
- * replayed, both item by item and straight into an output array.  It must
+ * replayed, both item by item and straight into an output array, and its
+ * KILL records (items that ended a worker) read back with their text.  It must
  * return MPIPOOL_OK or MPIPOOL_EJOURNAL (or ENOMEM), never crash, hang,
  * leak or read out of bounds.  Seeds: tests/fuzz/corpus/fuzz_journal/ (an empty
  * journal, fixed and variable chunks with failed items, several maps with
  * code identities of each kind and an imap, a torn tail, a journal written
- * by journal_prog; all format 2, and v1-fixed, a format-1 file, refused).
+ * by journal_prog; all format 2; kills, format 3 with KILL records of each
+ * kind; and v1-fixed, a format-1 file, refused).
  *
  * Build with -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION (libFuzzer's
  * convention; journal_scan.c then ignores checksums) or almost every mutation

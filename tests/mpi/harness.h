@@ -90,6 +90,25 @@ static inline int harness_finish(const char *name) {
     return any ? 1 : 0;
 }
 
+/* The usual test program's body: MPI_Init, a pool over MPI_COMM_WORLD in
+ * *pool; the master runs the cmocka group `group` of `ntests` tests, the
+ * workers serve; then the pool closes.  Every failure is recorded for
+ * harness_finish(), which the caller calls next (after any checks of its
+ * own over all ranks). */
+static inline void harness_pool_run(int *argc, char ***argv, mpipool **pool, const char *group,
+                                    const struct CMUnitTest *tests, size_t ntests) {
+    MPI_Init(argc, argv);
+    int rc = mpipool_open_comm(pool, MPI_COMM_WORLD);
+    CHECK_RC(rc, MPIPOOL_OK);
+    if (rc != MPIPOOL_OK) return;
+    if (!mpipool_is_master(*pool)) {
+        CHECK_RC(mpipool_serve(*pool), MPIPOOL_OK);
+        return;
+    }
+    if (_cmocka_run_group_tests(group, tests, ntests, NULL, NULL) != 0) harness_failed = 1;
+    CHECK_RC(mpipool_close(*pool), MPIPOOL_OK);
+}
+
 /* The ranks a task may legitimately run on in a pool of `comm_size` ranks. */
 static inline int harness_worker_rank_ok(int rank, int comm_size) {
     return comm_size == 1 ? rank == 0 : (rank >= 1 && rank < comm_size);

@@ -14,6 +14,7 @@
  *   poison   item RECOVER_ITEM segfaults every time it runs
  *   timeout  item RECOVER_ITEM never returns (the map's task_timeout is 1 s)
  *   clean    nobody dies
+ * RECOVER_STATIC set: the map is static (MPIPOOL_SCHEDULE_STATIC).
  * "Once" is a marker file made with O_EXCL, so the item's second run, on
  * another worker, succeeds.  The master writes every item's verdict to
  * DIR/out ("index value", or "index failed STATUS message") and the map's
@@ -121,6 +122,7 @@ int main(int argc, char **argv) {
     o.status = status;
     o.messages = messages;
     if (strcmp(mode, "timeout") == 0) o.task_timeout = 1.0;
+    if (getenv("RECOVER_STATIC")) o.schedule = MPIPOOL_SCHEDULE_STATIC; /* recover_journal.sh */
     int rc = MPIPOOL_MAP(pool, work, in, out, n, &o);
     fprintf(stderr, "recover: map returned %s: %s\n", mpipool_err_name(rc), rc ? mpipool_last_error(pool) : "");
     int bad = report(n, out, status, messages) != 0;

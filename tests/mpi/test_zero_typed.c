@@ -87,20 +87,12 @@ static void test_typed_map(void **state) {
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
-    int rc = mpipool_open_comm(&pool, MPI_COMM_WORLD);
-    CHECK_RC(rc, MPIPOOL_OK);
-    if (rc == MPIPOOL_OK && !mpipool_is_master(pool)) {
-        CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
-    } else if (rc == MPIPOOL_OK) {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_zero_size_map),
-            cmocka_unit_test(test_typed_mismatch),
-            cmocka_unit_test(test_typed_map),
-        };
-        if (cmocka_run_group_tests_name("zero_typed", tests, NULL, NULL) != 0) harness_failed = 1;
-        CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
-    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_size_map),
+        cmocka_unit_test(test_typed_mismatch),
+        cmocka_unit_test(test_typed_map),
+    };
+    harness_pool_run(&argc, &argv, &pool, "zero_typed", tests, sizeof tests / sizeof *tests);
     /* Two size-0 maps of NZ items: each item ran exactly once somewhere. */
     long mine[2] = {zero_runs, bad_sizes}, sum[2] = {0, 0};
     MPI_Allreduce(mine, sum, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);

@@ -28,29 +28,8 @@
 #include "journal.h"
 #include "progid.h"
 
-static char path[256];
 static const char *self_path; /* argv[0] */
-static char err[1024];
-
-static int setup(void **state) {
-    (void)state;
-    snprintf(path, sizeof path, "/tmp/mpipool_test_journal_%ld.jnl", (long)getpid());
-    unlink(path);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    unlink(path);
-    return 0;
-}
-
-static mpipool__journal *open_ok(void) {
-    mpipool__journal *j = NULL;
-    int rc = mpipool__journal_open(path, &j, err, sizeof err);
-    if (rc != MPIPOOL_OK) fail_msg("open: %s", err);
-    return j;
-}
+#include "journal_fixture.h"
 
 static off_t file_size(void) {
     struct stat st;
@@ -569,8 +548,8 @@ static void test_version1(void **state) {
     assert_non_null(strstr(err, "written by an older mpipool (journal format 1"));
     assert_non_null(strstr(err, "delete it to start over"));
     assert_int_equal(file_size(), 40);
-    /* Version 3 (a newer mpipool): another format version. */
-    rec[24] = 3;
+    /* Version 4 (a newer mpipool): another format version. */
+    rec[24] = 4;
     mpipool__hash_init(&s);
     mpipool__hash_update(&s, rec, 16);
     mpipool__hash_update(&s, rec + 24, 8);

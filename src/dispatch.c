@@ -201,10 +201,7 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
         return 1;
     }
     if (j->source) {
-        /* Unknown length: no guided shrinking; two chunks per worker fill
-         * the window, plus two to reorder if results can come out of order
-         * (not from one worker: chunks half as big cost it twice the
-         * round trips, each a wake-up of the master). */
+        /* Unknown length: no guided shrinking; two chunks a worker fill the window (+2 to reorder, if several). */
         size_t cap = j->unordered ? j->max_chunk : j->window / (2 * workers + (workers > 1 ? 2 : 0));
         size_t c = j->user_chunk ? j->user_chunk : min_chunk;
         if (c > j->max_chunk) c = j->max_chunk;

@@ -15,7 +15,8 @@
 #   3. every host runs items, and each rank reports its own host (where.c);
 #      the task farm (mpipool-run) runs jobs on every host, and its joblog
 #      names the host of each job;
-#   4. every MPI test of the suite (its 4-rank variant) passes over 3 hosts;
+#   4. every MPI test of the suite (its 4-rank variant) passes over 3 hosts
+#      (but the *_single and *_hier twins: see below);
 #      then a host's link goes down mid-map: the job ends within 15 s
 #      naming that host, and run again with the link back it resumes from
 #      its journal (MPIPOOL_JOURNAL) and loses nothing;

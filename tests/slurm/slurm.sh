@@ -112,6 +112,18 @@ EOF
   # machine's hybrid cgroup mount defeats its autodetection.  With the
   # plugins above it only loads (nothing is created under /sys/fs/cgroup).
   echo "CgroupPlugin=cgroup/v1" >"$d/cgroup.conf"
+  # The PMIx plugin's fences between nodes.  By default Slurm 22.05 runs a
+  # fence that collects data (Open MPI's modex) as a ring and a barrier
+  # (no data) as a tree.  Here the tree never reaches the other nodes: with
+  # PMIxDebug=1 each slurmstepd logs its tree fence as done at once with
+  # its own node's contribution alone ("local=1, child_cntr=0", "local
+  # delivery"), in every job.  So the barrier at the end of Open MPI's
+  # MPI_Init was no barrier: a rank left MPI_Init while a rank on another
+  # node still waited for the modex, and its first message reached that
+  # rank before the PML had registered its handlers — a SIGSEGV (a call
+  # through a NULL callback in btl/tcp's receive handler, in MPI_Init), in
+  # about one job step in 60 here.  The ring reaches every node.
+  echo "PMIxCollFence=ring" >"$d/mpi.conf"
   echo "PartitionName=batch Nodes=$(IFS=,; echo "${HOSTS[*]}") Default=YES MaxTime=INFINITE State=UP" >>"$d/slurm.conf"
 }
 

@@ -144,6 +144,9 @@ timeout) # --timeout kills the whole process group
   check "timed-out job logged with signal 15 or 9" grep -qE '^(15|9)$' <(col jl 2 8)
   check "the other jobs ran" [ "$(tr '\n' ' ' < out)" = "quick after " ]
   if [ -s bg.pid ]; then
+    # The kill is asynchronous: under load the child may not have run (and
+    # died) yet when the farm returns.  Wait for it, 10 s at the most.
+    for _ in $(seq 100); do alive "$(cat bg.pid)" || break; sleep 0.1; done
     check_not "the background child of the timed-out job was killed" alive "$(cat bg.pid)"
   else
     fail "the job did not record its background child"

@@ -90,6 +90,16 @@ static inline int harness_finish(const char *name) {
     return any ? 1 : 0;
 }
 
+/* MPI_Init_thread with MPI_THREAD_MULTIPLE, or plain MPI_Init when argv[1]
+ * is "single" (the same test without threads: no progress thread).
+ * Returns 1 for "single". */
+static inline int harness_init_maybe_single(int *argc, char ***argv) {
+    int single = *argc > 1 && strcmp((*argv)[1], "single") == 0, provided = MPI_THREAD_SINGLE;
+    if (single) MPI_Init(argc, argv);
+    else MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+    return single;
+}
+
 /* The usual test program's body: MPI_Init, a pool over MPI_COMM_WORLD in
  * *pool; the master runs the cmocka group `group` of `ntests` tests, the
  * workers serve; then the pool closes.  Every failure is recorded for

@@ -556,12 +556,7 @@ static void test_empty_job(void **state) {
 }
 
 int main(int argc, char **argv) {
-    int single = argc > 1 && strcmp(argv[1], "single") == 0;
-    int provided = MPI_THREAD_SINGLE;
-    if (single)
-        MPI_Init(&argc, &argv);
-    else
-        MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int single = harness_init_maybe_single(&argc, &argv), provided = MPI_THREAD_SINGLE;
     MPI_Query_thread(&provided);
     threaded = provided == MPI_THREAD_MULTIPLE;
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);

@@ -367,10 +367,7 @@ static void test_callback_misuse(void **st) {
 }
 
 int main(int argc, char **argv) {
-    int single = argc > 1 && strcmp(argv[1], "single") == 0;
-    int provided = MPI_THREAD_SINGLE;
-    if (single) MPI_Init(&argc, &argv);
-    else MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int single = harness_init_maybe_single(&argc, &argv);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     main_thread = pthread_self();
     const char *name = single ? "test_callbacks single" : "test_callbacks";

@@ -632,12 +632,7 @@ int main(int argc, char **argv) {
      * (Once the callbacks ran on the pool's progress thread with
      * MPI_THREAD_MULTIPLE; since the core rebuild a blocking imap runs
      * them inside the call either way.) */
-    int provided;
-    single = argc > 1 && strcmp(argv[1], "single") == 0;
-    if (single)
-        MPI_Init(&argc, &argv);
-    else
-        MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    single = harness_init_maybe_single(&argc, &argv);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     int wrank = harness_world_rank();
 

@@ -267,10 +267,7 @@ static void test_bad_arguments(void **st) {
 }
 
 int main(int argc, char **argv) {
-    int single = argc > 1 && strcmp(argv[1], "single") == 0;
-    int provided = MPI_THREAD_SINGLE;
-    if (single) MPI_Init(&argc, &argv);
-    else MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int single = harness_init_maybe_single(&argc, &argv);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
     const char *name = single ? "test_imap_pull single" : "test_imap_pull";
     int rc = mpipool_open_comm(&pool, MPI_COMM_WORLD);

@@ -1,8 +1,8 @@
 /*
  * dispatch.h — the master engine's state (jobs queued, chunks on workers)
  * and the calls between its files: engine.c (queue, lock, progress thread,
- * waiting), dispatch.c (dynamic chunks), static.c (scatter/gather) and
- * jobs.c (a job's bookkeeping).  Private.
+ * waiting), dispatch.c (dynamic chunks), collect.c (their answers),
+ * static.c (scatter/gather) and jobs.c (a job's bookkeeping).  Private.
  *
  * Rule: every field below is written only by whoever holds `lock` (the
  * progress thread, or the caller driving progress in mpipool_wait), and
@@ -134,15 +134,16 @@ static inline void mpipool__engine_break(mpipool__engine *e, int mpirc, const ch
         }                                                      \
     } while (0)
 
-/* dispatch.c: collect what workers sent back (1 if anything came), and hand
- * out chunks (1 if any went out, -1 if the engine broke).  With e->lock. */
+/* collect.c: collect what workers sent back (1 if anything came);
+ * dispatch.c: hand out chunks (1 if any went out, -1 if the engine broke).
+ * With e->lock. */
 int mpipool__dispatch_collect(mpipool__engine *e);
 int mpipool__dispatch_fill(mpipool__engine *e);
 /* 1 if a large message is probably moving (sleeping would stall it). */
 int mpipool__dispatch_moving(mpipool__engine *e);
 /* MPI_Wtime when the next result should arrive; 0 if unknown. */
 double mpipool__dispatch_next_due(const mpipool__engine *e);
-/* Post / cancel the receive for TAG_ABORT. */
+/* collect.c: post / cancel the receive for TAG_ABORT. */
 int mpipool__dispatch_watch(mpipool__engine *e);
 void mpipool__dispatch_unwatch(mpipool__engine *e);
 

@@ -1,0 +1,293 @@
+/*
+ * collect.c — the master's side of the workers' answers: receiving each
+ * chunk's results (fixed-size straight into `out`, variable-size probed
+ * for), checking that an answer is the chunk's, and settling chunks whose
+ * worker left the pool or died (recover.c decides which are dead).
+ *
+ * Invariants:
+ *  - each worker's chunks are collected in the order they were sent (its
+ *    TAG_FAILs follow its results in that order);
+ *  - while chunks are out, a receive for TAG_ABORT is posted too, so a
+ *    worker that leaves after a local error fails the jobs instead of
+ *    leaving the master waiting for ever.
+ * Called only with the engine's lock held (engine.c).
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dispatch.h"
+#include "jobs.h"
+#include "observe.h"
+#include "recover.h"
+#include "transport.h"
+
+/* The engine breaks on an answer that does not fit what was asked. */
+static int bad_answer(mpipool__engine *e, const char *fmt, ...) MPIPOOL__PRINTF(2, 3);
+static int bad_answer(mpipool__engine *e, const char *fmt, ...) {
+    if (!e->broken) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->broken_msg, sizeof e->broken_msg, fmt, ap);
+        va_end(ap);
+    }
+    e->broken = 1;
+    return -1;
+}
+
+/* Wait for the chunk's sends and pieces, put its header in s->rhdr (and
+ * small results in place), and check that the answer is the chunk's. */
+static int check_answer(mpipool__engine *e, slot *s) {
+    mpipool_job *j = s->job;
+    const mpipool__result_hdr *h = &s->rhdr;
+    ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
+    if (s->pieces) {
+        /* The worker sends its result pieces right after the header. */
+        int rc = MPI_Waitall(s->nsend_pieces + s->nrecv_pieces, s->pieces, MPI_STATUSES_IGNORE);
+        free(s->pieces);
+        s->pieces = NULL;
+        ENGINE_MPI(e, rc);
+    }
+    if (s->rsmall) {
+        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+        if (s->count && j->out_size)
+            memcpy(j->out + s->first * j->out_size, s->rbuf + sizeof s->rhdr, s->count * j->out_size);
+    }
+    if (s->var_out) {
+        /* VRESULT: hdr | sizes | data | fail records, checked before use. */
+        size_t len = s->rlen, nsz = (size_t)s->count * 8, total = 0;
+        if (len >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
+        int ok = len >= sizeof *h + nsz && h->fail_bytes <= len - sizeof *h - nsz;
+        const uint64_t *sizes = (const uint64_t *)(const void *)(s->rmsg + sizeof *h);
+        for (uint64_t i = 0; ok && i < s->count; i++) {
+            total += sizes[i];
+            if (total > len) ok = 0;
+        }
+        if (!ok || sizeof *h + nsz + total + h->fail_bytes != len)
+            return bad_answer(e, "rank %d sent a malformed result of %zu bytes", s->worker, len);
+    }
+    if (h->job != j->id || h->first != s->first || h->count != s->count)
+        return bad_answer(e, "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
+                          s->worker, (unsigned long long)h->first, (unsigned long long)h->count,
+                          (unsigned long long)h->job, (unsigned long long)s->first, (unsigned long long)s->count,
+                          (unsigned long long)j->id);
+    return 0;
+}
+
+/* The slot's chunk is settled (collected, or lost with its worker). */
+static void slot_release(mpipool__engine *e, slot *s) {
+    s->job->chunks_out--;
+    e->inflight[s->worker]--;
+    e->busy--;
+    e->var_busy -= s->var_out;
+    free(s->why);
+    s->why = NULL;
+    s->worker = 0;
+    s->job = NULL;
+    s->rreq = MPI_REQUEST_NULL;
+    s->completed = 0;
+}
+
+static int collect(mpipool__engine *e, slot *s) {
+    mpipool_job *j = s->job;
+    const mpipool__result_hdr *h = &s->rhdr;
+    double obs_t0 = mpipool__obs_now(e->pool);
+    if (check_answer(e, s) != 0) return -1;
+    mpipool__job_mark_ok(j, s->first, s->count);
+    if (s->var_out) {
+        const char *base = s->rmsg + sizeof *h;
+        size_t nsz = (size_t)s->count * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
+        mpipool__job_note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
+        if (j->resume && j->source)
+            mpipool__resume_record_stream(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz);
+        mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
+                             s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
+        s->rmsg = NULL; /* owned by deliver now */
+    } else if (h->nfail) {
+        char *recs = NULL;
+        int len = 0;
+        /* A leader names the member that ran the first failed item. */
+        int frank = h->fail_rank > 0 && h->fail_rank <= e->workers ? (int)h->fail_rank : s->worker;
+        ENGINE_MPI(e, mpipool__recv_fails(e->pool->comm, s->worker, &recs, &len));
+        mpipool__job_note_failures(j, h->nfail, h->first_fail, frank, recs, (size_t)len);
+        free(recs);
+    }
+    if (j->resume) mpipool__resume_record(j, s->first, s->count);
+    if (j->capture) {
+        char *text = NULL;
+        int tlen = 0;
+        if (h->out_bytes) ENGINE_MPI(e, mpipool__recv_blob(e->pool->comm, s->worker, MPIPOOL__TAG_OUTPUT, &text, &tlen));
+        mpipool__ordered_put(j, s->first, s->count, text, (size_t)tlen);
+    }
+    if (h->count > 0) {
+        /* The mean over every item so far: one long or short item of a
+         * heavy-tailed map must not swing the chunk size. */
+        j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)h->count;
+        j->busy_items += (double)h->count;
+        j->per_item = j->busy_sum / j->busy_items;
+    }
+    j->done += s->count;
+    mpipool__recover_heard(e, s->worker);
+    mpipool__obs_collected(e->pool, j, s->worker, s->first, s->count, h->busy,
+                           s->var_out ? s->rlen : sizeof *h + s->count * j->out_size, obs_t0);
+    slot_release(e, s);
+    return 0;
+}
+
+/* Variable-size results: take each one that has arrived and hand it to its
+ * worker's oldest chunk still waiting for one.  1 if any came. */
+static int take_vresults(mpipool__engine *e) {
+    int any = 0;
+    while (!e->broken && e->var_busy > 0) {
+        int flag = 0, len = 0, oom = 0;
+        mpipool__msg m;
+        MPI_Status st;
+        int rc = mpipool__improbe(MPI_ANY_SOURCE, MPIPOOL__TAG_VRESULT, e->pool->comm, &flag, &m, &st);
+        if (rc != MPI_SUCCESS) {
+            mpipool__engine_break(e, rc, "MPI_Improbe");
+            break;
+        }
+        if (!flag) break;
+        int w = st.MPI_SOURCE;
+        MPI_Get_count(&st, MPI_BYTE, &len);
+        slot *target = NULL;
+        if (w >= 1 && w <= e->workers) { /* no slot address is formed for a rank out of range */
+            slot *a = &e->slots[(w - 1) * 2], *b = a + 1;
+            if (a->worker && a->var_out && !a->rmsg) target = a;
+            if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
+        }
+        char *buf = NULL;
+        size_t total = 0;
+        rc = mpipool__recv_vresult(e->pool->comm, e->pool->piece, &m, w, len, &buf, &total, &oom);
+        if (rc != MPI_SUCCESS) {
+            mpipool__engine_break(e, rc, "MPI_Mrecv");
+            break;
+        }
+        if (oom || target == NULL) {
+            free(buf);
+            bad_answer(e, oom ? "out of memory for a %zu-byte result from rank %d"
+                              : "unexpected %zu-byte result from rank %d", total, w);
+            break;
+        }
+        target->rmsg = buf;
+        target->rlen = total;
+        target->completed = 1;
+        any = 1;
+    }
+    return any;
+}
+
+/* A worker left after a local error (TAG_ABORT): every job fails with its
+ * words. */
+static void worker_left(mpipool__engine *e, const MPI_Status *st) {
+    int len = 0, code = MPIPOOL_EPROTO;
+    MPI_Get_count(st, MPI_BYTE, &len);
+    if (len >= 4) memcpy(&code, e->abort_buf, 4);
+    if (!e->broken && code < 0 && code >= MPIPOOL_EINTR) e->broken_code = code;
+    bad_answer(e, "rank %d left the pool (%s): %.*s", st->MPI_SOURCE, mpipool_err_name(code),
+               len > 4 ? len - 4 : 0, e->abort_buf + 4);
+    e->abort_req = MPI_REQUEST_NULL;
+}
+
+int mpipool__dispatch_watch(mpipool__engine *e) {
+    if (e->workers == 0) return 0;
+    if (e->abort_req == MPI_REQUEST_NULL)
+        ENGINE_MPI(e, MPI_Irecv(e->abort_buf, (int)sizeof e->abort_buf, MPI_BYTE, MPI_ANY_SOURCE, MPIPOOL__TAG_ABORT,
+                                e->pool->comm, &e->abort_req));
+    return mpipool__recover_post(e);
+}
+
+void mpipool__dispatch_unwatch(mpipool__engine *e) {
+    mpipool__recover_unpost(e);
+    if (e->abort_req == MPI_REQUEST_NULL) return;
+    MPI_Cancel(&e->abort_req);
+    MPI_Wait(&e->abort_req, MPI_STATUS_IGNORE);
+}
+
+/* A lost chunk's requests: nothing will complete them (receives are
+ * cancelled; sends to a dead rank are let go). */
+static void drop_requests(slot *s) {
+    if (s->rreq != MPI_REQUEST_NULL) {
+        MPI_Cancel(&s->rreq);
+        MPI_Request_free(&s->rreq);
+    }
+    if (s->sreq != MPI_REQUEST_NULL) MPI_Request_free(&s->sreq);
+    for (int k = 0; s->pieces && k < s->nsend_pieces + s->nrecv_pieces; k++) {
+        if (s->pieces[k] == MPI_REQUEST_NULL) continue;
+        if (k >= s->nsend_pieces) MPI_Cancel(&s->pieces[k]);
+        MPI_Request_free(&s->pieces[k]);
+    }
+    free(s->pieces);
+    s->pieces = NULL;
+    free(s->rmsg);
+    s->rmsg = NULL;
+}
+
+/* Worker w is gone: its chunks go back to their jobs, oldest (the one it
+ * was running) first, and it never gets another (recover.c). */
+static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
+    slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *order[2] = {a, b};
+    if (b->worker && (!a->worker || b->seq < a->seq)) {
+        order[0] = b;
+        order[1] = a;
+    }
+    int running = 1;
+    for (int k = 0; k < 2; k++) {
+        slot *s = order[k];
+        if (!s->worker) continue;
+        mpipool__obs_lost(e->pool, s->job, w, s->first, s->count);
+        mpipool__recover_requeue(e, s, w, running, why);
+        running = 0;
+        drop_requests(s);
+        slot_release(e, s);
+    }
+    mpipool__obs_lost(e->pool, NULL, w, 0, 0);
+    mpipool__recover_bury(e, w, why);
+}
+
+int mpipool__dispatch_collect(mpipool__engine *e) {
+    int any = take_vresults(e), ndone = 0, died = 0;
+    mpipool__died_msg why;
+    if (e->broken || e->busy == 0) return any;
+    MPI_Status *sts = e->statuses;
+    int n = e->nslots + ENGINE_EXTRA_REQS;
+    for (int i = 0; i < e->nslots; i++) e->rreqs[i] = e->slots[i].worker ? e->slots[i].rreq : MPI_REQUEST_NULL;
+    e->rreqs[e->nslots] = e->abort_req;
+    e->rreqs[e->nslots + 1] = e->beat_req;
+    e->rreqs[e->nslots + 2] = e->died_req;
+    int rc = MPI_Testsome(n, e->rreqs, &ndone, e->idx, sts);
+    if (rc != MPI_SUCCESS) {
+        mpipool__engine_break(e, rc, "MPI_Testsome");
+        return any;
+    }
+    for (int k = 0; k < ndone && ndone != MPI_UNDEFINED; k++) {
+        int i = e->idx[k];
+        if (i == e->nslots) {
+            worker_left(e, &sts[k]);
+            return 1;
+        } else if (i == e->nslots + 1) {
+            mpipool__recover_beat(e, &sts[k]);
+        } else if (i == e->nslots + 2) {
+            died = mpipool__recover_died(e, &sts[k], &why);
+        } else {
+            e->slots[i].rreq = MPI_REQUEST_NULL;
+            e->slots[i].completed = 1;
+        }
+        any = 1;
+    }
+    /* Collect each worker's chunks in the order they were sent: its
+     * TAG_FAIL messages follow its results in that order, so any other
+     * order would pair a failure with the wrong chunk. */
+    for (int w = 1; (any || ndone > 0) && w <= e->workers && !e->broken; w++) {
+        for (;;) {
+            slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
+            if (a->worker) oldest = a;
+            if (b->worker && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+            if (oldest == NULL || !oldest->completed || collect(e, oldest) != 0) break;
+        }
+    }
+    /* A death: what the worker answered before it is collected above. */
+    if (died && !e->broken) lose(e, died, &why);
+    if (died) mpipool__recover_ack(e, died); /* after the journal has its item (lose) */
+    for (int w; !e->broken && (w = mpipool__recover_silent(e)) > 0; any = 1) lose(e, w, NULL);
+    return any || died;
+}

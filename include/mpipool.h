@@ -993,6 +993,9 @@ typedef struct mpipool_worker_stats {
     uint64_t bytes_out;    /* bytes it sent back: result headers + results     */
     int lost;              /* 1 if it died during the run and its unfinished
                               items ran elsewhere (in-job recovery, mpipool(7)) */
+    uint64_t given_back;   /* items it gave back unstarted at the end of a map,
+                              because a long item held them up; they ran
+                              elsewhere ("Reclamation" in mpipool(7))        */
 } mpipool_worker_stats;
 
 typedef struct mpipool_pool_stats {

@@ -18,6 +18,7 @@
 #include "dispatch.h"
 #include "jobs.h"
 #include "observe.h"
+#include "reclaim.h"
 #include "recover.h"
 #include "transport.h"
 
@@ -47,29 +48,30 @@ static int check_answer(mpipool__engine *e, slot *s) {
         s->pieces = NULL;
         ENGINE_MPI(e, rc);
     }
-    if (s->rsmall) {
-        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
-        if (s->count && j->out_size)
-            memcpy(j->out + s->first * j->out_size, s->rbuf + sizeof s->rhdr, s->count * j->out_size);
-    }
+    if (s->rsmall) memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+    if (s->var_out && s->rlen >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
+    /* Fewer items than sent: the worker gave back the rest (reclaim.c),
+     * which only a flat chunk whose results come in one message may do. */
+    int cut_ok = s->units == 1 && s->nrecv_pieces == 0;
+    if (h->job != j->id || h->first != s->first || h->count > s->count || (h->count < s->count && !cut_ok))
+        return bad_answer(e, "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
+                          s->worker, (unsigned long long)h->first, (unsigned long long)h->count,
+                          (unsigned long long)h->job, (unsigned long long)s->first, (unsigned long long)s->count,
+                          (unsigned long long)j->id);
+    if (s->rsmall && h->count && j->out_size)
+        memcpy(j->out + s->first * j->out_size, s->rbuf + sizeof s->rhdr, h->count * j->out_size);
     if (s->var_out) {
         /* VRESULT: hdr | sizes | data | fail records, checked before use. */
-        size_t len = s->rlen, nsz = (size_t)s->count * 8, total = 0;
-        if (len >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
+        size_t len = s->rlen, nsz = (size_t)h->count * 8, total = 0;
         int ok = len >= sizeof *h + nsz && h->fail_bytes <= len - sizeof *h - nsz;
         const uint64_t *sizes = (const uint64_t *)(const void *)(s->rmsg + sizeof *h);
-        for (uint64_t i = 0; ok && i < s->count; i++) {
+        for (uint64_t i = 0; ok && i < h->count; i++) {
             total += sizes[i];
             if (total > len) ok = 0;
         }
         if (!ok || sizeof *h + nsz + total + h->fail_bytes != len)
             return bad_answer(e, "rank %d sent a malformed result of %zu bytes", s->worker, len);
     }
-    if (h->job != j->id || h->first != s->first || h->count != s->count)
-        return bad_answer(e, "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
-                          s->worker, (unsigned long long)h->first, (unsigned long long)h->count,
-                          (unsigned long long)h->job, (unsigned long long)s->first, (unsigned long long)s->count,
-                          (unsigned long long)j->id);
     return 0;
 }
 
@@ -92,15 +94,19 @@ static int collect(mpipool__engine *e, slot *s) {
     const mpipool__result_hdr *h = &s->rhdr;
     double obs_t0 = mpipool__obs_now(e->pool);
     if (check_answer(e, s) != 0) return -1;
-    mpipool__job_mark_ok(j, s->first, s->count);
+    uint64_t ran = h->count; /* the first `ran` items; the rest were given back */
+    mpipool__job_mark_ok(j, s->first, ran);
     if (s->var_out) {
         const char *base = s->rmsg + sizeof *h;
-        size_t nsz = (size_t)s->count * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
+        size_t nsz = (size_t)ran * 8, fail_off = s->rlen - (size_t)h->fail_bytes;
         mpipool__job_note_failures(j, h->nfail, h->first_fail, s->worker, s->rmsg + fail_off, (size_t)h->fail_bytes);
         if (j->resume && j->source)
-            mpipool__resume_record_stream(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz);
-        mpipool__deliver_var(j, s->first, s->count, (const uint64_t *)(const void *)base, base + nsz,
-                             s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
+            mpipool__resume_record_stream(j, s->first, ran, (const uint64_t *)(const void *)base, base + nsz);
+        if (ran > 0)
+            mpipool__deliver_var(j, s->first, ran, (const uint64_t *)(const void *)base, base + nsz,
+                                 s->rmsg + fail_off, (size_t)h->fail_bytes, s->worker, s->rmsg);
+        else
+            free(s->rmsg);
         s->rmsg = NULL; /* owned by deliver now */
     } else if (h->nfail) {
         char *recs = NULL;
@@ -111,24 +117,26 @@ static int collect(mpipool__engine *e, slot *s) {
         mpipool__job_note_failures(j, h->nfail, h->first_fail, frank, recs, (size_t)len);
         free(recs);
     }
-    if (j->resume) mpipool__resume_record(j, s->first, s->count);
+    if (j->resume) mpipool__resume_record(j, s->first, ran);
     if (j->capture) {
         char *text = NULL;
         int tlen = 0;
         if (h->out_bytes) ENGINE_MPI(e, mpipool__recv_blob(e->pool->comm, s->worker, MPIPOOL__TAG_OUTPUT, &text, &tlen));
-        mpipool__ordered_put(j, s->first, s->count, text, (size_t)tlen);
+        if (ran > 0) mpipool__ordered_put(j, s->first, ran, text, (size_t)tlen);
+        else free(text);
     }
-    if (h->count > 0) {
+    if (ran > 0) {
         /* The mean over every item so far: one long or short item of a
          * heavy-tailed map must not swing the chunk size. */
-        j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)h->count;
-        j->busy_items += (double)h->count;
+        j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)ran;
+        j->busy_items += (double)ran;
         j->per_item = j->busy_sum / j->busy_items;
     }
-    j->done += s->count;
+    j->done += ran;
+    if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     mpipool__recover_heard(e, s->worker);
-    mpipool__obs_collected(e->pool, j, s->worker, s->first, s->count, h->busy,
-                           s->var_out ? s->rlen : sizeof *h + s->count * j->out_size, obs_t0);
+    mpipool__obs_collected(e->pool, j, s->worker, s->first, ran, h->busy,
+                           s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0);
     slot_release(e, s);
     return 0;
 }

@@ -169,6 +169,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     else j->next += count;
     mpipool__recover_heard(e, w);
     j->chunks_out++;
+    e->nsent[w]++;
     e->inflight[w]++;
     e->busy++;
     e->var_busy += s->var_out;
@@ -185,7 +186,13 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
         if (busy > least) least = busy;
         double want = least / j->per_item;
         min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
-        double most = (least > MAX_CHUNK_SECONDS ? least : MAX_CHUNK_SECONDS) / j->per_item;
+        /* A few times the least (the master's load then stays low), so
+         * that a long item waits behind little: reclaim.c gives back what
+         * is queued behind it, but what went before it in its chunk, and
+         * the chunk before, it must wait out. */
+        double cap = CHUNK_TAIL_FACTOR * least;
+        if (cap > MAX_CHUNK_SECONDS) cap = MAX_CHUNK_SECONDS;
+        double most = (least > cap ? least : cap) / j->per_item;
         if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;
     } else if (j->user_chunk == 0 && !j->source) {
         /* Task time unknown (the first chunks of a map): one item each, so
@@ -202,7 +209,9 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
         if (!j->unordered && c > j->window - (j->next - j->emitted)) c = j->window - (j->next - j->emitted);
         return c ? c : 1;
     }
-    return mpipool__plan_chunk(j->n - j->next, workers, j->user_chunk, min_chunk,
+    /* Items given back (a death, a reclaim) count as left, or the end of
+     * a map would send them one per chunk. */
+    return mpipool__plan_chunk(j->n - j->next + j->redo_items, workers, j->user_chunk, min_chunk,
                                j->user_chunk ? j->max_chunk : max_chunk);
 }
 
@@ -228,7 +237,7 @@ static mpipool_job *current_job(mpipool__engine *e, size_t *unassigned) {
 static size_t next_chunk_for(mpipool_job *j, size_t workers, size_t fanout, size_t units) {
     size_t c = next_chunk(j, workers, fanout);
     if (units <= 1) return c;
-    size_t left = j->n - j->next, cap = j->max_chunk < left ? j->max_chunk : left;
+    size_t left = j->n - j->next + j->redo_items, cap = j->max_chunk < left ? j->max_chunk : left;
     return c > cap / units ? cap : c * units;
 }
 

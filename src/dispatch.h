@@ -31,6 +31,9 @@
  * only a longer tail when one worker is left with it at the end (heavy-
  * tailed work).  Guided shrinking still applies below it. */
 #define MAX_CHUNK_SECONDS 20e-3
+/* ... and, below that, at most this many times the least (see next_chunk):
+ * the longer a chunk, the longer a long item in it may wait to start. */
+#define CHUNK_TAIL_FACTOR 2.0
 /* What one chunk costs the master (or a group leader) in CPU time: about
  * 1.4 us measured here for a send, a receive and the bookkeeping (bench/,
  * "one item per message").  With F ranks to serve, chunks shorter than
@@ -108,6 +111,12 @@ struct mpipool__engine {
     MPI_Request beat_req, died_req;
     mpipool__beat_msg beat_buf;
     mpipool__died_msg died_buf;
+    /* Reclamation (reclaim.c writes these, except nsent: dispatch.c's). */
+    uint64_t *nsent;          /* per rank: CHUNK and GROUP messages sent it */
+    uint64_t *asked;          /* per rank: nsent when last asked to give back */
+    MPI_Request *rc_req;      /* per rank: its TAG_RECLAIM on the way        */
+    uint64_t *rc_buf;
+    double rc_look;           /* MPI_Wtime before which not to look again    */
 };
 /* Requests in the Testsome after the slots' receives: abort, heartbeat, died. */
 #define ENGINE_EXTRA_REQS 3

@@ -24,6 +24,7 @@
 #include "dispatch.h"
 #include "jobs.h"
 #include "recover.h"
+#include "reclaim.h"
 #include "signals.h"
 
 /* Unlink a job, settle it and wake its waiters.  With e->lock.  Settled
@@ -63,6 +64,7 @@ static int progress_once(mpipool__engine *e) {
     if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
     if (!e->broken && mpipool__dispatch_fill(e) != 0) any = 1;
     if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
+    if (!e->broken) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
     for (mpipool_job *j = e->head, *next; j; j = next) {
         next = j->next_job;
         /* A broken engine cannot drain: chunks still out are never collected. */
@@ -163,6 +165,7 @@ static void engine_free(mpipool__engine *e) {
     free(e->statuses);
     free(e->inflight);
     mpipool__recover_free(e);
+    mpipool__reclaim_free(e);
     free(e);
 }
 
@@ -177,8 +180,8 @@ int mpipool__engine_create(mpipool *pool) {
     e->idx = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->idx);
     e->statuses = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->statuses);
     e->inflight = calloc((size_t)pool->size, sizeof *e->inflight);
-    int rec = mpipool__recover_init(e);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || rec != 0) {
+    int rec = mpipool__recover_init(e), rcl = mpipool__reclaim_init(e);
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || rec != 0 || rcl != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
@@ -373,6 +376,7 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
     pthread_mutex_unlock(&e->lock);
     if (e->thread_started) pthread_join(e->thread, NULL);
     mpipool__dispatch_unwatch(e);
+    mpipool__reclaim_settle(e);
     if (e->ndead > 0) {
         pool->dead = e->dead; /* close must not send STOP to a dead rank */
         e->dead = NULL;

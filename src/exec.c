@@ -36,6 +36,8 @@ typedef struct {
     mpipool__vout *vout;   /* variable results: this item starts at base */
     const mpipool__batch *batch;
     size_t base;
+    const char *in_at;     /* run_items: the next item, across paced runs */
+    char *out_at;
     char msg[MPIPOOL__MSG_MAX];
 } exec_ctx;
 
@@ -134,12 +136,13 @@ static int call(exec_ctx *ctx, const mpipool__batch *b, int renew, size_t k) {
     return trc;
 }
 
-/* Batch task: one call per run of items, cut only where the worker's state
- * is due for renewal. */
-static void run_calls(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew) {
+/* Batch task: one call per run of items [from, to), cut only where the
+ * worker's state is due for renewal. */
+static void run_calls(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew, uint64_t from,
+                      uint64_t to) {
     size_t isz = b->in_size, osz = b->out_size;
-    for (uint64_t i = 0; i < b->count;) {
-        uint64_t k = b->count - i;
+    for (uint64_t i = from; i < to;) {
+        uint64_t k = to - i;
         ctx->task.in = b->in + i * isz;
         ctx->task.in_size = isz;
         ctx->task.out = b->out + i * osz;
@@ -165,17 +168,18 @@ static void run_calls(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f,
 /* The common case, fixed sizes and nothing to renew, kept lean: this loop
  * is the whole per-item cost of a map.  With the task's own loop (the
  * MPIPOOL_TASK macros' inlined one), only failures come back here. */
-static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, mpipool__loop_fn loop) {
+static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, mpipool__loop_fn loop,
+                     uint64_t from, uint64_t to) {
     mpipool_fn fn = b->fn;
     size_t isz = b->in_size, osz = b->out_size;
     ctx->task.in_size = isz;
     ctx->task.out_size = osz;
-    for (uint64_t i = 0; i < b->count; i++) {
+    for (uint64_t i = from; i < to; i++) {
         int trc = 0;
         if (loop) {
-            i += loop(&ctx->task, b->in + i * isz, b->out + i * osz, (size_t)(b->first + i),
-                      (size_t)(b->count - i), &ctx->refused, &trc);
-            if (i == b->count) break;
+            i += loop(&ctx->task, b->in + i * isz, b->out + i * osz, (size_t)(b->first + i), (size_t)(to - i),
+                      &ctx->refused, &trc);
+            if (i == to) break;
         } else {
             ctx->task.in = b->in + i * isz;
             ctx->task.out = b->out + i * osz;
@@ -187,12 +191,14 @@ static void run_lean(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, 
     }
 }
 
-/* Variable sizes (in or out), or a state to renew: one item at a time. */
-static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew) {
-    const char *in = b->in;
-    char *out = b->out;
+/* Variable sizes (in or out), or a state to renew: one item at a time,
+ * from where the last run of this batch stopped. */
+static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int renew, uint64_t from,
+                      uint64_t to) {
+    const char *in = ctx->in_at;
+    char *out = ctx->out_at;
     mpipool__vout *v = b->vout;
-    for (uint64_t i = 0; i < b->count; i++) {
+    for (uint64_t i = from; i < to; i++) {
         size_t isz = b->in_sizes ? (size_t)b->in_sizes[i] : b->in_size;
         ctx->task.in = in;
         ctx->task.in_size = isz;
@@ -217,6 +223,8 @@ static void run_items(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f,
             v->len = ctx->base + osz;
         }
     }
+    ctx->in_at = in;
+    ctx->out_at = out;
 }
 
 /* The task's own loop, if it has one and this batch can use it (fixed
@@ -234,7 +242,53 @@ static mpipool__loop_fn lean_loop(const mpipool__batch *b, int found, size_t ri,
     return loop;
 }
 
+/* How a batch runs: a batch task's calls, a refusal, the lean loop, or
+ * one item at a time. */
+enum { RUN_CALLS, RUN_REFUSED, RUN_LEAN, RUN_ITEMS };
+
+static void run_range(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int how, mpipool__loop_fn loop,
+                      int renew, uint64_t from, uint64_t to) {
+    if (how == RUN_CALLS) {
+        run_calls(ctx, b, f, renew, from, to);
+    } else if (how == RUN_REFUSED) {
+        /* Refused by the map calls; a protocol slip must not run it per item. */
+        for (uint64_t i = from; i < to; i++) {
+            mpipool__fails_add(f, b->first + i, "a batch task needs fixed-size items and results");
+            if (b->vout) b->vout->sizes[i] = 0;
+        }
+    } else if (how == RUN_LEAN) {
+        run_lean(ctx, b, f, loop, from, to);
+    } else {
+        run_items(ctx, b, f, renew, from, to);
+    }
+}
+
+/* Runs [0, count) in runs whose lengths `pace` chooses (or one run);
+ * returns the items run.  `pace` is called outside the task context. */
+static uint64_t run_paced(exec_ctx *ctx, const mpipool__batch *b, mpipool__fails *f, int how, mpipool__loop_fn loop,
+                          int renew, mpipool__pace *pace) {
+    exec_ctx *outer = current;
+    uint64_t done = 0;
+    while (done < b->count) {
+        uint64_t k = b->count - done;
+        if (pace) {
+            current = outer;
+            k = pace->fn(pace->arg, done);
+            current = ctx;
+            if (k == 0) break;
+            if (k > b->count - done) k = b->count - done;
+        }
+        run_range(ctx, b, f, how, loop, renew, done, done + k);
+        done += k;
+    }
+    return done;
+}
+
 int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
+    return mpipool__run_batch_paced(b, f, NULL);
+}
+
+int64_t mpipool__run_batch_paced(const mpipool__batch *b, mpipool__fails *f, mpipool__pace *pace) {
     exec_ctx ctx;
     mpipool__vout *v = b->vout;
     int batch = mpipool__registry_fn_is_batch(b->fn);
@@ -242,6 +296,8 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     int found = mpipool__registry_find_fn(b->fn, &ri) == MPIPOOL_OK;
     int renew = mpipool__setup_renews(b->pool), zeroes = 0;
     mpipool__loop_fn loop = batch ? NULL : lean_loop(b, found, ri, renew, &zeroes);
+    int how = batch ? (!v && !b->in_sizes ? RUN_CALLS : RUN_REFUSED)
+                    : (!v && !b->in_sizes && !renew && !b->captured ? RUN_LEAN : RUN_ITEMS);
     mpipool__fails_reset(f);
     if (b->captured) b->captured->len = 0;
     if (v) {
@@ -265,23 +321,14 @@ int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f) {
     ctx.vout = v;
     ctx.has_msg = 0;
     ctx.refused = 0;
+    ctx.in_at = b->in;
+    ctx.out_at = b->out;
     exec_ctx *outer = current;
     current = &ctx;
     mpipool__crash_task(found ? mpipool__registry_name(ri) : "?", b->rank, &ctx.task.index);
-    if (batch && !v && !b->in_sizes) {
-        run_calls(&ctx, b, f, renew);
-    } else if (batch) {
-        /* Refused by the map calls; a protocol slip must not run it per item. */
-        for (uint64_t i = 0; i < b->count; i++) {
-            mpipool__fails_add(f, b->first + i, "a batch task needs fixed-size items and results");
-            if (v) v->sizes[i] = 0;
-        }
-        if (v) v->len = 0;
-    } else if (!v && !b->in_sizes && !renew && !b->captured) {
-        run_lean(&ctx, b, f, loop);
-    } else {
-        run_items(&ctx, b, f, renew);
-    }
+    uint64_t ran = run_paced(&ctx, b, f, how, loop, renew, how == RUN_REFUSED ? NULL : pace);
+    if (how == RUN_REFUSED && v) v->len = 0;
+    if (pace) pace->ran = ran;
     mpipool__crash_done();
     current = outer;
     ctx.magic = 0;

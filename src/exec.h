@@ -57,6 +57,17 @@ typedef struct {
 /* Run a batch, recording failures in `f` (reset first).  Returns the
  * number of failed items, or -1 if variable results could not get memory. */
 int64_t mpipool__run_batch(const mpipool__batch *b, mpipool__fails *f);
+/* Pacing (a worker's reclamation, worker.c): `fn` is called before each
+ * run of items with the number run so far, outside any task, and returns
+ * how many to run next, 0 to stop there; `ran` is then the items run, the
+ * first ones of the batch (the others' results are left zero). */
+typedef struct {
+    uint64_t (*fn)(void *arg, uint64_t done);
+    void *arg;
+    uint64_t ran;
+} mpipool__pace;
+/* mpipool__run_batch, paced by `pace` (NULL: one run of all). */
+int64_t mpipool__run_batch_paced(const mpipool__batch *b, mpipool__fails *f, mpipool__pace *pace);
 /* 1 while this thread is inside a task function. */
 int mpipool__in_task(void);
 /* A task made a call it may not (`what`, e.g. "called MPI_Finalize"): its

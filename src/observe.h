@@ -61,6 +61,9 @@ void mpipool__obs_job_done(const struct mpipool_job *j);
 /* Worker `rank` died with items [first, first + count) of j (they run
  * again elsewhere); count 0: it held nothing. */
 void mpipool__obs_lost(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count);
+/* Worker `rank` gave back items [first, first + count) of j unstarted
+ * (reclaim.c); they run again elsewhere. */
+void mpipool__obs_given_back(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count);
 
 /* ---- trace (trace.c) -------------------------------------------------------
  * Events in memory, written as JSON at close.  Times are the master's
@@ -72,7 +75,8 @@ enum mpipool__trace_kind {
     MPIPOOL__EV_SEND,    /* the master sending a chunk                      */
     MPIPOOL__EV_RECV,    /* the master collecting a result                  */
     MPIPOOL__EV_SCATTER, /* the master's Scatterv/Gatherv of a static job   */
-    MPIPOOL__EV_LOST     /* a worker died with this chunk (in-job recovery) */
+    MPIPOOL__EV_LOST,    /* a worker died with this chunk (in-job recovery) */
+    MPIPOOL__EV_BACK     /* a worker gave back these items unstarted (reclaim.c) */
 };
 /* NULL when out of memory.  `ranks` tracks (0 .. ranks-1); `origin` is
  * time zero of the file. */

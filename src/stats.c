@@ -203,6 +203,16 @@ void mpipool__obs_lost(mpipool *pool, const mpipool_job *j, int rank, uint64_t f
     pthread_mutex_unlock(&o->lock);
 }
 
+void mpipool__obs_given_back(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count) {
+    mpipool__obs *o = pool->obs;
+    if (o == NULL || rank < 0 || rank >= o->ranks) return;
+    double now = MPI_Wtime();
+    pthread_mutex_lock(&o->lock);
+    o->w[rank].given_back += count;
+    if (o->trace) mpipool__trace_add(o->trace, MPIPOOL__EV_BACK, rank, now, now, j->id, first, count, 0);
+    pthread_mutex_unlock(&o->lock);
+}
+
 void mpipool__obs_static(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count,
                          size_t in_bytes, size_t out_bytes, double busy, double t0) {
     mpipool__obs *o = pool->obs;
@@ -306,6 +316,10 @@ static void print_table(mpipool__obs *o) {
         if (st.workers[i].lost)
             fprintf(f, "  rank %d died during the run: its unfinished items ran on other workers\n",
                     st.workers[i].rank);
+    for (int i = 0; i < st.nworkers; i++)
+        if (st.workers[i].given_back)
+            fprintf(f, "  rank %d gave back %llu unstarted items held up behind a long one; they ran elsewhere\n",
+                    st.workers[i].rank, (unsigned long long)st.workers[i].given_back);
     if (st.imbalance > 0)
         fprintf(f, "  load imbalance: max/mean busy = %.2f (the busiest worker did %.0f%% more than the average)\n",
                 st.imbalance, 100.0 * (st.imbalance - 1.0));

@@ -139,6 +139,7 @@ static const char *kind_name(int kind) {
     case MPIPOOL__EV_SEND: return "send";
     case MPIPOOL__EV_RECV: return "recv";
     case MPIPOOL__EV_LOST: return "lost";
+    case MPIPOOL__EV_BACK: return "given_back";
     default: return "scatter/gather";
     }
 }

@@ -177,8 +177,23 @@ int mpipool__watch_need(mpipool *pool, const mpipool__work_hdr *h, double beat_s
     return 0;
 }
 
+/* A pacing function called while a watched batch runs: MPI is the
+ * watchdog's then, so take it back around the call. */
+static uint64_t locked_pace(void *arg, uint64_t done) {
+    mpipool__pace *inner = arg;
+    pthread_mutex_lock(&W.mpi);
+    uint64_t k = inner->fn(inner->arg, done);
+    pthread_mutex_unlock(&W.mpi);
+    return k;
+}
+
 int64_t mpipool__watch_batch(const mpipool__batch *b, mpipool__fails *f, uint64_t job, double timeout) {
-    if (!W.started) return mpipool__run_batch(b, f);
+    return mpipool__watch_batch_paced(b, f, job, timeout, NULL);
+}
+
+int64_t mpipool__watch_batch_paced(const mpipool__batch *b, mpipool__fails *f, uint64_t job, double timeout,
+                                   mpipool__pace *pace) {
+    if (!W.started) return mpipool__run_batch_paced(b, f, pace);
     size_t fn = 0;
     (void)mpipool__registry_find_fn(b->fn, &fn);
     /* Relaxed: the watchdog only samples these (a stale value delays a
@@ -188,10 +203,12 @@ int64_t mpipool__watch_batch(const mpipool__batch *b, mpipool__fails *f, uint64_
     atomic_store_explicit(&W.timeout_us, timeout > 0 ? (uint64_t)(timeout * 1e6) : 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&W.seq, 1, memory_order_relaxed);
     atomic_store_explicit(&W.busy, 1, memory_order_release);
+    mpipool__pace locked = {locked_pace, pace, 0};
     pthread_mutex_unlock(&W.mpi);
-    int64_t n = mpipool__run_batch(b, f);
+    int64_t n = mpipool__run_batch_paced(b, f, pace ? &locked : NULL);
     pthread_mutex_lock(&W.mpi);
     atomic_store_explicit(&W.busy, 0, memory_order_relaxed);
+    if (pace) pace->ran = locked.ran;
     return n;
 }
 

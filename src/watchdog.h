@@ -20,6 +20,10 @@ int mpipool__watch_need(mpipool *pool, const mpipool__work_hdr *h, double beat);
  * watchdog meanwhile, and a task that overruns `timeout` seconds (0: no
  * limit) is reported and its process ended. */
 int64_t mpipool__watch_batch(const mpipool__batch *b, mpipool__fails *f, uint64_t job, double timeout);
+/* The same, paced (exec.h; NULL: not paced): the pacing function may call
+ * MPI, with the MPI lock held around it. */
+int64_t mpipool__watch_batch_paced(const mpipool__batch *b, mpipool__fails *f, uint64_t job, double timeout,
+                                   mpipool__pace *pace);
 /* Around a wait of the worker's main thread (bo: its back-off, before the
  * call): once it sleeps rather than spins, MPI is free for the watchdog. */
 void mpipool__watch_sleep(const mpipool__backoff *bo);

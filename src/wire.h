@@ -43,6 +43,17 @@
  *    TAG_OUTPUT (records: u64 index, u32 length, stream byte, bytes) right
  *    after the chunk's result (and TAG_FAIL); result_hdr.out_bytes says so.
  *    Such maps are dynamic and flat.
+ *  - reclamation (reclaim.c): TAG_RECLAIM (master -> worker, u64 n) asks
+ *    for the items not yet started of every CHUNK among the first n the
+ *    master sent that worker (it counts the CHUNK and GROUP messages it
+ *    sent; the worker counts those it received).  A worker that sees it
+ *    while running such a chunk (it looks between runs of items, only in
+ *    flat chunks whose results are not pieced) stops at the next item and
+ *    answers as usual with result_hdr.count = the items it ran, the first
+ *    ones of the chunk; such a chunk it has not started, it answers with
+ *    count 0.  The master gives the rest back to the job (redo.c).  A
+ *    TAG_RECLAIM that finds nothing to stop is simply received and
+ *    dropped: it has no answer of its own.
  *  - TAG_STOP carries an i32: 1 if the master stops because a signal
  *    interrupted the run (the workers' mpipool_serve then returns
  *    MPIPOOL_EINTR), else 0.
@@ -79,7 +90,8 @@ enum mpipool__tag {
     MPIPOOL__TAG_HEARTBEAT, /* a worker's watchdog: still alive         */
     MPIPOOL__TAG_DIED,    /* a worker's watchdog: this process ends now */
     MPIPOOL__TAG_DIED_ACK, /* the master noted the TAG_DIED             */
-    MPIPOOL__TAG_OUTPUT   /* a chunk's captured task output (capture.c)  */
+    MPIPOOL__TAG_OUTPUT,  /* a chunk's captured task output (capture.c)  */
+    MPIPOOL__TAG_RECLAIM  /* give back the unstarted items (reclaim.c)   */
 };
 
 /* A size field on the wire that means "variable: sizes follow". */
@@ -125,7 +137,7 @@ typedef struct {
 typedef struct {
     uint64_t job;
     uint64_t first;
-    uint64_t count;
+    uint64_t count;      /* items run: the chunk's, or fewer if reclaimed */
     uint64_t nfail;      /* failed items in this chunk                 */
     uint64_t first_fail; /* index of the first of them                 */
     uint64_t fail_bytes; /* VRESULT: bytes of failure records at the end */

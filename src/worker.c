@@ -2,10 +2,14 @@
  * worker.c — the worker loop: receive a chunk, run its items, send the
  * results back, until the master says stop.
  *
- * Invariant: a worker has at most two result messages in flight (the
- * master keeps at most two chunks in flight per worker), so it never waits
- * for the master between chunks: the next chunk is usually already here when
- * one finishes.
+ * Invariants:
+ *  - a worker has at most two result messages in flight (the master keeps
+ *    at most two chunks in flight per worker), so it never waits for the
+ *    master between chunks: the next chunk is usually already here when one
+ *    finishes;
+ *  - while a flat chunk runs, the worker looks for a TAG_RECLAIM about
+ *    every PACE_SECONDS, between items, and stops there if the master
+ *    wants the chunk's unstarted items back (wire.h, reclaim.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +44,59 @@ typedef struct {
                                a fresh 100 MB buffer per map costs its page faults */
     int parent;             /* who sent the chunk being run: the master, or our leader */
     mpipool__group *group;  /* we lead a group (group.c), or NULL */
+    uint64_t from_master;   /* CHUNK and GROUP messages the master sent us */
+    uint64_t reclaim_upto;  /* it wants back what we have not started of those up to this one */
+    uint64_t pace_items;    /* items between two looks for a TAG_RECLAIM ... */
+    uint64_t pace_job;      /* ... measured in this job's chunks */
+    int pace_rc;            /* an MPI error while looking */
 } worker;
+
+/* Between two looks for a TAG_RECLAIM while a chunk runs: short enough
+ * that items queued behind a long one go back soon after it ends, long
+ * enough that looking costs nothing (one probe, ~1 us, per this). */
+#define PACE_SECONDS 500e-6
+
+/* Receive every TAG_RECLAIM already here.  An MPI code. */
+static int take_reclaims(worker *wk) {
+    for (;;) {
+        int flag = 0, rc = MPI_Iprobe(0, MPIPOOL__TAG_RECLAIM, wk->pool->comm, &flag, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS || !flag) return rc;
+        uint64_t upto = 0;
+        rc = MPI_Recv(&upto, 8, MPI_BYTE, 0, MPIPOOL__TAG_RECLAIM, wk->pool->comm, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS) return rc;
+        if (upto > wk->reclaim_upto) wk->reclaim_upto = upto;
+    }
+}
+
+/* The pace of a chunk (exec.h): runs of about PACE_SECONDS of items, the
+ * first as long as the last of the job's previous chunk. */
+typedef struct {
+    worker *wk;
+    uint64_t number;        /* the chunk's, among the master's to us */
+    double t;               /* when the last run started */
+    uint64_t at;            /* ... after this many items */
+} pacer;
+
+static uint64_t pace(void *arg, uint64_t done) {
+    pacer *p = arg;
+    worker *wk = p->wk;
+    double now = MPI_Wtime();
+    if (done > p->at) {
+        double dt = now - p->t, fit;
+        uint64_t ran = done - p->at, k = ran * 4; /* grow by at most 4 a run */
+        if (dt >= PACE_SECONDS / 4 && (fit = (double)ran * PACE_SECONDS / dt) < (double)k) k = (uint64_t)fit;
+        wk->pace_items = k ? k : 1;
+    }
+    int rc = take_reclaims(wk);
+    if (rc != MPI_SUCCESS) {
+        wk->pace_rc = rc;
+        return 0;
+    }
+    if (p->number <= wk->reclaim_upto) return 0;
+    p->t = now;
+    p->at = done;
+    return wk->pace_items;
+}
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
     *fn = mpipool__registry_fn(h->fn);
@@ -71,6 +127,41 @@ static int send_result(worker *wk, int k, mpipool__result_hdr *rh, size_t bytes,
     return rc;
 }
 
+/* Run the chunk's batch b (results of `bytes` with their header) under
+ * the watch, paced for reclamation if the master may ask: rh gets the
+ * items run and the time; *nfail the failures. */
+static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, size_t bytes,
+                     mpipool__result_hdr *rh, int64_t *nfail) {
+    mpipool *pool = wk->pool;
+    /* Only a flat chunk whose results go in one message may stop early. */
+    int paced = wk->parent == 0 && bytes <= pool->piece;
+    pacer pc = {wk, wk->from_master, 0.0, 0};
+    mpipool__pace pp = {pace, &pc, h->count};
+    if (paced && h->job != wk->pace_job) {
+        wk->pace_job = h->job;
+        wk->pace_items = 1;
+    }
+    double t0 = MPI_Wtime();
+    (void)mpipool__watch_need(pool, h, pool->recover / 4);
+    *nfail = mpipool__watch_batch_paced(b, &wk->fails, h->job, h->task_timeout, paced ? &pp : NULL);
+    rh->busy = MPI_Wtime() - t0;
+    if (wk->pace_rc != MPI_SUCCESS) {
+        int mrc = wk->pace_rc;
+        wk->pace_rc = MPI_SUCCESS;
+        return mpipool__mpi_error(pool, mrc, "mpipool_serve", "MPI_Iprobe/MPI_Recv of a TAG_RECLAIM");
+    }
+    if (*nfail < 0)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
+    rh->count = pp.ran; /* the first items; the master sends the others again */
+    /* Fixed-size results keep their full size, zeros for the items given
+     * back: the master receives them straight into place with a datatype,
+     * and under SMPI (bench/scale) a shorter message into one left even
+     * its header unfilled. */
+    if (b->vout == NULL && rh->count < h->count)
+        memset(b->out + (size_t)rh->count * h->out_size, 0, (size_t)(h->count - rh->count) * h->out_size);
+    return MPIPOOL_OK;
+}
+
 static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
@@ -98,19 +189,15 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool,
                         h->capture ? &wk->captured : NULL};
     if (in_sizes == NULL) b.in_size = (size_t)h->in_size;
-    double t0 = MPI_Wtime();
-    (void)mpipool__watch_need(pool, h, pool->recover / 4);
-    int64_t nfail = mpipool__watch_batch(&b, &wk->fails, h->job, h->task_timeout);
-    rh.busy = MPI_Wtime() - t0;
-    if (nfail < 0)
-        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
+    int64_t nfail = 0;
+    if ((rc = run_items(wk, h, &b, bytes, &rh, &nfail)) != MPIPOOL_OK) return rc;
     rh.nfail = (uint64_t)nfail;
     rh.first_fail = wk->fails.first_fail;
     rh.out_bytes = b.captured ? wk->captured.len : 0;
     if (var_out) {
         /* result_hdr | sizes[count] | data | failure records, one message:
          * it is probed for, so it carries its own failures. */
-        size_t nsz = (size_t)h->count * 8;
+        size_t nsz = (size_t)rh.count * 8;
         rh.fail_bytes = wk->fails.len;
         bytes = sizeof rh + nsz + wk->vout.len + wk->fails.len;
         if (buf_reserve(&wk->out[k], bytes) != 0)
@@ -302,6 +389,13 @@ static int serve_loop(worker *wk, int *interrupted) {
         MPI_Status st;
         if ((rc = next_message(wk, &msg, &st)) != MPIPOOL_OK) goto cleanup;
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
+        if (st.MPI_TAG == MPIPOOL__TAG_RECLAIM) {
+            /* Between chunks: it concerns those still to come, if any. */
+            uint64_t upto = 0;
+            MPIPOOL__MPI(pool, mpipool__mrecv(&upto, bytes >= 8 ? 8 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            if (upto > wk->reclaim_upto) wk->reclaim_upto = upto;
+            continue;
+        }
         wk->parent = st.MPI_SOURCE;
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
             int32_t word = 0;
@@ -313,6 +407,7 @@ static int serve_loop(worker *wk, int *interrupted) {
         mpipool__work_hdr h;
         size_t got = 0;
         if ((rc = take_work(wk, &msg, st.MPI_TAG, bytes, &h, &got)) != MPIPOOL_OK) goto cleanup;
+        if (wk->parent == 0 && (h.kind == MPIPOOL__KIND_CHUNK || h.kind == MPIPOOL__KIND_GROUP)) wk->from_master++;
         if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
             rc = mpipool__group_take(pool, &wk->group, &h, wk->in.p, got);
             if (rc != MPIPOOL_OK) goto cleanup;

@@ -1,0 +1,225 @@
+/*
+ * test_reclaim.c — reclamation (src/reclaim.c, wire.h TAG_RECLAIM): at the
+ * end of a map, a worker held up by a long item gives back the items
+ * queued behind it, and they run on the idle workers.
+ *
+ * The map has N items in chunks of C (chunk_size), and item L, the first of
+ * its chunk, is "long": its task waits until every item its worker does not
+ * hold has run (a counter in a file every rank maps: the test's ranks share
+ * one host) and the master's TAG_RECLAIM has reached its worker (the task
+ * peeks with MPI_Iprobe on the pool's communicator).  No sleep and no
+ * timing: the long item returns only once the master has asked, so the
+ * worker surely stops after it and gives back the rest of its chunk and the
+ * whole chunk queued behind it (at least C items).  With one worker, or
+ * with the hierarchy on (group chunks are answered whole), nothing is
+ * asked and item L does not wait.
+ *
+ * Checks, at 1, 2 and 4 ranks, and at 4 with the hierarchy forced on:
+ *  - every result is right and in its place, every status MPIPOOL_OK;
+ *  - every item ran exactly once (per-item run counters in the file);
+ *  - with two or more flat workers the stats count at least C items given
+ *    back by the rank that ran item L; with one worker, none;
+ *  - with a journal, the journal holds every item exactly once with its
+ *    result (read back with the journal reader once the pool has closed),
+ *    the partial chunks and the items sent again included.
+ */
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "harness.h"
+#include "internal.h"
+#include "journal.h"
+#include "wire.h"
+
+enum { N = 4000, C = 10, L = 1000 };
+
+typedef struct {
+    _Atomic uint64_t done;       /* items finished, on any rank */
+    _Atomic uint32_t runs[N];    /* how often each item ran     */
+    _Atomic int32_t long_rank;   /* the rank that ran item L     */
+    int32_t wait;                /* item L waits for the reclaim */
+} shared_t;
+
+static mpipool *pool;
+static shared_t *sh;
+static char shm_path[256], journal_path[300];
+
+/* Item L's wait: all but what its worker holds (at most the rest of its
+ * chunk, C - 1, and one chunk behind it, C) has run, and the master asked. */
+static void wait_for_reclaim(void) {
+    for (;;) {
+        int flag = 0;
+        if (atomic_load(&sh->done) >= (uint64_t)(N - 2 * C)) {
+            MPI_Iprobe(0, MPIPOOL__TAG_RECLAIM, pool->comm, &flag, MPI_STATUS_IGNORE);
+            if (flag) return;
+        }
+        sched_yield();
+    }
+}
+
+static int triple(mpipool_task *t) {
+    uint64_t x = *(const uint64_t *)t->in;
+    if (t->index == L) {
+        atomic_store(&sh->long_rank, t->rank);
+        if (sh->wait) wait_for_reclaim();
+    }
+    *(uint64_t *)t->out = 3 * x + 1;
+    atomic_fetch_add(&sh->runs[t->index], 1);
+    atomic_fetch_add(&sh->done, 1);
+    return 0;
+}
+MPIPOOL_TASK(triple);
+
+static uint64_t in[N], out[N];
+static int status[N];
+
+static int flat(void) {
+    const char *h = getenv("MPIPOOL_HIERARCHY");
+    return h == NULL || strcmp(h, "on") != 0;
+}
+
+/* Each rank's given-back count so far, by rank (the master's slot 0). */
+static void given_back(uint64_t *by_rank) {
+    mpipool_pool_stats st;
+    memset(by_rank, 0, 8 * sizeof *by_rank);
+    if (mpipool_stats(pool, &st) != MPIPOOL_OK) fail_msg("mpipool_stats failed");
+    for (int i = 0; i < st.nworkers; i++)
+        if (st.workers[i].rank >= 0 && st.workers[i].rank < 8) by_rank[st.workers[i].rank] = st.workers[i].given_back;
+}
+
+/* One map with item L long; checks results, runs and what was given back. */
+static void run_map(const char *journal) {
+    mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+    uint64_t before[8], after[8], back = 0;
+    o.chunk_size = C;
+    o.status = status;
+    o.journal = journal;
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < N; i++) atomic_store(&sh->runs[i], 0);
+    atomic_store(&sh->done, 0);
+    atomic_store(&sh->long_rank, -1);
+    sh->wait = mpipool_size(pool) >= 3 && flat();
+    given_back(before);
+    assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), MPIPOOL_OK);
+    for (int i = 0; i < N; i++) {
+        if (out[i] != 3 * in[i] + 1 || status[i] != MPIPOOL_OK)
+            fail_msg("item %d: result %llu (want %llu), status %s", i, (unsigned long long)out[i],
+                     (unsigned long long)(3 * in[i] + 1), mpipool_err_name(status[i]));
+        if (atomic_load(&sh->runs[i]) != 1) fail_msg("item %d ran %u times", i, (unsigned)atomic_load(&sh->runs[i]));
+    }
+    given_back(after);
+    int lr = atomic_load(&sh->long_rank);
+    for (int r = 0; r < 8; r++) back += after[r] - before[r];
+    if (sh->wait) {
+        /* Item L's worker gives back the rest of its chunk after the run
+         * item L was in, and the whole chunk behind it.  (A worker the OS
+         * left waiting long enough may give back too.) */
+        if (lr < 0 || lr >= 8 || after[lr] - before[lr] < C)
+            fail_msg("rank %d (item %d's) gave back %llu items (%llu in all), want >= %d", lr, L,
+                     lr >= 0 && lr < 8 ? (unsigned long long)(after[lr] - before[lr]) : 0ULL,
+                     (unsigned long long)back, C);
+    } else if (mpipool_size(pool) < 3 && back != 0) {
+        fail_msg("%llu items given back with one worker or none", (unsigned long long)back);
+    }
+}
+
+static void test_reclaim(void **state) {
+    (void)state;
+    run_map("");
+}
+
+typedef struct {
+    uint32_t seen[N];
+    int bad;
+} replay_t;
+
+static int replayed(void *ctx, uint64_t index, const void *data, size_t size) {
+    replay_t *r = ctx;
+    uint64_t v = 0;
+    if (index >= N || size != sizeof v) return r->bad = 1;
+    memcpy(&v, data, sizeof v);
+    if (v != 3 * in[index] + 1) r->bad = 1;
+    r->seen[index]++;
+    return 0;
+}
+
+static void test_reclaim_journal(void **state) {
+    (void)state;
+    run_map(journal_path);
+}
+
+/* After the pool closed (it holds its journal until then): every item is
+ * in the journal exactly once, with its result. */
+static void check_journal(void) {
+    mpipool__journal *j = NULL;
+    char err[512];
+    static replay_t r;
+    memset(&r, 0, sizeof r);
+    if (mpipool__journal_open(journal_path, &j, err, sizeof err) != MPIPOOL_OK) {
+        fprintf(stderr, "test_reclaim: journal: %s\n", err);
+        CHECK(0);
+        return;
+    }
+    int rc = mpipool__journal_replay(j, 0, NULL, replayed, &r, err, sizeof err);
+    mpipool__journal_close(j);
+    if (rc != MPIPOOL_OK) fprintf(stderr, "test_reclaim: replay: %s\n", err);
+    CHECK(rc == MPIPOOL_OK);
+    CHECK(!r.bad);
+    int once = 1;
+    for (int i = 0; i < N; i++)
+        if (r.seen[i] != 1) {
+            fprintf(stderr, "test_reclaim: item %d is %u times in the journal\n", i, r.seen[i]);
+            once = 0;
+        }
+    CHECK(once);
+}
+
+/* The shared counters: rank 0 makes the file, every rank maps it. */
+static int share(void) {
+    int fd = -1;
+    if (harness_world_rank() == 0) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(shm_path, sizeof shm_path, "%s/mpipool-reclaim-XXXXXX", dir && *dir ? dir : "/tmp");
+        fd = mkstemp(shm_path);
+        if (fd < 0 || ftruncate(fd, sizeof(shared_t)) != 0) shm_path[0] = '\0';
+    }
+    MPI_Bcast(shm_path, sizeof shm_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (shm_path[0] == '\0') return -1;
+    if (fd < 0) fd = open(shm_path, O_RDWR);
+    if (fd < 0) return -1;
+    void *p = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return -1;
+    sh = p;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 7 + 5;
+    MPI_Init(&argc, &argv);
+    CHECK(share() == 0);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reclaim),
+        cmocka_unit_test(test_reclaim_journal),
+    };
+    if (sh != NULL && mpipool_open_comm(&pool, MPI_COMM_WORLD) == MPIPOOL_OK) {
+        if (!mpipool_is_master(pool)) {
+            CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
+        } else {
+            snprintf(journal_path, sizeof journal_path, "%s.journal", shm_path);
+            if (_cmocka_run_group_tests("reclaim", tests, sizeof tests / sizeof *tests, NULL, NULL) != 0)
+                harness_failed = 1;
+            CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
+            check_journal();
+            unlink(journal_path);
+        }
+    } else {
+        CHECK(0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (harness_world_rank() == 0 && shm_path[0]) unlink(shm_path);
+    return harness_finish("test_reclaim");
+}

@@ -186,11 +186,12 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
         if (busy > least) least = busy;
         double want = least / j->per_item;
         min_chunk = want >= (double)j->max_chunk ? j->max_chunk : (size_t)want + 1;
-        /* A few times the least (the master's load then stays low), so
-         * that a long item waits behind little: reclaim.c gives back what
-         * is queued behind it, but what went before it in its chunk, and
-         * the chunk before, it must wait out. */
-        double cap = CHUNK_TAIL_FACTOR * least;
+        /* Flat: a few times the least (the master's load then stays low),
+         * so that a long item waits behind little: reclaim.c gives back
+         * what is queued behind it, but what went before it in its chunk,
+         * and the chunk before, it must wait out.  (A group's chunk is cut
+         * again by its leader, and never given back.) */
+        double cap = j->group > 1 ? MAX_CHUNK_SECONDS : CHUNK_TAIL_FACTOR * least;
         if (cap > MAX_CHUNK_SECONDS) cap = MAX_CHUNK_SECONDS;
         double most = (least > cap ? least : cap) / j->per_item;
         if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;

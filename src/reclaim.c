@@ -68,7 +68,9 @@ static int work_left(const mpipool__engine *e) {
 static const slot *stuck(const mpipool__engine *e, int w, double now) {
     const slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *s = a->worker ? a : NULL;
     if (b->worker && (s == NULL || b->seq < s->seq)) s = b;
-    if (s == NULL || s->completed || s->units > 1 || s->job->per_item <= 0) return NULL;
+    /* A stopped job (its error policy, a signal) keeps what it handed out:
+     * those items run, as without reclamation. */
+    if (s == NULL || s->completed || s->units > 1 || s->job->cancelled || s->job->per_item <= 0) return NULL;
     double expected = s->job->per_item * (double)s->count;
     return now - s->t_sent > 2 * expected + STUCK_SLACK_SECONDS ? s : NULL;
 }

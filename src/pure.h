@@ -123,7 +123,7 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
  * workers after it (group.c); see mpipool.h, "Scale". */
 enum { MPIPOOL__HIER_AUTO = 0, MPIPOOL__HIER_ON = 1, MPIPOOL__HIER_OFF = 2 };
 /* From this many workers up, "auto" turns the hierarchy on. */
-#define MPIPOOL__HIER_AUTO_WORKERS 128
+#define MPIPOOL__HIER_AUTO_WORKERS 512
 /* MPIPOOL_HIERARCHY: NULL/""/"auto", "on", "off" -> MPIPOOL_OK and *mode;
  * anything else MPIPOOL_EINVAL (*mode = auto). */
 int mpipool__hier_parse(const char *value, int *mode);

@@ -136,7 +136,8 @@ int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *c
 
 /* Wait politely: spin briefly (answers usually come within microseconds),
  * then sleep with exponential backoff up to a millisecond, so an idle master
- * or worker does not burn a core that an oversubscribed worker needs. */
+ * or worker does not burn a core that an oversubscribed worker needs; but
+ * poll, without yielding, while an answer is due (waitplan.c). */
 typedef struct {
     double start;
     unsigned sleep_us;

@@ -141,6 +141,7 @@ int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *c
 typedef struct {
     double start;
     unsigned sleep_us;
+    mpipool__wait_state pace; /* waitplan.c's state; its backoff_us mirrors sleep_us (watchdog.c reads that) */
     double due;        /* > 0: MPI_Wtime when an answer is expected; sleeps
                           end by then (set by the master before each wait) */
 } mpipool__backoff;

@@ -13,6 +13,7 @@
 void mpipool__backoff_reset(mpipool__backoff *b) {
     b->start = -1.0;
     b->sleep_us = 0;
+    b->pace = (mpipool__wait_state){0, 0, 0};
     b->due = 0;
 }
 
@@ -29,20 +30,24 @@ void mpipool__backoff_wait(mpipool__backoff *b) {
     double now = MPI_Wtime();
     if (b->start < 0) b->start = now;
     unsigned us = 0;
+    b->pace.backoff_us = b->sleep_us;
 #if MPIPOOL__SIMULATED
     /* In SimGrid a poll costs simulated time only through the probes' own
      * injected cost: model the polling phases as 1 us steps (a polling rank
      * reacts within about that), rather than thousands of simcalls; and no
      * window of polling while an answer is due (it would be a simcall per
      * simulated microsecond). */
-    if (mpipool__wait_plan(now, b->start, b->due, 0, &b->sleep_us, &us) != MPIPOOL__WAIT_SLEEP) {
+    int step = mpipool__wait_plan(now, b->start, b->due, 0, &b->pace, &us);
+    b->sleep_us = b->pace.backoff_us;
+    if (step != MPIPOOL__WAIT_SLEEP) {
         mpipool__yield();
         return;
     }
 #else
     /* See waitplan.c: poll while an answer is due or for the first few
      * microseconds, then yield the core between polls, then sleep. */
-    int step = mpipool__wait_plan(now, b->start, b->due, 1, &b->sleep_us, &us);
+    int step = mpipool__wait_plan(now, b->start, b->due, 1, &b->pace, &us);
+    b->sleep_us = b->pace.backoff_us;
     if (step == MPIPOOL__WAIT_POLL) return;
     if (step == MPIPOOL__WAIT_YIELD_STEP) {
         sched_yield();

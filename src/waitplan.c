@@ -13,17 +13,26 @@
  * shared, oversubscribed core hands it to whichever process is next, for
  * its whole time slice; one such yield while a one-item chunk is on its way
  * back costs more than the round trip itself (measured: the master's own
- * yields, one per 200 us, halved the one-item rate under load).  MPI
- * libraries that know the node is oversubscribed yield inside their own
- * polls (Open MPI's mpi_yield_when_idle) only when they find nothing to do.
+ * yields, one per 200 us, halved the one-item rate under load, with Open
+ * MPI, whose polls already yield on an oversubscribed node).  But an MPI
+ * whose polls never yield (MPICH) needs ours, or a worker sharing the
+ * master's core waits for the scheduler's tick: so in the window the core is
+ * given up once per WAIT_HOT_YIELD unless a gap between two steps shows that
+ * something else ran meanwhile.
  */
 #include "pure.h"
 
-int mpipool__wait_plan(double now, double start, double due, int hot, unsigned *backoff_us, unsigned *sleep_us) {
+int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__wait_state *st, unsigned *sleep_us) {
+    unsigned *backoff_us = &st->backoff_us;
+    double prev = st->prev;
     *sleep_us = 0;
+    st->prev = now;
     if (hot && due > 0 && now >= due - MPIPOOL__WAIT_HOT_AHEAD && now <= due + MPIPOOL__WAIT_HOT_AFTER) {
         *backoff_us = 0; /* a wait that goes cold again starts its sleeps short */
-        return MPIPOOL__WAIT_POLL;
+        if (st->gave <= 0 || (prev > 0 && now - prev > MPIPOOL__WAIT_GAP)) st->gave = now;
+        if (now - st->gave < MPIPOOL__WAIT_HOT_YIELD) return MPIPOOL__WAIT_POLL;
+        st->gave = now;
+        return MPIPOOL__WAIT_YIELD_STEP;
     }
     if (now - start < MPIPOOL__WAIT_SPIN) return MPIPOOL__WAIT_POLL;
     if (now - start < MPIPOOL__WAIT_YIELD) return MPIPOOL__WAIT_YIELD_STEP;

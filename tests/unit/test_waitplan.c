@@ -3,7 +3,8 @@
  * poll, then yield, then sleep 1, 2, 4 ... up to a millisecond; poll
  * without yielding while an answer is due, and only then; sleeps end when
  * an answer's polling window opens; a late answer past its window does not
- * keep the waiter polling.  Pure arithmetic on given clock readings.
+ * keep the waiter polling; in the window, the core is given up once per
+ * WAIT_HOT_YIELD unless something else ran meanwhile.  Pure arithmetic on given clock readings.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,8 +16,13 @@
 
 #define US 1e-6
 
+/* One step with only the sleep state given (the pace of the window is
+ * tested on its own below). */
 static int step(double now, double start, double due, int hot, unsigned *backoff, unsigned *sleep) {
-    return mpipool__wait_plan(now, start, due, hot, backoff, sleep);
+    mpipool__wait_state st = {*backoff, 0, 0};
+    int r = mpipool__wait_plan(now, start, due, hot, &st, sleep);
+    *backoff = st.backoff_us;
+    return r;
 }
 
 /* Nothing due: poll, yield, then sleeps that double up to the cap. */
@@ -100,6 +106,27 @@ static void test_fresh_wait_late_answer(void **state) {
     assert_int_equal(step(now + 30 * US, now, due, 1, &b, &s), MPIPOOL__WAIT_YIELD_STEP);
 }
 
+/* In the window: polls back to back (each step 1 us after the last) give
+ * the core up once per WAIT_HOT_YIELD; with a gap between steps (the MPI
+ * poll yielded, or the rank was preempted) they do not. */
+static void test_window_pace(void **state) {
+    (void)state;
+    double due = 100.0, t = due;
+    mpipool__wait_state st = {0, 0, 0};
+    unsigned s = 0;
+    int yields = 0;
+    for (int k = 0; k < 200; k++, t += 1 * US) /* 200 us of fast polls */
+        yields += mpipool__wait_plan(t, 0.0, due, 1, &st, &s) == MPIPOOL__WAIT_YIELD_STEP;
+    assert_true(yields >= 9 && yields <= 10);
+    yields = 0;
+    for (int k = 0; k < 200; k++, t += 10 * US) /* each poll gave the core away */
+        yields += mpipool__wait_plan(t, 0.0, due, 1, &st, &s) == MPIPOOL__WAIT_YIELD_STEP;
+    assert_int_equal(yields, 0);
+    /* Without the window (SimGrid) or outside it, the pace plays no part. */
+    st = (mpipool__wait_state){0, 0, 0};
+    assert_int_equal(mpipool__wait_plan(due + 5 * US, due, due, 0, &st, &s), MPIPOOL__WAIT_POLL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ladder_without_due),
@@ -107,6 +134,7 @@ int main(void) {
         cmocka_unit_test(test_sleep_ends_at_window),
         cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_fresh_wait_late_answer),
+        cmocka_unit_test(test_window_pace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,10 +136,12 @@ int mpipool__mpi_error(mpipool *pool, int mpirc, const char *func, const char *c
 
 /* Wait politely: spin briefly (answers usually come within microseconds),
  * then sleep with exponential backoff up to a millisecond, so an idle master
- * or worker does not burn a core that an oversubscribed worker needs. */
+ * or worker does not burn a core that an oversubscribed worker needs; but
+ * poll, without yielding, while an answer is due (waitplan.c). */
 typedef struct {
     double start;
     unsigned sleep_us;
+    mpipool__wait_state pace; /* waitplan.c's state; its backoff_us mirrors sleep_us (watchdog.c reads that) */
     double due;        /* > 0: MPI_Wtime when an answer is expected; sleeps
                           end by then (set by the master before each wait) */
 } mpipool__backoff;

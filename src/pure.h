@@ -117,6 +117,37 @@ int mpipool__plan_depth(size_t unassigned, size_t workers);
 void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
                           size_t *count);
 
+/* ---- waiting for a message (waitplan.c) -----------------------------------
+ * A wait polls for WAIT_SPIN, then yields the core between polls until
+ * WAIT_YIELD, then sleeps 1, 2, 4 ... up to WAIT_SLEEP_MAX_US microseconds.
+ * With `hot`, while an answer is due (from WAIT_HOT_AHEAD before `due` to
+ * WAIT_HOT_AFTER after it) it polls without yielding or sleeping, and its
+ * sleeps end when that window opens. */
+#define MPIPOOL__WAIT_SPIN 20e-6
+#define MPIPOOL__WAIT_YIELD 250e-6
+#define MPIPOOL__WAIT_SLEEP_MAX_US 1000u
+#define MPIPOOL__WAIT_HOT_AHEAD 100e-6
+#define MPIPOOL__WAIT_HOT_AFTER 1e-3
+/* While polling in the window, the core is still given up once per
+ * WAIT_HOT_YIELD, unless something else ran meanwhile (a gap of more than
+ * WAIT_GAP between two steps: the MPI library's own poll yielded, as Open
+ * MPI's does on an oversubscribed node, or the rank was preempted).  An MPI
+ * whose polls never yield (MPICH) would otherwise keep a worker sharing the
+ * master's core off it. */
+#define MPIPOOL__WAIT_HOT_YIELD 20e-6
+#define MPIPOOL__WAIT_GAP 5e-6
+enum { MPIPOOL__WAIT_POLL = 0, MPIPOOL__WAIT_YIELD_STEP = 1, MPIPOOL__WAIT_SLEEP = 2 };
+/* A wait's state: the last sleep's length, the previous step's time and
+ * the last time the core was given up (all 0 at the start of a wait). */
+typedef struct {
+    unsigned backoff_us;
+    double prev, gave;
+} mpipool__wait_state;
+/* The next step of a wait that began at `start` (seconds, same clock as
+ * `now`), with an answer due at `due` (0: none known).  *sleep_us is set to
+ * this step's sleep (0 unless MPIPOOL__WAIT_SLEEP, then >= 1). */
+int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__wait_state *st, unsigned *sleep_us);
+
 /* ---- hierarchical dispatch (plan.c) ---------------------------------------
  * With a hierarchy, the master hands large chunks to group leaders (ranks
  * 1, 1 + G, 1 + 2G, ...), each of which schedules them among the G - 1

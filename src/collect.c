@@ -52,7 +52,7 @@ static int check_answer(mpipool__engine *e, slot *s) {
     if (s->var_out && s->rlen >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
     /* Fewer items than sent: the worker gave back the rest (reclaim.c),
      * which only a flat chunk whose results come in one message may do. */
-    int cut_ok = s->units == 1 && s->nrecv_pieces == 0;
+    int cut_ok = s->whdr.reclaim && s->nrecv_pieces == 0;
     if (h->job != j->id || h->first != s->first || h->count > s->count || (h->count < s->count && !cut_ok))
         return bad_answer(e, "rank %d answered with items %llu+%llu of job %llu, expected %llu+%llu of job %llu",
                           s->worker, (unsigned long long)h->first, (unsigned long long)h->count,

@@ -144,7 +144,8 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,
                                   s->var_out ? MPIPOOL__VAR : j->out_size, wpieced ? payload : 0,
                                   members ? (uint32_t)w + 1 : 0, (uint32_t)members, j->task_timeout,
-                                  e->recover > 0 || j->resume != NULL, (uint32_t)j->capture};
+                                  e->recover > 0 || j->resume != NULL, (uint32_t)j->capture,
+                                  !members && j->user_chunk == 0, 0};
     s->units = members + 1; /* a leader runs items too */
     /* Piece counts fit an int: a chunk is at most MPIPOOL__CHUNK_BYTES_CAP
      * bytes of items (or one variable item), a piece at least 256 bytes. */

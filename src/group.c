@@ -207,7 +207,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s) {
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a member's chunk",
                               pool->rank);
     mpipool__work_hdr wh = {MPIPOOL__KIND_CHUNK, h->fn, h->job, h->first + c->next, count, h->in_size, h->out_size,
-                            0, 0, 0, h->task_timeout, h->watch, 0};
+                            0, 0, 0, h->task_timeout, h->watch, 0, 0, 0};
     memcpy(s->sbuf, &wh, sizeof wh);
     if (payload) memcpy(s->sbuf + sizeof wh, c->in + (size_t)c->next * (size_t)h->in_size, payload);
     int member = g->first + m;

@@ -12,7 +12,9 @@
  *  - a worker is asked at most once per chunk sent to it (asked[w] is
  *    the count of chunks it had when asked; nsent[w], dispatch.c's);
  *  - at most one TAG_RECLAIM per worker is in flight (its buffer is reused);
- *  - only flat chunks are asked for: a group leader answers whole.
+ *  - only flat chunks of automatic size are asked for (work_hdr.reclaim):
+ *    a group leader answers whole, and a map's chunk_size is the calls a
+ *    batch task sees.
  * No answer is owed to a TAG_RECLAIM, so a late one costs nothing.
  */
 #include <stdlib.h>
@@ -70,7 +72,7 @@ static const slot *stuck(const mpipool__engine *e, int w, double now) {
     if (b->worker && (s == NULL || b->seq < s->seq)) s = b;
     /* A stopped job (its error policy, a signal) keeps what it handed out:
      * those items run, as without reclamation. */
-    if (s == NULL || s->completed || s->units > 1 || s->job->cancelled || s->job->per_item <= 0) return NULL;
+    if (s == NULL || s->completed || !s->whdr.reclaim || s->job->cancelled || s->job->per_item <= 0) return NULL;
     double expected = s->job->per_item * (double)s->count;
     return now - s->t_sent > 2 * expected + STUCK_SLACK_SECONDS ? s : NULL;
 }

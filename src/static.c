@@ -17,7 +17,7 @@ static int static_exchange(mpipool__engine *e, mpipool_job *j, int *counts, int 
     mpipool *pool = e->pool;
     MPI_Datatype tin = MPI_DATATYPE_NULL, tout = MPI_DATATYPE_NULL;
     mpipool__work_hdr h = {MPIPOOL__KIND_STATIC, (uint32_t)j->fn_index, j->id, 0, j->n, j->in_size, j->out_size, 0, 0, 0,
-                           j->task_timeout, 0, 0};
+                           j->task_timeout, 0, 0, 0, 0};
     for (int w = 1; w <= e->workers; w++) {
         size_t first, count;
         mpipool__plan_static(j->n, (size_t)e->workers, (size_t)w - 1, &first, &count);

@@ -44,8 +44,9 @@
  *    after the chunk's result (and TAG_FAIL); result_hdr.out_bytes says so.
  *    Such maps are dynamic and flat.
  *  - reclamation (reclaim.c): TAG_RECLAIM (master -> worker, u64 n) asks
- *    for the items not yet started of every CHUNK among the first n the
- *    master sent that worker (it counts the CHUNK and GROUP messages it
+ *    for the items not yet started of every CHUNK (with work_hdr.reclaim
+ *    set: automatic chunk sizes) among the first n the master sent that
+ *    worker (it counts the CHUNK and GROUP messages it
  *    sent; the worker counts those it received).  A worker that sees it
  *    while running such a chunk (it looks between runs of items, only in
  *    flat chunks whose results are not pieced) stops at the next item and
@@ -116,6 +117,9 @@ typedef struct {
     double task_timeout; /* seconds a task may run (the map's option); 0 = no limit */
     uint32_t watch;      /* 1: run the watchdog (in-job recovery, or a journal): crashes reach the master */
     uint32_t capture;    /* 1: MPIPOOL_MAP_ORDERED_OUTPUT: send tasks' output back */
+    uint32_t reclaim;    /* 1: the master may ask for its unstarted items (automatic
+                            chunk sizes: a map's chunk_size keeps its chunks whole) */
+    uint32_t unused_;
 } mpipool__work_hdr;
 
 /* TAG_HEARTBEAT: what the worker runs now (item meaningful if busy). */

@@ -133,8 +133,9 @@ static int send_result(worker *wk, int k, mpipool__result_hdr *rh, size_t bytes,
 static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, size_t bytes,
                      mpipool__result_hdr *rh, int64_t *nfail) {
     mpipool *pool = wk->pool;
-    /* Only a flat chunk whose results go in one message may stop early. */
-    int paced = wk->parent == 0 && bytes <= pool->piece;
+    /* Only a flat chunk of automatic size whose results go in one message
+     * may stop early: a map's chunk_size is the calls a batch task sees. */
+    int paced = h->reclaim && wk->parent == 0 && bytes <= pool->piece;
     pacer pc = {wk, wk->from_master, 0.0, 0};
     mpipool__pace pp = {pace, &pc, h->count};
     if (paced && h->job != wk->pace_job) {

@@ -49,7 +49,7 @@ static char *message(const mpipool__work_hdr *h, const void *payload, size_t len
 
 static void test_chunk_fixed(void **state) {
     (void)state;
-    mpipool__work_hdr h = {MPIPOOL__KIND_CHUNK, 0, 1, 10, 3, 4, 4, 0, 0, 0, 0.0, 0, 0};
+    mpipool__work_hdr h = {MPIPOOL__KIND_CHUNK, 0, 1, 10, 3, 4, 4, 0, 0, 0, 0.0, 0, 0, 0, 0};
     char items[12] = "abcdefghijk";
     char *m = message(&h, items, 12);
     const uint64_t *sizes;
@@ -76,7 +76,7 @@ static void test_chunk_fixed(void **state) {
 
 static void test_chunk_variable(void **state) {
     (void)state;
-    mpipool__work_hdr h = {MPIPOOL__KIND_CHUNK, 0, 1, 0, 2, MPIPOOL__VAR, MPIPOOL__VAR, 0, 0, 0, 0.0, 0, 0};
+    mpipool__work_hdr h = {MPIPOOL__KIND_CHUNK, 0, 1, 0, 2, MPIPOOL__VAR, MPIPOOL__VAR, 0, 0, 0, 0.0, 0, 0, 0, 0};
     struct {
         uint64_t sizes[2];
         char data[8];

@@ -21,6 +21,7 @@
 #include "jobs.h"
 #include "observe.h"
 #include "reclaim.h"
+#include "recover.h"
 
 /* Look for stuck workers at most this often. */
 #define LOOK_SECONDS (MIN_CHUNK_SECONDS / 2)
@@ -106,14 +107,7 @@ int mpipool__reclaim_look(mpipool__engine *e) {
 }
 
 void mpipool__reclaim_back(mpipool__engine *e, slot *s, uint64_t ran) {
-    mpipool_job *j = s->job;
     uint64_t first = s->first + ran, count = s->count - ran;
-    mpipool__obs_given_back(e->pool, j, s->worker, first, count);
-    /* A stream's items exist only in the copy sent: keep it. */
-    const char *items = j->source ? s->sbuf + sizeof s->whdr : NULL;
-    if (mpipool__redo_add(j, first, count, s->deaths, s->why, items, s->first, s->count) == 0) return;
-    for (uint64_t i = first; i < first + count; i++)
-        mpipool__job_fail_item(j, i, s->worker, MPIPOOL_ENOMEM, "no memory to send it again after its worker "
-                               "gave it back");
-    (void)e;
+    mpipool__obs_given_back(e->pool, s->job, s->worker, first, count);
+    mpipool__recover_put_back(s, first, count, s->deaths, s->why, "gave it back");
 }

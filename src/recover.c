@@ -150,17 +150,21 @@ static void journal_kill(mpipool__engine *e, slot *s, uint64_t item, int w, cons
     }
 }
 
-/* Queue items [first, first + count) of s again; a failure to get memory
- * fails them instead (they are never lost silently). */
-static void put_back(mpipool__engine *e, slot *s, uint64_t first, uint64_t count, int deaths, const char *why) {
+void mpipool__recover_put_back(slot *s, uint64_t first, uint64_t count, int deaths, const char *why,
+                               const char *after) {
     mpipool_job *j = s->job;
     const char *items = j->source ? s->sbuf + sizeof s->whdr : NULL;
+    char msg[96];
     if (count == 0) return;
     /* A stream's items exist only in the copy sent: keep it. */
     if (mpipool__redo_add(j, first, count, deaths, why, items, s->first, s->count) == 0) return;
-    for (uint64_t i = first; i < first + count; i++)
-        mpipool__job_fail_item(j, i, s->worker, MPIPOOL_ENOMEM, "no memory to send it again after its worker died");
-    (void)e;
+    snprintf(msg, sizeof msg, "no memory to send it again after its worker %s", after);
+    for (uint64_t i = first; i < first + count; i++) mpipool__job_fail_item(j, i, s->worker, MPIPOOL_ENOMEM, msg);
+}
+
+/* Queue items [first, first + count) of s, whose worker died, again. */
+static void put_back(slot *s, uint64_t first, uint64_t count, int deaths, const char *why) {
+    mpipool__recover_put_back(s, first, count, deaths, why, "died");
 }
 
 /* The item at `item` may have been running when w died: it runs alone
@@ -176,7 +180,7 @@ static void charge_item(mpipool__engine *e, slot *s, uint64_t item, int w, const
     if (s->deaths + certain < 2) {
         if (why) journal_kill(e, s, item, w, why, NULL); /* it surely ended w */
         if (e->recover > 0) {
-            put_back(e, s, item, 1, s->deaths + certain, text);
+            put_back(s, item, 1, s->deaths + certain, text);
             return;
         }
         /* Without recovery the launcher is ending the job: sending the item
@@ -195,13 +199,13 @@ void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, c
     mpipool_job *j = s->job;
     uint64_t first = s->first, end = s->first + s->count;
     if (!running || s->count == 0) {
-        put_back(e, s, first, s->count, s->deaths, s->why);
+        put_back(s, first, s->count, s->deaths, s->why);
         return;
     }
     if (why && why->job == j->id && why->item >= first && why->item < end) {
         /* The worker said which item: only that one is charged. */
         uint64_t k = why->item;
-        put_back(e, s, first, k - first, s->deaths, s->why);
+        put_back(s, first, k - first, s->deaths, s->why);
         if (why->kind == MPIPOOL__DIED_TIMEOUT) {
             char msg[MPIPOOL__MSG_MAX];
             journal_kill(e, s, k, w, why, NULL);
@@ -211,14 +215,14 @@ void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, c
         } else {
             charge_item(e, s, k, w, why, 1);
         }
-        put_back(e, s, k + 1, end - k - 1, s->deaths, s->why);
+        put_back(s, k + 1, end - k - 1, s->deaths, s->why);
         return;
     }
     /* No report: the items from the one its last heartbeat named on were
      * possibly running; those before it had returned. */
     uint64_t from = first;
     if (e->beat_job[w] == j->id && e->beat_item[w] >= first && e->beat_item[w] < end) from = e->beat_item[w];
-    put_back(e, s, first, from - first, s->deaths, s->why);
+    put_back(s, first, from - first, s->deaths, s->why);
     for (uint64_t i = from; i < end; i++) charge_item(e, s, i, w, NULL, end - from == 1);
 }
 

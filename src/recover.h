@@ -31,6 +31,11 @@ int mpipool__recover_silent(mpipool__engine *e);
  * s is the oldest chunk w had, the one it was running; `why`: its death
  * report, or NULL. */
 void mpipool__recover_requeue(mpipool__engine *e, slot *s, int w, int running, const mpipool__died_msg *why);
+/* Queue items [first, first + count) of slot s again (redo.c), with the
+ * deaths they saw; a failure to get memory fails them instead, "no memory
+ * to send it again after its worker <after>" (never lost silently). */
+void mpipool__recover_put_back(slot *s, uint64_t first, uint64_t count, int deaths, const char *why,
+                               const char *after);
 /* w is gone for good: no more work, a line on stderr; with no worker left
  * the engine breaks. */
 void mpipool__recover_bury(mpipool__engine *e, int w, const mpipool__died_msg *why);

@@ -18,27 +18,32 @@
 #define BIG_OUT 5000
 
 static long long largest; /* bytes, this rank */
+static int largest_tag = -1, largest_dest = -1; /* of that message, for the report */
 
-static void record(int count, MPI_Datatype dt) {
+static void record(int count, MPI_Datatype dt, int dest, int tag) {
     int size = 0;
     PMPI_Type_size(dt, &size);
     long long bytes = (long long)count * size;
-    if (bytes > largest) largest = bytes;
+    if (bytes > largest) {
+        largest = bytes;
+        largest_tag = tag;
+        largest_dest = dest;
+    }
 }
 
 int MPI_Send(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm) {
-    record(count, dt);
+    record(count, dt, dest, tag);
     return PMPI_Send(buf, count, dt, dest, tag, comm);
 }
 
 int MPI_Isend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm,
               MPI_Request *req) {
-    record(count, dt);
+    record(count, dt, dest, tag);
     return PMPI_Isend(buf, count, dt, dest, tag, comm, req);
 }
 
 int MPI_Bcast(void *buf, int count, MPI_Datatype dt, int root, MPI_Comm comm) {
-    record(count, dt);
+    record(count, dt, root, -1);
     return PMPI_Bcast(buf, count, dt, root, comm);
 }
 
@@ -214,7 +219,8 @@ int main(int argc, char **argv) {
     }
     /* The point of it all: nothing this rank sent was bigger than a piece. */
     if (largest > PIECE) {
-        fprintf(stderr, "[rank %d] largest message %lld bytes > piece %d\n", rank, largest, PIECE);
+        fprintf(stderr, "[rank %d] largest message %lld bytes > piece %d (tag %d to rank %d)\n", rank, largest,
+                PIECE, largest_tag, largest_dest);
         harness_failed = 1;
     }
     if (rank == 0) printf("largest message on rank 0: %lld bytes\n", largest);

@@ -170,6 +170,8 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     else j->next += count;
     mpipool__recover_heard(e, w);
     j->chunks_out++;
+    e->last_job[w] = j->id;
+    e->last_count[w] = count;
     e->nsent[w]++;
     e->inflight[w]++;
     e->busy++;
@@ -282,6 +284,11 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
             size_t count = next_chunk_for(j, (size_t)e->workers, fanout, (size_t)members + 1);
+            /* A map's chunk_size is kept as asked; a stream's chunks are
+             * bounded by its window instead. */
+            if (j->user_chunk == 0 && !j->source && !j->in_var && !j->out_var && e->last_job[w] == j->id)
+                count = mpipool__plan_slow_start(count, e->last_count[w],
+                                                 SLOW_START_BYTES / (j->in_size + j->out_size + 1));
             if (send_chunk(e, j, s, w, count, members) != 0) return -1;
             any = 1;
         }

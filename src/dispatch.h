@@ -34,6 +34,13 @@
 /* ... and, below that, at most this many times the least (see next_chunk):
  * the longer a chunk, the longer a long item in it may wait to start. */
 #define CHUNK_TAIL_FACTOR 2.0
+/* Slow start (plan.c): a target's chunks of a map grow at most twofold from
+ * one to the next, except up to this many bytes of items and results.  At
+ * the start of a map every target's first chunks cross the master's link
+ * together, sharing it, so none starts computing before all have arrived. */
+#ifndef SLOW_START_BYTES
+#define SLOW_START_BYTES ((size_t)16384)
+#endif
 /* What one chunk costs the master (or a group leader) in CPU time: about
  * 1.4 us measured here for a send, a receive and the bookkeeping (bench/,
  * "one item per message").  With F ranks to serve, chunks shorter than
@@ -91,6 +98,8 @@ struct mpipool__engine {
     uint64_t seq;             /* chunks sent                           */
     slot *slots;
     int *inflight;            /* per rank                              */
+    uint64_t *last_job;       /* per rank: the job of the last chunk sent it, */
+    size_t *last_count;       /* ... and its items (slow start, plan.c)     */
     MPI_Request *rreqs;       /* nslots + 1: the slots' receives, then abort_req */
     int *idx;
     MPI_Status *statuses;     /* nslots + 1, for the Testsome on rreqs     */

@@ -164,6 +164,8 @@ static void engine_free(mpipool__engine *e) {
     free(e->idx);
     free(e->statuses);
     free(e->inflight);
+    free(e->last_job);
+    free(e->last_count);
     mpipool__recover_free(e);
     mpipool__reclaim_free(e);
     free(e);
@@ -180,8 +182,10 @@ int mpipool__engine_create(mpipool *pool) {
     e->idx = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->idx);
     e->statuses = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->statuses);
     e->inflight = calloc((size_t)pool->size, sizeof *e->inflight);
+    e->last_job = calloc((size_t)pool->size, sizeof *e->last_job);
+    e->last_count = calloc((size_t)pool->size, sizeof *e->last_count);
     int rec = mpipool__recover_init(e), rcl = mpipool__reclaim_init(e);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || rec != 0 || rcl != 0) {
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->last_job || !e->last_count || rec != 0 || rcl != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }

@@ -7,6 +7,7 @@
  * minimum that keeps message cost a small fraction of the work and above by
  * the largest message we are willing to build.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pure.h"
@@ -36,6 +37,13 @@ size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
     if (item == 0) item = 1;
     if (max_bytes <= header || max_bytes - header < item) return 1;
     return (max_bytes - header) / item;
+}
+
+size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor) {
+    if (last == 0) return want;
+    size_t most = last > SIZE_MAX / 2 ? SIZE_MAX : 2 * last;
+    if (most < floor) most = floor;
+    return want < most ? want : most;
 }
 
 int mpipool__plan_depth(size_t unassigned, size_t workers) {

@@ -108,6 +108,15 @@ size_t mpipool__plan_chunk(size_t remaining, size_t workers, size_t user_chunk,
  * (header + items) nor its result message exceeds max_bytes.  >= 1. */
 size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
                                size_t max_bytes);
+/* Slow start: a target's next chunk of a map holds at most twice the items
+ * of the one sent it before (`last`; 0: none yet, no limit), or `floor`
+ * items if that is more.  So the first round of a map, sent to every target
+ * at once, is small, and a pool whose master link is the bottleneck starts
+ * computing after a short transfer, not after every target's first
+ * full-size chunk has crossed the link together (they share it).  The
+ * floor (a size in bytes, in items) leaves chunks that are cheap to send
+ * alone.  `want` when it is within the limit. */
+size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor);
 /* How many chunks a worker should have in flight: 2 while more than
  * 2 * workers items remain unassigned, then 1, so the last items go to idle
  * workers instead of queueing behind a long task. */

@@ -188,6 +188,11 @@ def main():
                    f"half of it per message. Best of the repetitions rather than the median, because other load "
                    f"only adds time; still an upper bound on mpipool's own cost (3 ranks share 2 cores). "
                    f"Load average at calibration: {cal.get('load', '?')}.")
+    elif cal.get("source") == "given":
+        out.append(f"**Calibration: {us:.4g} µs per message, given** (`SCALE_MSG_US={us:.4g}`, not measured in "
+                   f"this run): the figure of an earlier calibration, so that this grid and that one differ only "
+                   f"by the code. Injected as `smpi/ois` = `smpi/os` (send) and `smpi/or` (receive) into every "
+                   f"simulated run, mpipool's and the peers' alike.")
     else:
         out.append(f"**Calibration: {us:.3g} µs per message (fallback)**: the calibration run could not run "
                    f"here, so run.sh used its documented fallback, the figure of bench/RESULTS.md of "

@@ -16,7 +16,10 @@
 # (default 2), SCALE_DYN_MAX items above which the one-item-per-message peer
 # is not run (default 150000), SCALE_LONG_T the ideal seconds of the longer
 # runs at the largest rank count, 100 us and 1 ms uniform tasks (default
-# 0.2; 0 or empty: none).
+# 0.2; 0 or empty: none), SCALE_MSG_US the per-message cost in
+# microseconds to inject instead of calibrating (e.g. an earlier run's, so
+# that two grids differ only by the code; the calibration measures real
+# runs, and other load on this machine moves it).
 #
 # Exit status: non-zero if a build fails, or a program fails or gives wrong
 # results (a point that only runs out of wall time is reported, not failed,
@@ -75,7 +78,10 @@ say "calibrating ($mode)"
 calib_src=fallback
 msg_us=$FALLBACK_US
 B=bench/build
-if { cmake -S . -B "$B/lib" -DCMAKE_BUILD_TYPE=Release -DMPI_C_COMPILER=mpicc.openmpi \
+if [ -n "${SCALE_MSG_US:-}" ]; then
+  calib_src=given
+  msg_us=$SCALE_MSG_US
+elif { cmake -S . -B "$B/lib" -DCMAKE_BUILD_TYPE=Release -DMPI_C_COMPILER=mpicc.openmpi \
        -DMPIPOOL_BUILD_TESTS=OFF -DMPIPOOL_BUILD_EXAMPLES=OFF >"$O/calib-build.log" 2>&1 &&
      cmake --build "$B/lib" -j2 --target mpipool >>"$O/calib-build.log" 2>&1 &&
      mpicc.openmpi -std=c11 -D_GNU_SOURCE -O2 -Iinclude bench/mpipool_roundtrip.c -o "$B/mpipool_roundtrip" \

@@ -184,6 +184,29 @@ static void test_depth(void **state) {
     }
 }
 
+static void test_slow_start(void **state) {
+    (void)state;
+    /* No chunk sent yet: as planned. */
+    assert_int_equal(mpipool__plan_slow_start(5000, 0, 100), 5000);
+    /* Then at most twice the last ... */
+    assert_int_equal(mpipool__plan_slow_start(5000, 32, 0), 64);
+    assert_int_equal(mpipool__plan_slow_start(5000, 2000, 0), 4000);
+    assert_int_equal(mpipool__plan_slow_start(5000, 2500, 0), 5000);
+    /* ... or the floor, whichever is more; never more than planned. */
+    assert_int_equal(mpipool__plan_slow_start(5000, 32, 1000), 1000);
+    assert_int_equal(mpipool__plan_slow_start(500, 32, 1000), 500);
+    assert_int_equal(mpipool__plan_slow_start(40, 32, 0), 40);
+    assert_int_equal(mpipool__plan_slow_start(1, 1, 0), 1);
+    /* Shrinking (guided, at the end of a map) is never held back. */
+    assert_int_equal(mpipool__plan_slow_start(10, 4000, 0), 10);
+    /* No overflow. */
+    assert_int_equal(mpipool__plan_slow_start(SIZE_MAX, SIZE_MAX / 2 + 1, 0), SIZE_MAX);
+    /* From one item, growth is geometric: 1, 2, 4, ... */
+    size_t last = 1;
+    for (int k = 0; k < 20; k++) last = mpipool__plan_slow_start(SIZE_MAX, last, 0);
+    assert_int_equal(last, (size_t)1 << 20);
+}
+
 static void check_static(size_t n, size_t workers) {
     size_t next = 0, lo = BIG, hi = 0;
     for (size_t w = 0; w < workers; w++) {
@@ -324,6 +347,7 @@ int main(void) {
         cmocka_unit_test(test_max_items),
         cmocka_unit_test(test_max_items_property),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_slow_start),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

@@ -128,13 +128,17 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
 
 /* ---- waiting for a message (waitplan.c) -----------------------------------
  * A wait polls for WAIT_SPIN, then yields the core between polls until
- * WAIT_YIELD, then sleeps 1, 2, 4 ... up to WAIT_SLEEP_MAX_US microseconds.
+ * WAIT_YIELD, then sleeps 1, 2, 4 ... up to WAIT_SLEEP_MAX_US microseconds,
+ * but never longer than 1/WAIT_SLEEP_SHARE of the wait so far: whatever
+ * ends the wait is noticed at most that share late (an answer whose time
+ * is not yet known, the first of a map, after 1 ms: not 0.5 ms late).
  * With `hot`, while an answer is due (from WAIT_HOT_AHEAD before `due` to
  * WAIT_HOT_AFTER after it) it polls without yielding or sleeping, and its
  * sleeps end when that window opens. */
 #define MPIPOOL__WAIT_SPIN 20e-6
 #define MPIPOOL__WAIT_YIELD 250e-6
 #define MPIPOOL__WAIT_SLEEP_MAX_US 1000u
+#define MPIPOOL__WAIT_SLEEP_SHARE 8
 #define MPIPOOL__WAIT_HOT_AHEAD 100e-6
 #define MPIPOOL__WAIT_HOT_AFTER 1e-3
 /* While polling in the window, the core is still given up once per

@@ -50,6 +50,9 @@ int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__w
             if (left < 1e-6 * us) us = left > 2e-6 ? (unsigned)(left * 1e6) : 1;
         }
     }
+    /* The ladder's place (*backoff_us) is kept; only this sleep is cut. */
+    double most = (now - start) * 1e6 / MPIPOOL__WAIT_SLEEP_SHARE;
+    if ((double)us > most) us = most >= 1 ? (unsigned)most : 1;
     *sleep_us = us;
     return MPIPOOL__WAIT_SLEEP;
 }

@@ -36,12 +36,35 @@ static void test_ladder_without_due(void **state) {
         assert_int_equal(step(100.0 + 21 * US, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_YIELD_STEP);
         assert_int_equal(step(100.0 + 249 * US, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_YIELD_STEP);
         unsigned want = 1;
+        /* (8 ms into the wait: the share of the wait so far, below, allows 1 ms.) */
         for (int k = 0; k < 14; k++) {
-            assert_int_equal(step(100.0 + 300 * US + k, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+            assert_int_equal(step(100.0 + 8e-3 + k * US, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
             assert_int_equal(s, want);
             want = want * 2 > MPIPOOL__WAIT_SLEEP_MAX_US ? MPIPOOL__WAIT_SLEEP_MAX_US : want * 2;
         }
         assert_int_equal(s, MPIPOOL__WAIT_SLEEP_MAX_US);
+    }
+}
+
+/* A sleep is never longer than an eighth of the wait so far, wherever the
+ * ladder is: a wait that ends after 1 ms is noticed within 125 us. */
+static void test_sleep_share_of_wait(void **state) {
+    (void)state;
+    for (int hot = 0; hot <= 1; hot++) {
+        unsigned b = MPIPOOL__WAIT_SLEEP_MAX_US, s = 0;
+        assert_int_equal(step(100.0 + 300 * US, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+        assert_true(s >= 37 && s <= 38);
+        assert_int_equal(b, MPIPOOL__WAIT_SLEEP_MAX_US); /* the ladder keeps its place */
+        assert_int_equal(step(100.0 + 1e-3, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+        assert_true(s >= 124 && s <= 125);
+        assert_int_equal(step(100.0 + 4e-3, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+        assert_true(s >= 499 && s <= 500);
+        assert_int_equal(step(100.0 + 20e-3, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+        assert_int_equal(s, MPIPOOL__WAIT_SLEEP_MAX_US);
+        /* Early in the ladder, the ladder is the shorter. */
+        b = 2;
+        assert_int_equal(step(100.0 + 1e-3, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
+        assert_int_equal(s, 4);
     }
 }
 
@@ -130,6 +153,7 @@ static void test_window_pace(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ladder_without_due),
+        cmocka_unit_test(test_sleep_share_of_wait),
         cmocka_unit_test(test_hot_window),
         cmocka_unit_test(test_sleep_ends_at_window),
         cmocka_unit_test(test_late_answer),

@@ -20,21 +20,21 @@ static void expect_expand(const char *tmpl, const char *arg, unsigned long long 
     char *one[] = {(char *)(uintptr_t)arg};
     char *got = mr_template_expand(tmpl, one, 1, seq);
     assert_non_null(got);
-    if (strcmp(got, want) != 0) fail_msg("'%s' with '%s': got <%s>, want <%s>", tmpl, arg, got, want);
+    if (strcmp(got, want) != 0) fail_msg("'%s' with '%s': got <%s>, want <%s>", tmpl ? tmpl : "(null)", arg ? arg : "(null)", got ? got : "(null)", want);
     free(got);
 }
 
 static void expect_expand_n(const char *tmpl, char *const *args, size_t n, const char *want) {
     char *got = mr_template_expand(tmpl, args, n, 5);
     assert_non_null(got);
-    if (strcmp(got, want) != 0) fail_msg("'%s' with %zu args: got <%s>, want <%s>", tmpl, n, got, want);
+    if (strcmp(got, want) != 0) fail_msg("'%s' with %zu args: got <%s>, want <%s>", tmpl ? tmpl : "(null)", n, got ? got : "(null)", want);
     free(got);
 }
 
 static void expect_quote(const char *s, const char *want) {
     char *got = mr_shell_quote(s, strlen(s));
     assert_non_null(got);
-    if (strcmp(got, want) != 0) fail_msg("quote <%s>: got <%s>, want <%s>", s, got, want);
+    if (strcmp(got, want) != 0) fail_msg("quote <%s>: got <%s>, want <%s>", s, got ? got : "(null)", want);
     free(got);
 }
 

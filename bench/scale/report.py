@@ -5,7 +5,8 @@ appended when missing); the rest of RESULTS.md is kept byte for byte.
     python3 bench/scale/report.py --dat FILE --calibration FILE --results bench/RESULTS.md \
         --png bench/scale.png --gp FILE --points DIR --plan FILE --t T ...
     python3 bench/scale/report.py --save-section RESULTS.md FILE     (bench/run: before
-    python3 bench/scale/report.py --restore-section RESULTS.md FILE   and after report.py)
+    python3 bench/scale/report.py --restore-section RESULTS.md FILE   and after report.py;
+                                  the scale section and the hand-written ones after it)
 """
 import argparse
 import datetime
@@ -138,8 +139,11 @@ def main():
 
     if a.save_section:
         res, out = a.save_section
-        sec = split_section(open(res).read())[1] if os.path.exists(res) else ""
-        open(out, "w").write(sec)
+        # The scale section and every section after it: bench/report.py
+        # writes RESULTS.md only up to its own notes, and the sections after
+        # this one are measurements written by hand (per issue), not by it.
+        _, sec, after = split_section(open(res).read()) if os.path.exists(res) else ("", "", "")
+        open(out, "w").write(sec + after if sec else "")
         return 0
     if a.restore_section:
         res, src = a.restore_section

@@ -124,6 +124,7 @@ static int collect(mpipool__engine *e, slot *s) {
         if (h->out_bytes) ENGINE_MPI(e, mpipool__recv_blob(e->pool->comm, s->worker, MPIPOOL__TAG_OUTPUT, &text, &tlen));
         if (ran > 0) mpipool__ordered_put(j, s->first, ran, text, (size_t)tlen);
         else free(text);
+        e->now = 0; /* the pass's clock is read again (dispatch.h): printing may have taken long */
     }
     if (ran > 0) {
         /* The mean over every item so far: one long or short item of a
@@ -135,8 +136,10 @@ static int collect(mpipool__engine *e, slot *s) {
     j->done += ran;
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     mpipool__recover_heard(e, s->worker);
-    mpipool__obs_collected(e->pool, j, s->worker, s->first, ran, h->busy,
-                           s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0);
+    /* A trace times the collect itself (from obs_t0); else the pass's clock does. */
+    mpipool__obs_collected_at(e->pool, j, s->worker, s->first, ran, h->busy,
+                              s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0,
+                              obs_t0 != 0.0 ? MPI_Wtime() : mpipool__engine_now(e));
     slot_release(e, s);
     return 0;
 }

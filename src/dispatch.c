@@ -157,7 +157,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         return chunk_refused(j, s, "a chunk's pieces");
     s->sbig = payload > BIG_MESSAGE_BYTES;
     s->rbig = s->var_out || rbytes > BIG_MESSAGE_BYTES;
-    s->t_sent = MPI_Wtime();
+    s->t_sent = mpipool__engine_now(e);
     int wsmall = !var_in && !wpieced && payload <= SMALL_CHUNK_BYTES;
     s->rsmall = !s->var_out && !rpieced && rbytes <= SMALL_CHUNK_BYTES;
     /* No memory for a copy: go zero-copy instead. */
@@ -316,8 +316,8 @@ int mpipool__dispatch_moving(mpipool__engine *e) {
 /* MPI_Wtime when the next result should arrive, from the time per item:
  * the earliest chunk on a worker whose results are still out; 0 if none
  * or unknown.  Called with e->lock held, only before the master sleeps. */
-double mpipool__dispatch_next_due(const mpipool__engine *e) {
-    double due = 0, now = MPI_Wtime();
+double mpipool__dispatch_next_due(const mpipool__engine *e, double now) {
+    double due = 0;
     for (int i = 0; i < e->nslots; i++) {
         const slot *s = &e->slots[i];
         if (!s->worker || s->completed || s->job->per_item <= 0) continue;

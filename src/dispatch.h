@@ -86,6 +86,12 @@ struct mpipool__engine {
                                  in an imap's source or sink without `lock`
                                  (usercall.c); others wait or just look      */
     pthread_t pass_owner;     /* ... that thread                           */
+    double now;               /* MPI_Wtime at the start of the current pass
+                                 (engine.c); 0 after anything in it that may
+                                 take long (a user's source or sink, a static
+                                 job, printing captured output): read through
+                                 mpipool__engine_now, the clock is read about
+                                 once a pass (~30 ns a read here)          */
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
@@ -134,6 +140,13 @@ static inline void mpipool__engine_break(mpipool__engine *e, int mpirc, const ch
     e->broken = 1;
 }
 
+/* The pass's clock (e->now), read again if something in the pass may have
+ * taken long since.  Only inside a pass. */
+static inline double mpipool__engine_now(mpipool__engine *e) {
+    if (e->now == 0) e->now = MPI_Wtime();
+    return e->now;
+}
+
 #define ENGINE_MPI(e, call)                                    \
     do {                                                       \
         int engine_mpirc_ = (call);                            \
@@ -150,8 +163,9 @@ int mpipool__dispatch_collect(mpipool__engine *e);
 int mpipool__dispatch_fill(mpipool__engine *e);
 /* 1 if a large message is probably moving (sleeping would stall it). */
 int mpipool__dispatch_moving(mpipool__engine *e);
-/* MPI_Wtime when the next result should arrive; 0 if unknown. */
-double mpipool__dispatch_next_due(const mpipool__engine *e);
+/* MPI_Wtime when the next result should arrive; 0 if unknown.  `now`:
+ * MPI_Wtime. */
+double mpipool__dispatch_next_due(const mpipool__engine *e, double now);
 /* collect.c: post / cancel the receive for TAG_ABORT. */
 int mpipool__dispatch_watch(mpipool__engine *e);
 void mpipool__dispatch_unwatch(mpipool__engine *e);

@@ -60,11 +60,15 @@ static int progress_once(mpipool__engine *e) {
     int sig = mpipool__signal_pending();
     if (sig && !e->interrupted) interrupt(e, sig);
     mpipool__resume_poll(); /* the journal's timed sync */
+    e->now = MPI_Wtime();
     int any = mpipool__dispatch_collect(e);
+    /* With every slot taken no chunk can go out (a worker has at most two,
+     * and a static job waits for none): most passes while answers are due. */
+    if (!e->broken && e->busy < e->nslots && mpipool__dispatch_fill(e) != 0) any = 1;
+    /* The watch is posted while chunks are out; a fill that breaks the
+     * engine needs none. */
     if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
-    if (!e->broken && mpipool__dispatch_fill(e) != 0) any = 1;
-    if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
-    if (!e->broken) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
+    if (!e->broken && e->busy > 0) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
     for (mpipool_job *j = e->head, *next; j; j = next) {
         next = j->next_job;
         /* A broken engine cannot drain: chunks still out are never collected. */
@@ -79,25 +83,37 @@ static int progress_once(mpipool__engine *e) {
 /* progress_once, by one thread at a time: the pass stays this thread's
  * while it is out in an imap's source or sink without the lock
  * (usercall.c).  Meanwhile another thread (or that source or sink itself,
- * through mpipool_ready) gets 0 here: nothing moved.  With e->lock. */
-static int pass(mpipool__engine *e) {
-    if (e->pass) return 0;
+ * through mpipool_ready) gets 0 here: nothing moved.  With e->lock.
+ * *now: the clock at the end of the pass (read here if no pass ran). */
+static int pass_at(mpipool__engine *e, double *now) {
+    if (e->pass) {
+        *now = MPI_Wtime();
+        return 0;
+    }
     e->pass = 1;
     e->pass_owner = pthread_self();
     int any = progress_once(e);
     e->pass = 0;
+    *now = mpipool__engine_now(e);
     return any;
 }
 
+static int pass(mpipool__engine *e) {
+    double now;
+    return pass_at(e, &now);
+}
+
 /* Nothing moved: how to wait for the next pass.  `bo->due` is set from the
- * chunks out, unless another thread is in a pass (their state is its). */
-static int idle_moving(mpipool__engine *e, mpipool__backoff *bo) {
+ * chunks out, unless another thread is in a pass (their state is its).
+ * `now`: the clock, read once per wait step (a read costs ~30 ns here, and
+ * a master polls for an answer in steps of well under a microsecond). */
+static int idle_moving(mpipool__engine *e, mpipool__backoff *bo, double now) {
     if (e->pass) {
         bo->due = 0;
         return 0;
     }
     int moving = mpipool__dispatch_moving(e);
-    if (!moving) bo->due = mpipool__dispatch_next_due(e);
+    if (!moving) bo->due = mpipool__dispatch_next_due(e, now);
     return moving;
 }
 
@@ -114,14 +130,15 @@ static void drive(mpipool__engine *e, mpipool_job *j, double timeout, int pull) 
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
     while (!arrived(j, pull)) {
-        int moved = pass(e);
+        double now;
+        int moved = pass_at(e, &now);
         if (moved) mpipool__backoff_reset(&bo);
         if (arrived(j, pull) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
         if (moved) continue;
-        int moving = idle_moving(e, &bo);
+        int moving = idle_moving(e, &bo, now);
         pthread_mutex_unlock(&e->lock);
         if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
-        else mpipool__backoff_wait(&bo);
+        else mpipool__backoff_wait_at(&bo, now);
         pthread_mutex_lock(&e->lock);
     }
 }
@@ -137,14 +154,15 @@ static void *progress_thread(void *arg) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        if (pass(e)) {
+        double now;
+        if (pass_at(e, &now)) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        int moving = idle_moving(e, &bo);
+        int moving = idle_moving(e, &bo, now);
         pthread_mutex_unlock(&e->lock);
         if (moving) mpipool__yield();
-        else mpipool__backoff_wait(&bo);
+        else mpipool__backoff_wait_at(&bo, now);
         pthread_mutex_lock(&e->lock);
     }
     pthread_mutex_unlock(&e->lock);

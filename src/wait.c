@@ -26,8 +26,9 @@ void mpipool__yield(void) {
 #endif
 }
 
-void mpipool__backoff_wait(mpipool__backoff *b) {
-    double now = MPI_Wtime();
+void mpipool__backoff_wait(mpipool__backoff *b) { mpipool__backoff_wait_at(b, MPI_Wtime()); }
+
+void mpipool__backoff_wait_at(mpipool__backoff *b, double now) {
     if (b->start < 0) b->start = now;
     unsigned us = 0;
     b->pace.backoff_us = b->sleep_us;

@@ -138,7 +138,9 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
                 .deaths = deaths, .why = why};
     size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
     size_t rbytes = s->var_out ? 0 : count * j->out_size;
-    int wpieced = sizeof s->whdr + payload > piece;
+    /* Workers post their receive for our next TAG_WORK ahead (wire.h). */
+    size_t work_max = MPIPOOL__SIMULATED || piece < MPIPOOL__WORK_MSG_MAX ? piece : MPIPOOL__WORK_MSG_MAX;
+    int wpieced = sizeof s->whdr + payload > work_max;
     int rpieced = !s->var_out && sizeof s->rhdr + rbytes > piece;
     s->whdr = (mpipool__work_hdr){members ? MPIPOOL__KIND_GROUP : MPIPOOL__KIND_CHUNK, (uint32_t)j->fn_index,
                                   j->id, first, count, var_in ? MPIPOOL__VAR : j->in_size,

@@ -117,6 +117,27 @@ static int idle_moving(mpipool__engine *e, mpipool__backoff *bo, double now) {
     return moving;
 }
 
+/* Nothing moved: wait one step, with e->lock released.  Except a poll
+ * step (an answer is due, or the wait has just begun) of a pool with no
+ * progress thread, whose next pass follows at once: it keeps the lock (a
+ * lock round trip per poll of a one-item round trip), which only another
+ * thread of the caller's could want (mpipool_ready...): it gets it at the
+ * next yield or sleep.  With another thread's pass under way, or a
+ * progress thread (async jobs: the caller's mpipool_wait/ready take the
+ * lock), every step releases it as before.  Returns 1 for a poll step that
+ * kept the lock.  With e->lock. */
+static int idle_step(mpipool__engine *e, mpipool__backoff *bo, double now) {
+    unsigned us = 0;
+    int moving = idle_moving(e, bo, now);
+    int step = moving ? MPIPOOL__WAIT_YIELD_STEP : mpipool__backoff_plan(bo, now, &us);
+    if (step == MPIPOOL__WAIT_POLL && !e->thread_started && !e->pass) return 1;
+    pthread_mutex_unlock(&e->lock);
+    /* moving: keep it moving, but let workers on this core run */
+    mpipool__backoff_act(step, us);
+    pthread_mutex_lock(&e->lock);
+    return 0;
+}
+
 /* `j` is finished, or (`pull`) has a result queued for mpipool_imap_next. */
 static int arrived(const mpipool_job *j, int pull) {
     return mpipool__job_finished(j) || (pull && atomic_load(&j->pull_ready) > 0);
@@ -134,12 +155,7 @@ static void drive(mpipool__engine *e, mpipool_job *j, double timeout, int pull) 
         int moved = pass_at(e, &now);
         if (moved) mpipool__backoff_reset(&bo);
         if (arrived(j, pull) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
-        if (moved) continue;
-        int moving = idle_moving(e, &bo, now);
-        pthread_mutex_unlock(&e->lock);
-        if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
-        else mpipool__backoff_wait_at(&bo, now);
-        pthread_mutex_lock(&e->lock);
+        if (!moved) (void)idle_step(e, &bo, now);
     }
 }
 
@@ -159,11 +175,7 @@ static void *progress_thread(void *arg) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        int moving = idle_moving(e, &bo, now);
-        pthread_mutex_unlock(&e->lock);
-        if (moving) mpipool__yield();
-        else mpipool__backoff_wait_at(&bo, now);
-        pthread_mutex_lock(&e->lock);
+        (void)idle_step(e, &bo, now);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;

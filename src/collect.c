@@ -48,7 +48,14 @@ static int check_answer(mpipool__engine *e, slot *s) {
         s->pieces = NULL;
         ENGINE_MPI(e, rc);
     }
-    if (s->rsmall) memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+    if (s->rsmall) {
+        /* A fixed-size answer has the chunk's full size (wire.h). */
+        size_t want = sizeof s->rhdr + (size_t)s->count * j->out_size;
+        if (s->rlen != want)
+            return bad_answer(e, "rank %d answered items %llu+%llu with %zu bytes, expected %zu", s->worker,
+                              (unsigned long long)s->first, (unsigned long long)s->count, s->rlen, want);
+        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+    }
     if (s->var_out && s->rlen >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
     /* Fewer items than sent: the worker gave back the rest (reclaim.c),
      * which only a flat chunk whose results come in one message may do. */
@@ -218,6 +225,7 @@ void mpipool__dispatch_unwatch(mpipool__engine *e) {
  * cancelled; sends to a dead rank are let go). */
 static void drop_requests(slot *s) {
     if (s->rreq != MPI_REQUEST_NULL) {
+        if (s->rreq == s->rpers) s->rpers = MPI_REQUEST_NULL; /* freed below: made again if needed */
         MPI_Cancel(&s->rreq);
         MPI_Request_free(&s->rreq);
     }
@@ -280,8 +288,14 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
         } else if (i == e->nslots + 2) {
             died = mpipool__recover_died(e, &sts[k], &why);
         } else {
-            e->slots[i].rreq = MPI_REQUEST_NULL;
-            e->slots[i].completed = 1;
+            slot *s = &e->slots[i];
+            s->rreq = MPI_REQUEST_NULL;
+            s->completed = 1;
+            if (s->rsmall) { /* its receive takes up to the buffer's size */
+                int len = 0;
+                MPI_Get_count(&sts[k], MPI_BYTE, &len);
+                s->rlen = (size_t)len;
+            }
         }
         any = 1;
     }

@@ -50,8 +50,18 @@ static int post_result(mpipool__engine *e, mpipool_job *j, slot *s, size_t rbyte
     if (s->var_out) {
         s->rreq = MPI_REQUEST_NULL; /* probed for in mpipool__dispatch_collect */
     } else if (s->rsmall) {
-        ENGINE_MPI(e, MPI_Irecv(s->rbuf, (int)(sizeof s->rhdr + rbytes), MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm,
-                                &s->rreq));
+        /* A slot serves one worker: its receive is made once (again if the
+         * buffer moved) and started per chunk, cheaper than an MPI_Irecv.
+         * It takes up to the buffer's size: collect.c checks the length. */
+        if (s->rpers != MPI_REQUEST_NULL && (s->rpers_buf != s->rbuf || s->rpers_cap != s->rcap))
+            MPI_Request_free(&s->rpers);
+        if (s->rpers == MPI_REQUEST_NULL) {
+            ENGINE_MPI(e, MPI_Recv_init(s->rbuf, (int)s->rcap, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rpers));
+            s->rpers_buf = s->rbuf;
+            s->rpers_cap = s->rcap;
+        }
+        ENGINE_MPI(e, MPI_Start(&s->rpers));
+        s->rreq = s->rpers;
     } else if (rpieced) {
         ENGINE_MPI(e, MPI_Irecv(&s->rhdr, (int)sizeof s->rhdr, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rreq));
         for (int k = 0; k < s->nrecv_pieces; k++) {
@@ -134,7 +144,9 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     int deaths = r ? r->deaths : j->resume && count == 1 ? mpipool__resume_suspect(j, first, &why) : 0;
     *s = (slot){.worker = w, .seq = e->seq++, .job = j, .first = first, .count = count,
                 .var_out = j->out_var || j->source != NULL, .sbuf = s->sbuf, .scap = s->scap,
-                .rbuf = s->rbuf, .rcap = s->rcap, .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL,
+                .rbuf = s->rbuf, .rcap = s->rcap, .rpers = s->rpers, .rpers_buf = s->rpers_buf,
+                .rpers_cap = s->rpers_cap,
+                .sreq = MPI_REQUEST_NULL, .rreq = MPI_REQUEST_NULL,
                 .deaths = deaths, .why = why};
     size_t payload = var_in ? bytes - sizeof s->whdr : count * j->in_size;
     size_t rbytes = s->var_out ? 0 : count * j->out_size;

@@ -64,6 +64,10 @@ typedef struct {
     size_t scap;
     char *rbuf;               /* small fixed-size results land here first */
     size_t rcap;
+    MPI_Request rpers;        /* ... through this persistent receive (all of
+                                 rbuf, from the slot's worker), or NULL    */
+    const char *rpers_buf;    /* the rbuf and rcap it was made for         */
+    size_t rpers_cap;
     int rsmall;
     int sbig, rbig;           /* payloads that need the master's progress */
     int units;                /* workers running it: a group's members, or 1 */

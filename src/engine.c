@@ -187,6 +187,7 @@ static void engine_free(mpipool__engine *e) {
         free(e->slots[i].rmsg);
         free(e->slots[i].pieces);
         free(e->slots[i].rbuf);
+        if (e->slots[i].rpers != MPI_REQUEST_NULL) MPI_Request_free(&e->slots[i].rpers);
         free(e->slots[i].why);
     }
     free(e->slots);
@@ -215,7 +216,7 @@ int mpipool__engine_create(mpipool *pool) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
-    for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = MPI_REQUEST_NULL;
+    for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = e->slots[i].rpers = MPI_REQUEST_NULL;
     e->abort_req = MPI_REQUEST_NULL;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);

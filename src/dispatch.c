@@ -171,7 +171,11 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         return chunk_refused(j, s, "a chunk's pieces");
     s->sbig = payload > BIG_MESSAGE_BYTES;
     s->rbig = s->var_out || rbytes > BIG_MESSAGE_BYTES;
-    s->t_sent = mpipool__engine_now(e);
+    /* Its own clock, not the pass's: a pass that sends to thousands of
+     * workers takes long, and a t_sent from its start made late chunks look
+     * stuck to reclaim.c (SimGrid, 64 x 1 ms uniform, flat: 0.71 against
+     * 0.86 efficiency). */
+    s->t_sent = MPI_Wtime();
     int wsmall = !var_in && !wpieced && payload <= SMALL_CHUNK_BYTES;
     s->rsmall = !s->var_out && !rpieced && rbytes <= SMALL_CHUNK_BYTES;
     /* No memory for a copy: go zero-copy instead. */

@@ -95,7 +95,9 @@ struct mpipool__engine {
                                  take long (a user's source or sink, a static
                                  job, printing captured output): read through
                                  mpipool__engine_now, the clock is read about
-                                 once a pass (~30 ns a read here)          */
+                                 once a pass (~30 ns a read here).  For the
+                                 stats' collect times and the wait between
+                                 passes; a chunk's t_sent reads its own    */
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */

@@ -48,7 +48,14 @@ static int check_answer(mpipool__engine *e, slot *s) {
         s->pieces = NULL;
         ENGINE_MPI(e, rc);
     }
-    if (s->rsmall) memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+    if (s->rsmall) {
+        /* A fixed-size answer has the chunk's full size (wire.h). */
+        size_t want = sizeof s->rhdr + (size_t)s->count * j->out_size;
+        if (s->rlen != want)
+            return bad_answer(e, "rank %d answered items %llu+%llu with %zu bytes, expected %zu", s->worker,
+                              (unsigned long long)s->first, (unsigned long long)s->count, s->rlen, want);
+        memcpy(&s->rhdr, s->rbuf, sizeof s->rhdr);
+    }
     if (s->var_out && s->rlen >= sizeof *h) memcpy(&s->rhdr, s->rmsg, sizeof *h);
     /* Fewer items than sent: the worker gave back the rest (reclaim.c),
      * which only a flat chunk whose results come in one message may do. */
@@ -124,6 +131,7 @@ static int collect(mpipool__engine *e, slot *s) {
         if (h->out_bytes) ENGINE_MPI(e, mpipool__recv_blob(e->pool->comm, s->worker, MPIPOOL__TAG_OUTPUT, &text, &tlen));
         if (ran > 0) mpipool__ordered_put(j, s->first, ran, text, (size_t)tlen);
         else free(text);
+        e->now = 0; /* the pass's clock is read again (dispatch.h): printing may have taken long */
     }
     if (ran > 0) {
         /* The mean over every item so far: one long or short item of a
@@ -135,8 +143,10 @@ static int collect(mpipool__engine *e, slot *s) {
     j->done += ran;
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     mpipool__recover_heard(e, s->worker);
-    mpipool__obs_collected(e->pool, j, s->worker, s->first, ran, h->busy,
-                           s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0);
+    /* A trace times the collect itself (from obs_t0); else the pass's clock does. */
+    mpipool__obs_collected_at(e->pool, j, s->worker, s->first, ran, h->busy,
+                              s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0,
+                              obs_t0 != 0.0 ? MPI_Wtime() : mpipool__engine_now(e));
     slot_release(e, s);
     return 0;
 }
@@ -215,6 +225,7 @@ void mpipool__dispatch_unwatch(mpipool__engine *e) {
  * cancelled; sends to a dead rank are let go). */
 static void drop_requests(slot *s) {
     if (s->rreq != MPI_REQUEST_NULL) {
+        if (s->rreq == s->rpers) s->rpers = MPI_REQUEST_NULL; /* freed below: made again if needed */
         MPI_Cancel(&s->rreq);
         MPI_Request_free(&s->rreq);
     }
@@ -277,8 +288,14 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
         } else if (i == e->nslots + 2) {
             died = mpipool__recover_died(e, &sts[k], &why);
         } else {
-            e->slots[i].rreq = MPI_REQUEST_NULL;
-            e->slots[i].completed = 1;
+            slot *s = &e->slots[i];
+            s->rreq = MPI_REQUEST_NULL;
+            s->completed = 1;
+            if (s->rsmall) { /* its receive takes up to the buffer's size */
+                int len = 0;
+                MPI_Get_count(&sts[k], MPI_BYTE, &len);
+                s->rlen = (size_t)len;
+            }
         }
         any = 1;
     }

@@ -71,6 +71,10 @@ typedef struct {
     size_t scap;
     char *rbuf;               /* small fixed-size results land here first */
     size_t rcap;
+    MPI_Request rpers;        /* ... through this persistent receive (all of
+                                 rbuf, from the slot's worker), or NULL    */
+    const char *rpers_buf;    /* the rbuf and rcap it was made for         */
+    size_t rpers_cap;
     int rsmall;
     int sbig, rbig;           /* payloads that need the master's progress */
     int units;                /* workers running it: a group's members, or 1 */
@@ -93,6 +97,14 @@ struct mpipool__engine {
                                  in an imap's source or sink without `lock`
                                  (usercall.c); others wait or just look      */
     pthread_t pass_owner;     /* ... that thread                           */
+    double now;               /* MPI_Wtime at the start of the current pass
+                                 (engine.c); 0 after anything in it that may
+                                 take long (a user's source or sink, a static
+                                 job, printing captured output): read through
+                                 mpipool__engine_now, the clock is read about
+                                 once a pass (~30 ns a read here).  For the
+                                 stats' collect times and the wait between
+                                 passes; a chunk's t_sent reads its own    */
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
@@ -143,6 +155,13 @@ static inline void mpipool__engine_break(mpipool__engine *e, int mpirc, const ch
     e->broken = 1;
 }
 
+/* The pass's clock (e->now), read again if something in the pass may have
+ * taken long since.  Only inside a pass. */
+static inline double mpipool__engine_now(mpipool__engine *e) {
+    if (e->now == 0) e->now = MPI_Wtime();
+    return e->now;
+}
+
 #define ENGINE_MPI(e, call)                                    \
     do {                                                       \
         int engine_mpirc_ = (call);                            \
@@ -159,8 +178,9 @@ int mpipool__dispatch_collect(mpipool__engine *e);
 int mpipool__dispatch_fill(mpipool__engine *e);
 /* 1 if a large message is probably moving (sleeping would stall it). */
 int mpipool__dispatch_moving(mpipool__engine *e);
-/* MPI_Wtime when the next result should arrive; 0 if unknown. */
-double mpipool__dispatch_next_due(const mpipool__engine *e);
+/* MPI_Wtime when the next result should arrive; 0 if unknown.  `now`:
+ * MPI_Wtime. */
+double mpipool__dispatch_next_due(const mpipool__engine *e, double now);
 /* collect.c: post / cancel the receive for TAG_ABORT. */
 int mpipool__dispatch_watch(mpipool__engine *e);
 void mpipool__dispatch_unwatch(mpipool__engine *e);

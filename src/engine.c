@@ -60,11 +60,15 @@ static int progress_once(mpipool__engine *e) {
     int sig = mpipool__signal_pending();
     if (sig && !e->interrupted) interrupt(e, sig);
     mpipool__resume_poll(); /* the journal's timed sync */
+    e->now = MPI_Wtime();
     int any = mpipool__dispatch_collect(e);
+    /* With every slot taken no chunk can go out (a worker has at most two,
+     * and a static job waits for none): most passes while answers are due. */
+    if (!e->broken && e->busy < e->nslots && mpipool__dispatch_fill(e) != 0) any = 1;
+    /* The watch is posted while chunks are out; a fill that breaks the
+     * engine needs none. */
     if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
-    if (!e->broken && mpipool__dispatch_fill(e) != 0) any = 1;
-    if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
-    if (!e->broken) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
+    if (!e->broken && e->busy > 0) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
     for (mpipool_job *j = e->head, *next; j; j = next) {
         next = j->next_job;
         /* A broken engine cannot drain: chunks still out are never collected. */
@@ -79,26 +83,59 @@ static int progress_once(mpipool__engine *e) {
 /* progress_once, by one thread at a time: the pass stays this thread's
  * while it is out in an imap's source or sink without the lock
  * (usercall.c).  Meanwhile another thread (or that source or sink itself,
- * through mpipool_ready) gets 0 here: nothing moved.  With e->lock. */
-static int pass(mpipool__engine *e) {
-    if (e->pass) return 0;
+ * through mpipool_ready) gets 0 here: nothing moved.  With e->lock.
+ * *now: the clock at the end of the pass (read here if no pass ran). */
+static int pass_at(mpipool__engine *e, double *now) {
+    if (e->pass) {
+        *now = MPI_Wtime();
+        return 0;
+    }
     e->pass = 1;
     e->pass_owner = pthread_self();
     int any = progress_once(e);
     e->pass = 0;
+    *now = mpipool__engine_now(e);
     return any;
 }
 
+static int pass(mpipool__engine *e) {
+    double now;
+    return pass_at(e, &now);
+}
+
 /* Nothing moved: how to wait for the next pass.  `bo->due` is set from the
- * chunks out, unless another thread is in a pass (their state is its). */
-static int idle_moving(mpipool__engine *e, mpipool__backoff *bo) {
+ * chunks out, unless another thread is in a pass (their state is its).
+ * `now`: the clock, read once per wait step (a read costs ~30 ns here, and
+ * a master polls for an answer in steps of well under a microsecond). */
+static int idle_moving(mpipool__engine *e, mpipool__backoff *bo, double now) {
     if (e->pass) {
         bo->due = 0;
         return 0;
     }
     int moving = mpipool__dispatch_moving(e);
-    if (!moving) bo->due = mpipool__dispatch_next_due(e);
+    if (!moving) bo->due = mpipool__dispatch_next_due(e, now);
     return moving;
+}
+
+/* Nothing moved: wait one step, with e->lock released.  Except a poll
+ * step (an answer is due, or the wait has just begun) of a pool with no
+ * progress thread, whose next pass follows at once: it keeps the lock (a
+ * lock round trip per poll of a one-item round trip), which only another
+ * thread of the caller's could want (mpipool_ready...): it gets it at the
+ * next yield or sleep.  With another thread's pass under way, or a
+ * progress thread (async jobs: the caller's mpipool_wait/ready take the
+ * lock), every step releases it as before.  Returns 1 for a poll step that
+ * kept the lock.  With e->lock. */
+static int idle_step(mpipool__engine *e, mpipool__backoff *bo, double now) {
+    unsigned us = 0;
+    int moving = idle_moving(e, bo, now);
+    int step = moving ? MPIPOOL__WAIT_YIELD_STEP : mpipool__backoff_plan(bo, now, &us);
+    if (step == MPIPOOL__WAIT_POLL && !e->thread_started && !e->pass) return 1;
+    pthread_mutex_unlock(&e->lock);
+    /* moving: keep it moving, but let workers on this core run */
+    mpipool__backoff_act(step, us);
+    pthread_mutex_lock(&e->lock);
+    return 0;
 }
 
 /* `j` is finished, or (`pull`) has a result queued for mpipool_imap_next. */
@@ -114,15 +151,11 @@ static void drive(mpipool__engine *e, mpipool_job *j, double timeout, int pull) 
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
     while (!arrived(j, pull)) {
-        int moved = pass(e);
+        double now;
+        int moved = pass_at(e, &now);
         if (moved) mpipool__backoff_reset(&bo);
         if (arrived(j, pull) || (timeout >= 0 && MPI_Wtime() - t0 >= timeout)) break;
-        if (moved) continue;
-        int moving = idle_moving(e, &bo);
-        pthread_mutex_unlock(&e->lock);
-        if (moving) mpipool__yield(); /* keep it moving, but let workers on this core run */
-        else mpipool__backoff_wait(&bo);
-        pthread_mutex_lock(&e->lock);
+        if (!moved) (void)idle_step(e, &bo, now);
     }
 }
 
@@ -137,15 +170,12 @@ static void *progress_thread(void *arg) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        if (pass(e)) {
+        double now;
+        if (pass_at(e, &now)) {
             mpipool__backoff_reset(&bo);
             continue;
         }
-        int moving = idle_moving(e, &bo);
-        pthread_mutex_unlock(&e->lock);
-        if (moving) mpipool__yield();
-        else mpipool__backoff_wait(&bo);
-        pthread_mutex_lock(&e->lock);
+        (void)idle_step(e, &bo, now);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
@@ -157,6 +187,7 @@ static void engine_free(mpipool__engine *e) {
         free(e->slots[i].rmsg);
         free(e->slots[i].pieces);
         free(e->slots[i].rbuf);
+        if (e->slots[i].rpers != MPI_REQUEST_NULL) MPI_Request_free(&e->slots[i].rpers);
         free(e->slots[i].why);
     }
     free(e->slots);
@@ -189,7 +220,7 @@ int mpipool__engine_create(mpipool *pool) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
-    for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = MPI_REQUEST_NULL;
+    for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = e->slots[i].rpers = MPI_REQUEST_NULL;
     e->abort_req = MPI_REQUEST_NULL;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);

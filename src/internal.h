@@ -147,6 +147,13 @@ typedef struct {
 } mpipool__backoff;
 void mpipool__backoff_reset(mpipool__backoff *b);
 void mpipool__backoff_wait(mpipool__backoff *b);
+/* The same, with the clock (MPI_Wtime) the caller has just read. */
+void mpipool__backoff_wait_at(mpipool__backoff *b, double now);
+/* ... in two halves: the step (MPIPOOL__WAIT_POLL, _YIELD_STEP or _SLEEP
+ * for *us microseconds), then carrying it out (a poll step does nothing:
+ * the caller polls again at once). */
+int mpipool__backoff_plan(mpipool__backoff *b, double now, unsigned *us);
+void mpipool__backoff_act(int step, unsigned us);
 /* Let other ranks on this core run while we poll for a message on its way
  * (sched_yield; in SimGrid, a 1 us simulated step: a yield takes no
  * simulated time, so polling would spin the simulator in place). */

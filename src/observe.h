@@ -50,6 +50,9 @@ void mpipool__obs_sent(mpipool *pool, const struct mpipool_job *j, int rank, uin
  * received; collecting it began at t0.  j->done already counts it. */
 void mpipool__obs_collected(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first,
                             uint64_t count, double busy, size_t bytes, double t0);
+/* The same, at `now` (MPI_Wtime, read by the caller: the engine's pass clock). */
+void mpipool__obs_collected_at(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first,
+                               uint64_t count, double busy, size_t bytes, double t0, double now);
 /* A static share [first, first+count) ran on `rank` (busy seconds); the
  * scatter began at t0.  j->done already counts it. */
 void mpipool__obs_static(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count,

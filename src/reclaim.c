@@ -91,14 +91,15 @@ static int ask(mpipool__engine *e, int w) {
 }
 
 int mpipool__reclaim_look(mpipool__engine *e) {
-    if (e->busy == 0 || e->workers < 2) return 0;
-    double now = MPI_Wtime();
-    if (now < e->rc_look) return 0;
-    e->rc_look = now + LOOK_SECONDS;
-    if (work_left(e)) return 0;
+    /* The clock last: while items are left to send, or no worker is idle,
+     * there is nothing to look at (every pass of a busy map asks this). */
+    if (e->busy == 0 || e->workers < 2 || work_left(e)) return 0;
     int idle = 0;
     for (int w = 1; w <= e->workers && !idle; w++) idle = !e->dead[w] && e->inflight[w] == 0;
     if (!idle) return 0;
+    double now = MPI_Wtime(); /* not the pass's clock: compared with t_sent (dispatch.c) */
+    if (now < e->rc_look) return 0;
+    e->rc_look = now + LOOK_SECONDS;
     for (int w = 1; w <= e->workers; w++) {
         if (e->dead[w] || e->inflight[w] == 0 || e->asked[w] >= e->nsent[w] || !stuck(e, w, now)) continue;
         if (ask(e, w) != 0) return -1;

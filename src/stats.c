@@ -124,7 +124,13 @@ static shown *shown_for(mpipool__obs *o, const mpipool_job *j, double now) {
     return s;
 }
 
+/* 1 if the job may show progress: the one test a hook pays with it off. */
+static inline int may_show(const mpipool__obs *o, const mpipool_job *j) {
+    return o->progress_mode != MPIPOOL__PROGRESS_OFF || (j->flags & MPIPOOL_MAP_PROGRESS);
+}
+
 static void progress_tick(mpipool__obs *o, const mpipool_job *j, double now) {
+    if (!may_show(o, j)) return;
     shown *s = shown_for(o, j, now);
     if (s) mpipool__progress_update(&s->p, j->done, j->n, now);
 }
@@ -168,15 +174,19 @@ void mpipool__obs_sent(mpipool *pool, const mpipool_job *j, int rank, uint64_t f
         mpipool__trace_add(o->trace, MPIPOOL__EV_SEND, rank, t0, now, j->id, first, count, bytes);
         mpipool__trace_sent(o->trace, rank, now); /* the chunk is on its way from here */
     }
-    shown_for(o, j, t0); /* the clock of its items/s starts at its first chunk */
+    if (may_show(o, j)) shown_for(o, j, t0); /* the clock of its items/s starts at its first chunk */
     pthread_mutex_unlock(&o->lock);
 }
 
 void mpipool__obs_collected(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count,
                             double busy, size_t bytes, double t0) {
+    if (pool->obs) mpipool__obs_collected_at(pool, j, rank, first, count, busy, bytes, t0, MPI_Wtime());
+}
+
+void mpipool__obs_collected_at(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count,
+                               double busy, size_t bytes, double t0, double now) {
     mpipool__obs *o = pool->obs;
     if (o == NULL || rank < 0 || rank >= o->ranks) return;
-    double now = MPI_Wtime();
     pthread_mutex_lock(&o->lock);
     mpipool_worker_stats *w = &o->w[rank];
     w->items += count;

@@ -42,7 +42,10 @@ static away step_out(const mpipool_job *j) {
 
 static void back(away a) {
     in_stream_cb = a.outer;
-    if (a.e) pthread_mutex_lock(&a.e->lock);
+    if (a.e) {
+        pthread_mutex_lock(&a.e->lock);
+        a.e->now = 0; /* the pass's clock is read again (dispatch.h): the user's function may have taken long */
+    }
 }
 
 int mpipool__user_next(mpipool_job *j, size_t index, mpipool_buf *item) {

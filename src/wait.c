@@ -26,10 +26,16 @@ void mpipool__yield(void) {
 #endif
 }
 
-void mpipool__backoff_wait(mpipool__backoff *b) {
-    double now = MPI_Wtime();
-    if (b->start < 0) b->start = now;
+void mpipool__backoff_wait(mpipool__backoff *b) { mpipool__backoff_wait_at(b, MPI_Wtime()); }
+
+void mpipool__backoff_wait_at(mpipool__backoff *b, double now) {
     unsigned us = 0;
+    mpipool__backoff_act(mpipool__backoff_plan(b, now, &us), us);
+}
+
+int mpipool__backoff_plan(mpipool__backoff *b, double now, unsigned *us) {
+    if (b->start < 0) b->start = now;
+    *us = 0;
     b->pace.backoff_us = b->sleep_us;
 #if MPIPOOL__SIMULATED
     /* In SimGrid a poll costs simulated time only through the probes' own
@@ -37,23 +43,24 @@ void mpipool__backoff_wait(mpipool__backoff *b) {
      * reacts within about that), rather than thousands of simcalls; and no
      * window of polling while an answer is due (it would be a simcall per
      * simulated microsecond). */
-    int step = mpipool__wait_plan(now, b->start, b->due, 0, &b->pace, &us);
+    int step = mpipool__wait_plan(now, b->start, b->due, 0, &b->pace, us);
     b->sleep_us = b->pace.backoff_us;
-    if (step != MPIPOOL__WAIT_SLEEP) {
-        mpipool__yield();
-        return;
-    }
+    return step == MPIPOOL__WAIT_SLEEP ? step : MPIPOOL__WAIT_YIELD_STEP; /* a yield is a 1 us step there */
 #else
     /* See waitplan.c: poll while an answer is due or for the first few
      * microseconds, then yield the core between polls, then sleep. */
-    int step = mpipool__wait_plan(now, b->start, b->due, 1, &b->pace, &us);
+    int step = mpipool__wait_plan(now, b->start, b->due, 1, &b->pace, us);
     b->sleep_us = b->pace.backoff_us;
+    return step;
+#endif
+}
+
+void mpipool__backoff_act(int step, unsigned us) {
     if (step == MPIPOOL__WAIT_POLL) return;
     if (step == MPIPOOL__WAIT_YIELD_STEP) {
-        sched_yield();
+        mpipool__yield();
         return;
     }
-#endif
     struct timespec ts = {0, (long)us * 1000L};
     nanosleep(&ts, NULL);
 }

@@ -23,7 +23,8 @@
  *    then the payload in piece-sized messages on the matching PIECE tag,
  *    sent right after the header.  Both sides decide "pieced" by the same
  *    rule, header + payload > piece, so fixed-size result pieces can be
- *    received straight into place.
+ *    received straight into place.  A TAG_WORK from the master is pieced
+ *    past MPIPOOL__WORK_MSG_MAX too (the worker reads `pieces`).
  *  - TAG_FAIL carries failure records: u64 item index, u32 length, text.
  *  - static mode: after TAG_WORK(kind STATIC) every rank enters the same
  *    MPI_Scatterv/MPI_Gatherv pair; each worker then sends TAG_STATUS
@@ -94,6 +95,15 @@ enum mpipool__tag {
     MPIPOOL__TAG_OUTPUT,  /* a chunk's captured task output (capture.c)  */
     MPIPOOL__TAG_RECLAIM  /* give back the unstarted items (reclaim.c)   */
 };
+
+/* The largest TAG_WORK message the master sends a worker in one message
+ * (when that is less than a piece): each worker keeps a receive for the
+ * master's next work message posted ahead, this large (worker.c), so a
+ * chunk whose header + payload is larger goes pieced, as one larger than a
+ * piece does: its header alone, then the payload in piece-sized TAG_WPIECE
+ * messages.  Not in SimGrid, where workers post nothing ahead (the master
+ * then pieces by the piece size alone: MPIPOOL__SIMULATED, dispatch.c). */
+#define MPIPOOL__WORK_MSG_MAX ((size_t)64 << 10)
 
 /* A size field on the wire that means "variable: sizes follow". */
 #define MPIPOOL__VAR UINT64_MAX

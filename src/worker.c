@@ -49,7 +49,64 @@ typedef struct {
     uint64_t pace_items;    /* items between two looks for a TAG_RECLAIM ... */
     uint64_t pace_job;      /* ... measured in this job's chunks */
     int pace_rc;            /* an MPI error while looking */
+    buf pin[2];             /* the master's work messages land here, alternately, */
+    int pk;                 /* ... pin[pk] from the receive posted ahead: */
+    MPI_Request wreq;       /* it, or MPI_REQUEST_NULL (SimGrid; no memory) */
+    const char *stash;      /* the message next_message took from it, or NULL */
+    int held;               /* 1: the master's next chunk, matched by a probe while the
+                               posted receive takes the one before it; 2: its turn */
+    mpipool__msg held_msg;
+    MPI_Status held_st;
 } worker;
+
+/* Polls a worker makes for its next chunk before it asks the wait plan
+ * (waitplan.c), which says "poll" for the first WAIT_SPIN (20 us) anyway:
+ * these cost no clock read (~30 ns here, as much as the poll itself when
+ * the chunk is already on its way: a one-item map's common case). */
+#define QUIET_POLLS 8
+
+/* Post the receive for the master's next TAG_WORK ahead, into the pin
+ * buffer the chunk being run does not use: it lands there as it arrives
+ * (no probe, no unexpected-message copy: a probe that finds nothing costs
+ * ~3 times a test of a posted receive, and one that finds the chunk ~400
+ * instructions more than the posted receive, measured with Open MPI).  The
+ * master sends no TAG_WORK larger than MPIPOOL__WORK_MSG_MAX in one message
+ * (wire.h).  Not in SimGrid (next_message's own wait there).  An MPI code. */
+static int post_ahead(worker *wk) {
+#if MPIPOOL__SIMULATED
+    (void)wk;
+    return MPI_SUCCESS;
+#else
+    if (buf_reserve(&wk->pin[wk->pk], MPIPOOL__WORK_MSG_MAX) != 0) return MPI_SUCCESS; /* probed for instead */
+    return MPI_Irecv(wk->pin[wk->pk].p, (int)MPIPOOL__WORK_MSG_MAX, MPI_BYTE, 0, MPIPOOL__TAG_WORK, wk->pool->comm,
+                     &wk->wreq);
+#endif
+}
+
+/* *flag: the receive posted ahead has a message (st), now wk->stash; the
+ * next one is posted at once.  An MPI code. */
+static int take_posted(worker *wk, MPI_Status *st, int *flag) {
+    *flag = 0;
+    if (wk->wreq == MPI_REQUEST_NULL) return MPI_SUCCESS;
+    int rc = MPI_Test(&wk->wreq, flag, st);
+    if (rc != MPI_SUCCESS || !*flag) return rc;
+    wk->stash = wk->pin[wk->pk].p;
+    wk->pk ^= 1;
+    return post_ahead(wk);
+}
+
+/* The receive posted ahead is not needed any more (STOP, or leaving). */
+static void unpost(worker *wk) {
+    if (wk->wreq == MPI_REQUEST_NULL) return;
+    MPI_Cancel(&wk->wreq);
+    MPI_Wait(&wk->wreq, MPI_STATUS_IGNORE);
+}
+
+/* While a receive is posted ahead for the master's chunks, the probe for
+ * anything else (TAG_STOP, TAG_RECLAIM, a leader's chunk) runs only every
+ * this many polls, unless our last chunk came from a leader (a member
+ * waits for its leader's). */
+#define PROBE_EVERY 8
 
 /* Between two looks for a TAG_RECLAIM while a chunk runs: short enough
  * that items queued behind a long one go back soon after it ends, long
@@ -163,13 +220,13 @@ static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, 
     return MPIPOOL_OK;
 }
 
-static int run_chunk(worker *wk, const mpipool__work_hdr *h, size_t got) {
+static int run_chunk(worker *wk, const mpipool__work_hdr *h, const char *msg, size_t got) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
     mpipool_fn fn;
     const uint64_t *in_sizes;
     const char *data;
-    if (mpipool__chunk_layout(h, wk->in.p, got, &in_sizes, &data) != 0)
+    if (mpipool__chunk_layout(h, msg, got, &in_sizes, &data) != 0)
         return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a chunk of %zu bytes does not "
                               "hold the %llu items its header announces", pool->rank, got,
                               (unsigned long long)h->count);
@@ -297,12 +354,35 @@ static int group_drain(worker *wk) {
  * message matched in *msg and *st. */
 static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
     mpipool *pool = wk->pool;
-    int rc = MPIPOOL_OK, flag = 0;
+    int rc = MPIPOOL_OK, flag = 0, quiet = 0;
+    unsigned polls = 0;
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
-    for (;;) {
-        MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag, msg, st));
-        if (flag) break;
+    for (;; polls++) {
+        if (wk->held == 2) {
+            *msg = wk->held_msg;
+            *st = wk->held_st;
+            wk->held = 0;
+            break;
+        }
+        MPIPOOL__MPI(pool, take_posted(wk, st, &flag));
+        if (flag) {
+            wk->held *= 2; /* a held chunk follows this one */
+            break;
+        }
+        if (!wk->held && (wk->wreq == MPI_REQUEST_NULL || wk->parent != 0 || polls % PROBE_EVERY == 0)) {
+            MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag, msg,
+                                                st));
+            if (flag && st->MPI_SOURCE == 0 && st->MPI_TAG == MPIPOOL__TAG_WORK && wk->wreq != MPI_REQUEST_NULL) {
+                /* The posted receive has matched the chunk before this one
+                 * (else it would have matched this one), still arriving. */
+                wk->held = 1;
+                wk->held_msg = *msg;
+                wk->held_st = *st;
+                flag = 0;
+            }
+            if (flag) break;
+        }
         if (wk->group) {
             int moved = 0;
             if ((rc = mpipool__group_progress(wk->group, &moved)) != MPIPOOL_OK) goto cleanup;
@@ -334,6 +414,8 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
 #endif
         if (!sent) {
             mpipool__yield();
+        } else if (!wk->group && quiet < QUIET_POLLS) {
+            quiet++; /* the wait plan would say "poll" (waitplan.c): no clock read */
         } else {
             if (wk->group) bo.due = mpipool__group_due(wk->group);
             mpipool__watch_sleep(&bo);
@@ -345,25 +427,42 @@ cleanup:
     return rc;
 }
 
-/* Receive the work message matched in *msg (`bytes` long) and its pieces
- * into wk->in; *got is the bytes of header and payload. */
-static int take_work(worker *wk, mpipool__msg *msg, int tag, int bytes, mpipool__work_hdr *h, size_t *got) {
+/* Receive the work message matched in *msg (`bytes` long; or taken already:
+ * wk->stash) and its pieces: *data (wk->stash or wk->in) holds *got bytes
+ * of header and payload. */
+static int take_work(worker *wk, mpipool__msg *msg, int tag, int bytes, mpipool__work_hdr *h, const char **data,
+                     size_t *got) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
-    if (tag != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof *h) {
+    const char *stash = wk->stash;
+    wk->stash = NULL;
+    if (stash && (size_t)bytes >= sizeof *h) {
+        memcpy(h, stash, sizeof *h);
+        *data = stash;
+        *got = (size_t)bytes;
+        if (h->pieces == 0) return MPIPOOL_OK;
+        if (buf_reserve(&wk->in, (size_t)bytes) != 0)
+            return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %d-byte chunk",
+                                  pool->rank, bytes);
+        memcpy(wk->in.p, stash, (size_t)bytes);
+    } else if (stash || tag != MPIPOOL__TAG_WORK || (size_t)bytes < sizeof *h) {
         /* Receive it anyway so nothing is left pending, then give up. */
-        if (buf_reserve(&wk->in, (size_t)bytes + 1) == 0)
+        if (!stash && buf_reserve(&wk->in, (size_t)bytes + 1) == 0)
             mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE);
         return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: unexpected message "
                               "(tag %d, %d bytes) from the master", pool->rank, tag, bytes);
+    } else {
+        if (buf_reserve(&wk->in, (size_t)bytes) != 0)
+            return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %d-byte chunk",
+                                  pool->rank, bytes);
+        MPIPOOL__MPI(pool, mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE));
+        memcpy(h, wk->in.p, sizeof *h);
+        *got = (size_t)bytes;
+        if (h->pieces == 0) {
+            *data = wk->in.p;
+            return MPIPOOL_OK;
+        }
     }
-    if (buf_reserve(&wk->in, (size_t)bytes) != 0)
-        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %d-byte chunk",
-                              pool->rank, bytes);
-    MPIPOOL__MPI(pool, mpipool__mrecv(wk->in.p, bytes, MPI_BYTE, msg, MPI_STATUS_IGNORE));
-    memcpy(h, wk->in.p, sizeof *h);
-    *got = (size_t)bytes;
-    if (h->pieces == 0) return MPIPOOL_OK;
     /* The payload follows in pieces, sent right after the header. */
     if (bytes != (int)sizeof *h || buf_reserve(&wk->in, sizeof *h + (size_t)h->pieces) != 0)
         return mpipool__error(pool, bytes != (int)sizeof *h ? MPIPOOL_EPROTO : MPIPOOL_ENOMEM,
@@ -375,6 +474,7 @@ static int take_work(worker *wk, mpipool__msg *msg, int tag, int bytes, mpipool_
                                     MPIPOOL__TAG_WPIECE, pool->comm, MPI_STATUS_IGNORE));
     }
     *got = sizeof *h + (size_t)h->pieces;
+    *data = wk->in.p;
 cleanup:
     return rc;
 }
@@ -400,6 +500,7 @@ static int serve_loop(worker *wk, int *interrupted) {
         wk->parent = st.MPI_SOURCE;
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
             int32_t word = 0;
+            unpost(wk); /* the master sends no more work */
             MPIPOOL__MPI(pool, mpipool__mrecv(&word, bytes >= 4 ? 4 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             *interrupted = word != 0;
             rc = group_drain(wk); /* nothing should be left: the master drained first */
@@ -407,10 +508,11 @@ static int serve_loop(worker *wk, int *interrupted) {
         }
         mpipool__work_hdr h;
         size_t got = 0;
-        if ((rc = take_work(wk, &msg, st.MPI_TAG, bytes, &h, &got)) != MPIPOOL_OK) goto cleanup;
+        const char *data = NULL;
+        if ((rc = take_work(wk, &msg, st.MPI_TAG, bytes, &h, &data, &got)) != MPIPOOL_OK) goto cleanup;
         if (wk->parent == 0 && (h.kind == MPIPOOL__KIND_CHUNK || h.kind == MPIPOOL__KIND_GROUP)) wk->from_master++;
         if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
-            rc = mpipool__group_take(pool, &wk->group, &h, wk->in.p, got);
+            rc = mpipool__group_take(pool, &wk->group, &h, data, got);
             if (rc != MPIPOOL_OK) goto cleanup;
             continue;
         }
@@ -418,7 +520,7 @@ static int serve_loop(worker *wk, int *interrupted) {
          * those first, in order (and a static map needs every rank). */
         if (wk->parent == 0 && (rc = group_drain(wk)) != MPIPOOL_OK) goto cleanup;
         if (h.kind == MPIPOOL__KIND_CHUNK)
-            rc = run_chunk(wk, &h, got);
+            rc = run_chunk(wk, &h, data, got);
         else if (h.kind == MPIPOOL__KIND_STATIC)
             rc = run_static(wk, &h);
         else
@@ -445,12 +547,18 @@ int mpipool__worker_run(mpipool *pool) {
     worker wk;
     memset(&wk, 0, sizeof wk);
     wk.pool = pool;
-    wk.sreq[0] = wk.sreq[1] = MPI_REQUEST_NULL;
-    int interrupted = 0, rc = serve_loop(&wk, &interrupted);
+    wk.sreq[0] = wk.sreq[1] = wk.wreq = MPI_REQUEST_NULL;
+    int interrupted = 0, rc = post_ahead(&wk) != MPI_SUCCESS
+                                  ? mpipool__error(pool, MPIPOOL_EMPI, "mpipool_serve: rank %d: MPI_Irecv failed",
+                                                   pool->rank)
+                                  : serve_loop(&wk, &interrupted);
+    unpost(&wk);
     mpipool__watch_stop();
     if (rc != MPIPOOL_OK) tell_master(pool, rc);
     MPI_Waitall(2, wk.sreq, MPI_STATUSES_IGNORE);
     free(wk.in.p);
+    free(wk.pin[0].p);
+    free(wk.pin[1].p);
     free(wk.out[0].p);
     free(wk.out[1].p);
     mpipool__fails_free(&wk.fails);

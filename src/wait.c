@@ -30,7 +30,11 @@ void mpipool__backoff_wait(mpipool__backoff *b) { mpipool__backoff_wait_at(b, MP
 
 void mpipool__backoff_wait_at(mpipool__backoff *b, double now) {
     unsigned us = 0;
-    mpipool__backoff_act(mpipool__backoff_plan(b, now, &us), us);
+    /* Two statements: in one call, `us` could be read before the plan
+     * sets it (C leaves the order of arguments open; gcc read it first,
+     * and every sleep became nanosleep(0), a busy loop). */
+    int step = mpipool__backoff_plan(b, now, &us);
+    mpipool__backoff_act(step, us);
 }
 
 int mpipool__backoff_plan(mpipool__backoff *b, double now, unsigned *us) {

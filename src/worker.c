@@ -464,10 +464,12 @@ static int take_work(worker *wk, mpipool__msg *msg, int tag, int bytes, mpipool_
         }
     }
     /* The payload follows in pieces, sent right after the header. */
-    if (bytes != (int)sizeof *h || buf_reserve(&wk->in, sizeof *h + (size_t)h->pieces) != 0)
-        return mpipool__error(pool, bytes != (int)sizeof *h ? MPIPOOL_EPROTO : MPIPOOL_ENOMEM,
-                              "mpipool_serve: rank %d: cannot take a %llu-byte chunk in pieces", pool->rank,
-                              (unsigned long long)h->pieces);
+    if (bytes != (int)sizeof *h)
+        return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: a chunk sent in pieces came with "
+                              "%d bytes in its header message, not %zu", pool->rank, bytes, sizeof *h);
+    if (buf_reserve(&wk->in, sizeof *h + (size_t)h->pieces) != 0)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a %llu-byte chunk",
+                              pool->rank, (unsigned long long)h->pieces);
     for (size_t off = 0; off < h->pieces; off += pool->piece) {
         size_t len = (size_t)h->pieces - off < pool->piece ? (size_t)h->pieces - off : pool->piece;
         MPIPOOL__MPI(pool, MPI_Recv(wk->in.p + sizeof *h + off, (int)len, MPI_BYTE, wk->parent,

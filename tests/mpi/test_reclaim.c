@@ -23,10 +23,12 @@
  *    result (read back with the journal reader once the pool has closed),
  *    the partial chunks and the items sent again included.
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "harness.h"
-#include "shared_file.h"
 #include "internal.h"
 #include "journal.h"
 #include "wire.h"
@@ -170,11 +172,30 @@ static void check_journal(void) {
     CHECK(once);
 }
 
+/* The shared counters: rank 0 makes the file, every rank maps it. */
+static int share(void) {
+    int fd = -1;
+    if (harness_world_rank() == 0) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(shm_path, sizeof shm_path, "%s/mpipool-reclaim-XXXXXX", dir && *dir ? dir : "/tmp");
+        fd = mkstemp(shm_path);
+        if (fd < 0 || ftruncate(fd, sizeof(shared_t)) != 0) shm_path[0] = '\0';
+    }
+    MPI_Bcast(shm_path, sizeof shm_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (shm_path[0] == '\0') return -1;
+    if (fd < 0) fd = open(shm_path, O_RDWR);
+    if (fd < 0) return -1;
+    void *p = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return -1;
+    sh = p;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 7 + 5;
     MPI_Init(&argc, &argv);
-    sh = shared_file(sizeof(shared_t), "reclaim", shm_path, sizeof shm_path);
-    CHECK(sh != NULL);
+    CHECK(share() == 0);
     MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reclaim),

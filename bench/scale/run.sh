@@ -162,8 +162,8 @@ skipped=$O/skipped.txt
 for p in $RANKS; do
   for d in $DURS; do
     for dist in uniform pareto; do
-      # "auto" is not run on its own: it is "on" from 128 workers
-      # (MPIPOOL__HIER_AUTO_WORKERS in src/pure.h), else "off"; see collect.
+      # "auto" is not run on its own: it is "on" from
+      # MPIPOOL__HIER_AUTO_WORKERS workers (src/pure.h), else "off"; see collect.
       impls="peer-static peer-dynamic1 mpipool-auto"
       [ $hier = yes ] && impls="peer-static peer-dynamic1 mpipool-off mpipool-on"
       for impl in $impls; do
@@ -233,9 +233,16 @@ rows "$long_plan" >"$long_dat"
     echo "$p $d $dist $impl skipped - - - - - $n - 0"
   done <"$skipped"
 } >"$dat.tmp"
-# mpipool's default is the run it chooses: the hierarchy from 128 workers.
+# mpipool's default is the run it chooses: the hierarchy from
+# MPIPOOL__HIER_AUTO_WORKERS workers (src/pure.h; 128 was written here
+# until 2026-12-05, after the library had moved to 512).
+auto_from=$(sed -n 's/^#define MPIPOOL__HIER_AUTO_WORKERS \([0-9]*\).*/\1/p' src/pure.h)
+if [ $hier = yes ] && [ -z "$auto_from" ]; then
+  echo "bench/scale: MPIPOOL__HIER_AUTO_WORKERS not found in src/pure.h" >&2
+  exit 1
+fi
 if [ $hier = yes ]; then
-  awk '!/^#/ && (($4 == "mpipool-on" && $1 - 1 >= 128) || ($4 == "mpipool-off" && $1 - 1 < 128)) { $4 = "mpipool-auto"; print }' \
+  awk -v from="$auto_from" '!/^#/ && (($4 == "mpipool-on" && $1 - 1 >= from) || ($4 == "mpipool-off" && $1 - 1 < from)) { $4 = "mpipool-auto"; print }' \
     "$dat.tmp" >"$dat.tmp2"
   cat "$dat.tmp2" >>"$dat.tmp"; rm -f "$dat.tmp2"
 fi

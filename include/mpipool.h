@@ -485,9 +485,10 @@ MPIPOOL_EXTERN const void *mpipool_task_shared(const mpipool_task *task, const c
 typedef enum {
     /* Self-scheduling in chunks (the default): workers ask for more as they
      * finish, chunk sizes shrink towards the end (guided), each worker keeps
-     * two chunks in flight while work remains. Best for uneven work: at the
-     * end of a map, a worker held up by a long item gives back the items
-     * queued behind it (mpipool(7), "Reclamation"). */
+     * two chunks in flight while work remains (one in a heavy-tailed map of
+     * long items and few items a worker: mpipool(7), "Heavy tails"). Best
+     * for uneven work: at the end of a map, a worker held up by a long item
+     * gives back the items queued behind it (mpipool(7), "Reclamation"). */
     MPIPOOL_SCHEDULE_DYNAMIC = 0,
     /* One MPI_Scatterv of equal shares, one MPI_Gatherv of the results.
      * Fastest for uniform work; no load balancing. */

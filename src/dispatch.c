@@ -8,7 +8,8 @@
  *    that still has unassigned items; a static job waits until no chunk is
  *    in flight, then runs alone (static.c);
  *  - a worker never has more than two chunks in flight (one once the
- *    unassigned items are few), so the end of a map is balanced;
+ *    unassigned items are few, so the end of a map is balanced; one in a
+ *    heavy-tailed map of long items, so none waits behind a long item);
  *  - the result receive is posted before the chunk is sent.
  * Called only with the engine's lock held (engine.c).
  */
@@ -297,8 +298,11 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
                 w = 0; /* start over: the next job may be dynamic */
                 continue;
             }
+            /* A group's members are the leader's to feed (group.c): its
+             * depth stays two. */
             if (e->dead[w] || e->inflight[w] >= round ||
-                e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers))
+                e->inflight[w] >= mpipool__plan_depth(unassigned, (size_t)e->workers, j->heavy && members == 0,
+                                                      j->per_item))
                 continue;
             slot *s = &e->slots[(w - 1) * 2 + (e->slots[(w - 1) * 2].worker != 0)];
             size_t count = next_chunk_for(j, (size_t)e->workers, fanout, (size_t)members + 1);

@@ -239,6 +239,7 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     if (j->in_var || j->out_var || j->source || j->in_size == 0 || j->out_size == 0)
         j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->per_item = -1.0;
+    j->heavy = 0;
     j->id = pool->next_job++;
     if (j->status)
         for (size_t i = 0; i < j->n; i++) j->status[i] = MPIPOOL_ECANCELED;

@@ -24,6 +24,8 @@ struct mpipool_job {
     unsigned flags;           /* options->flags (MPIPOOL_MAP_PROGRESS)    */
     char **messages;          /* caller's, or NULL                        */
     double per_item;          /* seconds per item, mean so far; < 0 unknown */
+    int heavy;                /* a chunk's items took far longer than that
+                                 (plan.c, mpipool__plan_heavy): heavy tails */
     double busy_sum, busy_items; /* worker seconds and items behind per_item */
     size_t next;              /* first item not yet sent                  */
     size_t done;              /* items whose results are back             */

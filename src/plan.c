@@ -46,8 +46,14 @@ size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor) {
     return want < most ? want : most;
 }
 
-int mpipool__plan_depth(size_t unassigned, size_t workers) {
+int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item) {
+    if (heavy && per_item >= MPIPOOL__HEAVY_ITEM_SECONDS) return 1;
     return unassigned > 2 * workers ? 2 : 1;
+}
+
+int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share) {
+    return ran > 0 && per_item > 0 && share > 0 && share < MPIPOOL__HEAVY_SHARE &&
+           busy > MPIPOOL__HEAVY_FACTOR * per_item * (double)ran;
 }
 
 size_t mpipool__npieces(size_t bytes, size_t piece) {

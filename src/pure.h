@@ -119,8 +119,30 @@ size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
 size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor);
 /* How many chunks a worker should have in flight: 2 while more than
  * 2 * workers items remain unassigned, then 1, so the last items go to idle
- * workers instead of queueing behind a long task. */
-int mpipool__plan_depth(size_t unassigned, size_t workers);
+ * workers instead of queueing behind a long task.  Also 1 throughout a map
+ * found heavy-tailed (`heavy`, see mpipool__plan_heavy) whose items take
+ * MPIPOOL__HEAVY_ITEM_SECONDS or more (`per_item`, the mean so far): a
+ * second chunk would save the worker one round trip of microseconds, and
+ * may wait behind a long item for seconds.  (SimGrid, 256 ranks x 1 ms
+ * Pareto: 0.764 with two, 0.990 with one; the longest item had queued
+ * behind another long one.) */
+int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item);
+/* Heavy tails that may decide a map: 1 if a chunk of `ran` items that took
+ * `busy` seconds is an outlier against the map's mean so far (`per_item`;
+ * <= 0: unknown, never): its mean item took over MPIPOOL__HEAVY_FACTOR
+ * times that; and a worker's share of the map is under
+ * MPIPOOL__HEAVY_SHARE items (`share`, items / workers; 0: unknown, a
+ * stream: never).  Over few items a share, the longest item of a heavy
+ * tail is far longer than a share, and one item waiting behind another is
+ * the map's makespan (SimGrid, 256 ranks x 50 or 100 items of 1 ms Pareto:
+ * 0.76 efficiency with two chunks in flight, 0.99 with one).  Over many, a
+ * round trip per chunk costs more than the wait: real ranks, 2 workers x
+ * 500 Pareto items of 4 ms, 2.15 s with two, 2.29 s with one (the master's
+ * wake-up is in each round trip).  The threshold lies between. */
+int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share);
+#define MPIPOOL__HEAVY_FACTOR 4.0
+#define MPIPOOL__HEAVY_SHARE 250
+#define MPIPOOL__HEAVY_ITEM_SECONDS 500e-6
 /* Static mode: worker w (0-based, of `workers`) gets items
  * [*first, *first + *count); shares differ by at most one item. */
 void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,

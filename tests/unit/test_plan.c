@@ -171,17 +171,43 @@ static void test_max_items_property(void **state) {
 static void test_depth(void **state) {
     (void)state;
     /* Two chunks in flight while more than 2 * workers items are unassigned. */
-    assert_int_equal(mpipool__plan_depth(1000, 4), 2);
-    assert_int_equal(mpipool__plan_depth(9, 4), 2);
-    assert_int_equal(mpipool__plan_depth(8, 4), 1);
-    assert_int_equal(mpipool__plan_depth(1, 4), 1);
-    assert_int_equal(mpipool__plan_depth(0, 4), 1);
-    assert_int_equal(mpipool__plan_depth(3, 1), 2);
-    assert_int_equal(mpipool__plan_depth(2, 1), 1);
+    assert_int_equal(mpipool__plan_depth(1000, 4, 0, 0), 2);
+    assert_int_equal(mpipool__plan_depth(9, 4, 0, 0), 2);
+    assert_int_equal(mpipool__plan_depth(8, 4, 0, 0), 1);
+    assert_int_equal(mpipool__plan_depth(1, 4, 0, 0), 1);
+    assert_int_equal(mpipool__plan_depth(0, 4, 0, 0), 1);
+    assert_int_equal(mpipool__plan_depth(3, 1, 0, 0), 2);
+    assert_int_equal(mpipool__plan_depth(2, 1, 0, 0), 1);
     for (size_t w = 1; w < 50; w++) {
-        assert_int_equal(mpipool__plan_depth(2 * w + 1, w), 2);
-        assert_int_equal(mpipool__plan_depth(2 * w, w), 1);
+        assert_int_equal(mpipool__plan_depth(2 * w + 1, w, 0, 0), 2);
+        assert_int_equal(mpipool__plan_depth(2 * w, w, 0, 0), 1);
     }
+}
+
+static void test_heavy(void **state) {
+    (void)state;
+    /* Heavy-tailed and long items: one chunk in flight, however much is left. */
+    assert_int_equal(mpipool__plan_depth(1000, 4, 1, 1e-3), 1);
+    assert_int_equal(mpipool__plan_depth(1000, 4, 1, MPIPOOL__HEAVY_ITEM_SECONDS), 1);
+    /* Short items: a round trip is not small against them; two, as usual. */
+    assert_int_equal(mpipool__plan_depth(1000, 4, 1, 100e-6), 2);
+    assert_int_equal(mpipool__plan_depth(8, 4, 1, 100e-6), 1);
+    /* Not heavy: long items keep two. */
+    assert_int_equal(mpipool__plan_depth(1000, 4, 0, 1.0), 2);
+    /* An outlier: a chunk whose mean item is over 4x the mean so far, in a
+     * map of under 250 items a worker. */
+    assert_true(mpipool__plan_heavy(0.0041, 1, 1e-3, 50));
+    assert_false(mpipool__plan_heavy(0.0039, 1, 1e-3, 50));
+    assert_true(mpipool__plan_heavy(0.05, 10, 1e-3, 249));
+    assert_false(mpipool__plan_heavy(0.03, 10, 1e-3, 249));
+    /* Many items a worker: a round trip a chunk costs more than a wait. */
+    assert_false(mpipool__plan_heavy(10.0, 1, 1e-3, 250));
+    assert_false(mpipool__plan_heavy(10.0, 1, 1e-3, 500));
+    /* Unknown mean or share (a stream), or nothing ran: never. */
+    assert_false(mpipool__plan_heavy(10.0, 1, 0, 50));
+    assert_false(mpipool__plan_heavy(10.0, 1, -1, 50));
+    assert_false(mpipool__plan_heavy(10.0, 1, 1e-3, 0));
+    assert_false(mpipool__plan_heavy(10.0, 0, 1e-3, 50));
 }
 
 static void test_slow_start(void **state) {
@@ -348,6 +374,7 @@ int main(void) {
         cmocka_unit_test(test_max_items_property),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_slow_start),
+        cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

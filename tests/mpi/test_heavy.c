@@ -1,0 +1,207 @@
+/*
+ * test_heavy.c — heavy tails (src/plan.c, mpipool__plan_depth and
+ * mpipool__plan_heavy): once a map's items are found heavy-tailed and
+ * long, a worker holds one chunk, never a second one queued behind an item
+ * that may run for seconds.
+ *
+ * The map has N items of about 1 ms each (the task sleeps: the durations
+ * are the workload, not synchronisation).  Item T takes 20 ms, more than
+ * four times the mean so far: when it comes back the master knows the map
+ * is heavy-tailed.  Item L, well after T, is "long": its task waits until
+ * every other item has run, counted in a file every rank maps.  With one
+ * chunk per worker nothing waits behind item L, the other workers run
+ * everything else, and item L returns.  With a second chunk queued behind
+ * it, those items could only run after it: item L gives up after
+ * GIVE_UP_S seconds and the test fails (a bound so that a regression fails
+ * instead of hanging; when the rule holds, item L returns as soon as the
+ * rest is done).  With one worker, or with the hierarchy on (a group's
+ * chunks are its leader's to share out), item L does not wait.
+ *
+ * Checks, at 1, 2 and 4 ranks, and at 4 with the hierarchy forced on:
+ *  - every result is right and in its place, every status MPIPOOL_OK;
+ *  - every item ran exactly once (per-item run counters in the file);
+ *  - with two or more flat workers, item L saw every other item done;
+ *  - the same with a journal, which holds every item exactly once.
+ */
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+#include "internal.h"
+#include "journal.h"
+
+enum { N = 300, T = 20, L = 150 };
+#define GIVE_UP_S 20.0
+
+typedef struct {
+    _Atomic uint64_t done;       /* items finished, on any rank  */
+    _Atomic uint32_t runs[N];    /* how often each item ran      */
+    _Atomic int32_t alone;       /* item L saw all others done   */
+    int32_t wait;                /* item L waits for the others  */
+} shared_t;
+
+static mpipool *pool;
+static shared_t *sh;
+static char shm_path[256], journal_path[300];
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void nap(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* Item L: until every other item is done (or GIVE_UP_S has passed). */
+static void wait_for_the_rest(void) {
+    double t0 = now();
+    while (atomic_load(&sh->done) < N - 1) {
+        if (now() - t0 > GIVE_UP_S) return;
+        nap(1e-3);
+    }
+    atomic_store(&sh->alone, 1);
+}
+
+static int heavy(mpipool_task *t) {
+    uint64_t x = *(const uint64_t *)t->in;
+    if (t->index == L && sh->wait) wait_for_the_rest();
+    else nap(t->index == T ? 20e-3 : 1e-3);
+    *(uint64_t *)t->out = 5 * x + 2;
+    atomic_fetch_add(&sh->runs[t->index], 1);
+    atomic_fetch_add(&sh->done, 1);
+    return 0;
+}
+MPIPOOL_TASK(heavy);
+
+static uint64_t in[N], out[N];
+static int status[N];
+
+static int flat(void) {
+    const char *h = getenv("MPIPOOL_HIERARCHY");
+    return h == NULL || strcmp(h, "on") != 0;
+}
+
+static void run_map(const char *journal) {
+    mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+    o.status = status;
+    o.journal = journal;
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < N; i++) atomic_store(&sh->runs[i], 0);
+    atomic_store(&sh->done, 0);
+    atomic_store(&sh->alone, 0);
+    sh->wait = mpipool_size(pool) >= 3 && flat();
+    assert_rc(pool, mpipool_map(pool, heavy, in, sizeof *in, out, sizeof *out, N, &o), MPIPOOL_OK);
+    for (int i = 0; i < N; i++) {
+        if (out[i] != 5 * in[i] + 2 || status[i] != MPIPOOL_OK)
+            fail_msg("item %d: result %llu (want %llu), status %s", i, (unsigned long long)out[i],
+                     (unsigned long long)(5 * in[i] + 2), mpipool_err_name(status[i]));
+        if (atomic_load(&sh->runs[i]) != 1) fail_msg("item %d ran %u times", i, (unsigned)atomic_load(&sh->runs[i]));
+    }
+    if (sh->wait && !atomic_load(&sh->alone))
+        fail_msg("item %d waited %.0f s and the other items were still not all done: some were queued "
+                 "behind it", L, GIVE_UP_S);
+}
+
+static void test_heavy(void **state) {
+    (void)state;
+    run_map("");
+}
+
+static void test_heavy_journal(void **state) {
+    (void)state;
+    run_map(journal_path);
+}
+
+typedef struct {
+    uint32_t seen[N];
+    int bad;
+} replay_t;
+
+static int replayed(void *ctx, uint64_t index, const void *data, size_t size) {
+    replay_t *r = ctx;
+    uint64_t v = 0;
+    if (index >= N || size != sizeof v) return r->bad = 1;
+    memcpy(&v, data, sizeof v);
+    if (v != 5 * in[index] + 2) r->bad = 1;
+    r->seen[index]++;
+    return 0;
+}
+
+/* After the pool closed: every item is in the journal once, with its result. */
+static void check_journal(void) {
+    mpipool__journal *j = NULL;
+    char err[512];
+    static replay_t r;
+    memset(&r, 0, sizeof r);
+    if (mpipool__journal_open(journal_path, &j, err, sizeof err) != MPIPOOL_OK) {
+        fprintf(stderr, "test_heavy: journal: %s\n", err);
+        CHECK(0);
+        return;
+    }
+    int rc = mpipool__journal_replay(j, 0, NULL, replayed, &r, err, sizeof err);
+    mpipool__journal_close(j);
+    if (rc != MPIPOOL_OK) fprintf(stderr, "test_heavy: replay: %s\n", err);
+    CHECK(rc == MPIPOOL_OK);
+    CHECK(!r.bad);
+    int once = 1;
+    for (int i = 0; i < N; i++)
+        if (r.seen[i] != 1) {
+            fprintf(stderr, "test_heavy: item %d is %u times in the journal\n", i, r.seen[i]);
+            once = 0;
+        }
+    CHECK(once);
+}
+
+/* The shared counters: rank 0 makes the file, every rank maps it. */
+static int share(void) {
+    int fd = -1;
+    if (harness_world_rank() == 0) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(shm_path, sizeof shm_path, "%s/mpipool-heavy-XXXXXX", dir && *dir ? dir : "/tmp");
+        fd = mkstemp(shm_path);
+        if (fd < 0 || ftruncate(fd, sizeof(shared_t)) != 0) shm_path[0] = '\0';
+    }
+    MPI_Bcast(shm_path, sizeof shm_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    if (shm_path[0] == '\0') return -1;
+    if (fd < 0) fd = open(shm_path, O_RDWR);
+    if (fd < 0) return -1;
+    void *p = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return -1;
+    sh = p;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 3 + 1;
+    MPI_Init(&argc, &argv);
+    CHECK(share() == 0);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heavy),
+        cmocka_unit_test(test_heavy_journal),
+    };
+    if (sh != NULL && mpipool_open_comm(&pool, MPI_COMM_WORLD) == MPIPOOL_OK) {
+        if (!mpipool_is_master(pool)) {
+            CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
+        } else {
+            snprintf(journal_path, sizeof journal_path, "%s.journal", shm_path);
+            if (_cmocka_run_group_tests("heavy", tests, sizeof tests / sizeof *tests, NULL, NULL) != 0)
+                harness_failed = 1;
+            CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
+            check_journal();
+            unlink(journal_path);
+        }
+    } else {
+        CHECK(0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (harness_world_rank() == 0 && shm_path[0]) unlink(shm_path);
+    return harness_finish("test_heavy");
+}

@@ -48,7 +48,7 @@ size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor) {
 
 int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item) {
     if (heavy && per_item >= MPIPOOL__HEAVY_ITEM_SECONDS) return 1;
-    return unassigned > 2 * workers ? 2 : 1;
+    return unassigned > workers ? 2 : 1;
 }
 
 int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share) {

@@ -170,17 +170,17 @@ static void test_max_items_property(void **state) {
 
 static void test_depth(void **state) {
     (void)state;
-    /* Two chunks in flight while more than 2 * workers items are unassigned. */
+    /* Two chunks in flight while more items than workers are unassigned. */
     assert_int_equal(mpipool__plan_depth(1000, 4, 0, 0), 2);
-    assert_int_equal(mpipool__plan_depth(9, 4, 0, 0), 2);
-    assert_int_equal(mpipool__plan_depth(8, 4, 0, 0), 1);
+    assert_int_equal(mpipool__plan_depth(5, 4, 0, 0), 2);
+    assert_int_equal(mpipool__plan_depth(4, 4, 0, 0), 1);
     assert_int_equal(mpipool__plan_depth(1, 4, 0, 0), 1);
     assert_int_equal(mpipool__plan_depth(0, 4, 0, 0), 1);
-    assert_int_equal(mpipool__plan_depth(3, 1, 0, 0), 2);
-    assert_int_equal(mpipool__plan_depth(2, 1, 0, 0), 1);
+    assert_int_equal(mpipool__plan_depth(2, 1, 0, 0), 2);
+    assert_int_equal(mpipool__plan_depth(1, 1, 0, 0), 1);
     for (size_t w = 1; w < 50; w++) {
-        assert_int_equal(mpipool__plan_depth(2 * w + 1, w, 0, 0), 2);
-        assert_int_equal(mpipool__plan_depth(2 * w, w, 0, 0), 1);
+        assert_int_equal(mpipool__plan_depth(w + 1, w, 0, 0), 2);
+        assert_int_equal(mpipool__plan_depth(w, w, 0, 0), 1);
     }
 }
 
@@ -191,7 +191,7 @@ static void test_heavy(void **state) {
     assert_int_equal(mpipool__plan_depth(1000, 4, 1, MPIPOOL__HEAVY_ITEM_SECONDS), 1);
     /* Short items: a round trip is not small against them; two, as usual. */
     assert_int_equal(mpipool__plan_depth(1000, 4, 1, 100e-6), 2);
-    assert_int_equal(mpipool__plan_depth(8, 4, 1, 100e-6), 1);
+    assert_int_equal(mpipool__plan_depth(4, 4, 1, 100e-6), 1);
     /* Not heavy: long items keep two. */
     assert_int_equal(mpipool__plan_depth(1000, 4, 0, 1.0), 2);
     /* An outlier: a chunk whose mean item is over 4x the mean so far, in a

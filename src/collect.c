@@ -136,6 +136,7 @@ static int collect(mpipool__engine *e, slot *s) {
     if (ran > 0) {
         /* The mean over every item so far: one long or short item of a
          * heavy-tailed map must not swing the chunk size. */
+        /* An outlier against that mean: heavy tails (plan.c). */
         size_t share = j->source ? 0 : j->n / (size_t)e->workers + 1;
         if (mpipool__plan_heavy(h->busy, ran, j->per_item, share)) j->heavy = 1;
         j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)ran;

@@ -121,14 +121,14 @@ size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor);
  * workers remain unassigned, then 1, so the last items go to idle workers
  * instead of queueing behind a long task.  (From 2 * workers on, as until
  * 2026-12-05, the last two rounds of uniform work went one chunk a worker:
- * the workers, finishing together, queued for the master's answers, at 256
- * ranks ~0.3 ms each; SimGrid 256 x 1 ms uniform 0.990 -> 0.9915.)  Also 1 throughout a map
- * found heavy-tailed (`heavy`, see mpipool__plan_heavy) whose items take
- * MPIPOOL__HEAVY_ITEM_SECONDS or more (`per_item`, the mean so far): a
- * second chunk would save the worker one round trip of microseconds, and
- * may wait behind a long item for seconds.  (SimGrid, 256 ranks x 1 ms
- * Pareto: 0.764 with two, 0.990 with one; the longest item had queued
- * behind another long one.) */
+ * the workers, finishing together, queued for the master's answers, at
+ * 256 ranks ~0.3 ms each; SimGrid 256 x 1 ms uniform 0.990 -> 0.9915.)
+ * Also 1 throughout a map found heavy-tailed (`heavy`, see
+ * mpipool__plan_heavy) whose items take MPIPOOL__HEAVY_ITEM_SECONDS or
+ * more (`per_item`, the mean so far): a second chunk saves the worker one
+ * round trip, small against such items, and may wait behind a long item
+ * for seconds.  (SimGrid, 256 ranks x 1 ms Pareto: 0.764 with two, 0.990
+ * with one; the longest item had queued behind another long one.) */
 int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item);
 /* Heavy tails that may decide a map: 1 if a chunk of `ran` items that took
  * `busy` seconds is an outlier against the map's mean so far (`per_item`;

@@ -23,14 +23,12 @@
  *  - with two or more flat workers, item L saw every other item done;
  *  - the same with a journal, which holds every item exactly once.
  */
-#include <fcntl.h>
 #include <stdatomic.h>
-#include <sys/mman.h>
 #include <time.h>
-#include <unistd.h>
 #include "harness.h"
 #include "internal.h"
 #include "journal.h"
+#include "once.h"
 
 enum { N = 300, T = 20, L = 150 };
 #define GIVE_UP_S 20.0
@@ -82,6 +80,10 @@ MPIPOOL_TASK(heavy);
 static uint64_t in[N], out[N];
 static int status[N];
 
+static uint64_t want(uint64_t index) {
+    return 5 * in[index] + 2;
+}
+
 static int flat(void) {
     const char *h = getenv("MPIPOOL_HIERARCHY");
     return h == NULL || strcmp(h, "on") != 0;
@@ -98,9 +100,9 @@ static void run_map(const char *journal) {
     sh->wait = mpipool_size(pool) >= 3 && flat();
     assert_rc(pool, mpipool_map(pool, heavy, in, sizeof *in, out, sizeof *out, N, &o), MPIPOOL_OK);
     for (int i = 0; i < N; i++) {
-        if (out[i] != 5 * in[i] + 2 || status[i] != MPIPOOL_OK)
+        if (out[i] != want((uint64_t)i) || status[i] != MPIPOOL_OK)
             fail_msg("item %d: result %llu (want %llu), status %s", i, (unsigned long long)out[i],
-                     (unsigned long long)(5 * in[i] + 2), mpipool_err_name(status[i]));
+                     (unsigned long long)want((uint64_t)i), mpipool_err_name(status[i]));
         if (atomic_load(&sh->runs[i]) != 1) fail_msg("item %d ran %u times", i, (unsigned)atomic_load(&sh->runs[i]));
     }
     if (sh->wait && !atomic_load(&sh->alone))
@@ -118,70 +120,11 @@ static void test_heavy_journal(void **state) {
     run_map(journal_path);
 }
 
-typedef struct {
-    uint32_t seen[N];
-    int bad;
-} replay_t;
-
-static int replayed(void *ctx, uint64_t index, const void *data, size_t size) {
-    replay_t *r = ctx;
-    uint64_t v = 0;
-    if (index >= N || size != sizeof v) return r->bad = 1;
-    memcpy(&v, data, sizeof v);
-    if (v != 5 * in[index] + 2) r->bad = 1;
-    r->seen[index]++;
-    return 0;
-}
-
-/* After the pool closed: every item is in the journal once, with its result. */
-static void check_journal(void) {
-    mpipool__journal *j = NULL;
-    char err[512];
-    static replay_t r;
-    memset(&r, 0, sizeof r);
-    if (mpipool__journal_open(journal_path, &j, err, sizeof err) != MPIPOOL_OK) {
-        fprintf(stderr, "test_heavy: journal: %s\n", err);
-        CHECK(0);
-        return;
-    }
-    int rc = mpipool__journal_replay(j, 0, NULL, replayed, &r, err, sizeof err);
-    mpipool__journal_close(j);
-    if (rc != MPIPOOL_OK) fprintf(stderr, "test_heavy: replay: %s\n", err);
-    CHECK(rc == MPIPOOL_OK);
-    CHECK(!r.bad);
-    int once = 1;
-    for (int i = 0; i < N; i++)
-        if (r.seen[i] != 1) {
-            fprintf(stderr, "test_heavy: item %d is %u times in the journal\n", i, r.seen[i]);
-            once = 0;
-        }
-    CHECK(once);
-}
-
-/* The shared counters: rank 0 makes the file, every rank maps it. */
-static int share(void) {
-    int fd = -1;
-    if (harness_world_rank() == 0) {
-        const char *dir = getenv("TMPDIR");
-        snprintf(shm_path, sizeof shm_path, "%s/mpipool-heavy-XXXXXX", dir && *dir ? dir : "/tmp");
-        fd = mkstemp(shm_path);
-        if (fd < 0 || ftruncate(fd, sizeof(shared_t)) != 0) shm_path[0] = '\0';
-    }
-    MPI_Bcast(shm_path, sizeof shm_path, MPI_CHAR, 0, MPI_COMM_WORLD);
-    if (shm_path[0] == '\0') return -1;
-    if (fd < 0) fd = open(shm_path, O_RDWR);
-    if (fd < 0) return -1;
-    void *p = mmap(NULL, sizeof(shared_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) return -1;
-    sh = p;
-    return 0;
-}
-
 int main(int argc, char **argv) {
     for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 3 + 1;
     MPI_Init(&argc, &argv);
-    CHECK(share() == 0);
+    sh = once_share("heavy", sizeof(shared_t), shm_path, sizeof shm_path);
+    CHECK(sh != NULL);
     MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heavy),
@@ -195,7 +138,7 @@ int main(int argc, char **argv) {
             if (_cmocka_run_group_tests("heavy", tests, sizeof tests / sizeof *tests, NULL, NULL) != 0)
                 harness_failed = 1;
             CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
-            check_journal();
+            once_check_journal("test_heavy", journal_path, N, want);
             unlink(journal_path);
         }
     } else {

@@ -30,7 +30,7 @@
 #include "journal.h"
 #include "once.h"
 
-enum { N = 300, T = 20, L = 150 };
+enum { N = 300, T = 20, L = 200 };
 #define GIVE_UP_S 20.0
 
 typedef struct {

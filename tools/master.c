@@ -312,24 +312,40 @@ static int sink(void *ctx, size_t index, const void *result, size_t size, int st
 /* Lay out a retry round.  A retry should run on another rank than the one
  * it failed on; the engine decides where an item goes, so a worker that
  * gets a job it must avoid sends it back (bounced) for the next round, at
- * most MAX_BOUNCES times, after which it runs anywhere.  Filler items
- * spread the round in the hope (not the reliance) that the engine's first
- * pass gives item p to rank p + 1. */
+ * most MAX_BOUNCES times, after which it runs anywhere.  The engine's first
+ * pass over idle workers gives item p to rank p + 1 (p < workers), so the
+ * first `workers` places get, each, the first retry (the most bounced
+ * first) that does not avoid that rank, or a filler item where none is
+ * left; the rest follow in order, for whichever worker is free. */
 static int plan_round(run *R) {
-    size_t n = R->nretries, cap = 2 * n + (size_t)R->workers + 1;
+    size_t n = R->nretries, w = (size_t)R->workers, cap = n + w + 1, k = 0;
     retry *l = realloc(R->round_list, cap * sizeof *l);
-    if (l == NULL) return -1;
-    R->round_list = l;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        retry t = R->retries[i];
-        while (k < (size_t)R->workers && t.avoid == (int32_t)k + 1 && k < cap - 1) {
-            l[k].seq = 0; /* filler */
-            l[k].avoid = -1;
-            k++;
-        }
-        l[k++] = t;
+    retry *o = malloc((n + 1) * sizeof *o);
+    if (l != NULL) R->round_list = l;
+    if (l == NULL || o == NULL) {
+        free(o);
+        return -1;
     }
+    size_t m = 0; /* o: the retries, most bounced first, else in order */
+    for (int b = MAX_BOUNCES; b >= 0; b--)
+        for (size_t i = 0; i < n; i++)
+            if (R->recs[R->retries[i].seq].bounces == b) o[m++] = R->retries[i];
+    size_t left = m;
+    for (size_t slot = 0; slot < w && left > 0; slot++) {
+        size_t i = 0;
+        while (i < m && (o[i].seq == 0 || o[i].avoid == (int32_t)slot + 1)) i++;
+        if (i < m) {
+            l[k++] = o[i];
+            o[i].seq = 0; /* placed */
+            left--;
+        } else {
+            l[k].seq = 0; /* filler */
+            l[k++].avoid = -1;
+        }
+    }
+    for (size_t i = 0; i < m; i++)
+        if (o[i].seq != 0) l[k++] = o[i];
+    free(o);
     R->round_n = k;
     R->round_next = 0;
     R->nretries = 0;

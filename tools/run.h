@@ -15,8 +15,9 @@
 #include "input.h"
 #include "progress.h"
 
-/* A retry avoids the rank it failed on at most this many times. */
-#define MAX_BOUNCES 3
+/* A retry avoids the rank it failed on at most this many times (a bounce
+ * costs one item's round trip; see plan_round in master.c). */
+#define MAX_BOUNCES 16
 
 enum { R_NEW, R_RUNNING, R_RETRY, R_SPOOLED, R_PRINTED, R_SKIPPED, R_NOTRUN };
 

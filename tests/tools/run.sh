@@ -168,6 +168,19 @@ retry) # --retries N: N tries in all, on another rank where there is one
       check "job $i retried on another rank" [ "$(sort -u ranks.$i | wc -l)" = 2 ]
     fi
   done
+  if [ "$n" -ge 3 ]; then
+    # Many retries at once: those beyond the first round's places bounce
+    # off the rank they failed on, some several times (5 seen at 30 jobs);
+    # every one still runs its second try elsewhere.
+    seq 1 30 > in30
+    rm -f mark.* ranks.*
+    mr -a in30 --retries 2 \
+      'echo $MPIPOOL_RANK >> ranks.{}; if [ -e mark.{} ]; then echo ok {}; else touch mark.{}; exit 1; fi'
+    expect_rc 0
+    same=""
+    for i in $(seq 1 30); do [ "$(sort -u ranks.$i | wc -l)" = 2 ] || same="$same $i"; done
+    check "30 jobs: each retried on another rank (not:$same)" [ -z "$same" ]
+  fi
   mr -a one --retries 3 'echo x >> tries; exit 7'
   expect_rc 1
   check "--retries 3 ran the job 3 times" [ "$(wc -l < tries)" = 3 ]

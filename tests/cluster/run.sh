@@ -166,7 +166,11 @@ while IFS=$'\t' read -r name tmo env cmd; do
   if on1 $((tmo * 2)) env "${kv[@]}" "${MPIRUN[@]}" "${TCP[@]}" "${xs[@]}" -n 4 $cmd </dev/null >"$state/$name.log" 2>&1; then
     pass "$name over 3 hosts ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b - a}') s)"
   else
-    fail "$name over 3 hosts:"; tail -15 "$state/$name.log"
+    # What the test said went wrong (cmocka's lines and the harness's),
+    # then the end of its output.
+    fail "$name over 3 hosts:"
+    grep -E '^ERROR: |^\[  (ERROR|FAILED) |: error: |FAILED on|rank [0-9]+ failed' "$state/$name.log" | head -20
+    tail -8 "$state/$name.log"
   fi
 done <<<"$tests"
 [ $n -gt 0 ] || fail "found no MPI tests to run in $build"
@@ -185,7 +189,7 @@ fault_pid=$!
 # Wait until the map is under way and some items have run (and so been
 # journalled as their chunks came back), bounded at 30 s.
 for _ in $(seq 300); do
-  [ "$(wc -l <"$state/exec1.log" 2>/dev/null || echo 0)" -ge 60 ] && break
+  [ "$(wc -l 2>/dev/null <"$state/exec1.log" || echo 0)" -ge 60 ] && break
   sleep 0.1
 done
 t_down=$(date +%s.%N)

@@ -112,13 +112,13 @@ run_suite "MPICH" build-mpich "$mpich $common" "-E (_np4|^tool_mpipool_run_.*_np
 # task are shell-level checks of processes and launchers too (~150 s of test
 # time under ASan); the journal's code runs under ASan in the resume tests,
 # the unit tests and the fuzz target.
-# test_imap's 2 GB bounded-memory case skips itself under ASan (its RSS
+# test_imap's 1 GB bounded-memory case skips itself under ASan (its RSS
 # bound means nothing with shadow memory).
 # The shape test (file and function lengths, call cycles) reads the sources
 # and the plain suites' objects: the same verdict as there.
 # test_imap_single is test_imap's program under plain MPI_Init: a blocking
 # imap runs the same library code under both thread levels (only async jobs
-# start the progress thread), and with the 2 GB case skipped under ASan the
+# start the progress thread), and with the 1 GB case skipped under ASan the
 # two runs were the same work twice (89 s of test time at 1 and 2 ranks).
 run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=address,undefined -DMPIPOOL_BUILD_EXAMPLES=OFF" \
   "-E ^(shape|mpi_test_imap_single_.*|downstream|modulefile|cluster|mpi_dead_rank_.*|mpi_recover_.*|mpi_journal_.*|mpi_hung_task_.*|.*_np4|example_.*|tool_mpipool_run_.*|observe_.*)$" only || status=1
@@ -137,7 +137,7 @@ run_suite "ASan+UBSan (Open MPI)" build-asan "$ompi $common -DMPIPOOL_SANITIZE=a
 # calls, which TSan checks for async-signal safety; once the new API lands).  Left to the other suites, with their reasons: the plain blocking
 # maps (map, errors, batch, pieces, hierarchy runs: ~40 s each under TSan
 # at 2 ranks, the engine paths the async tests cover), test_varsize (~100 s
-# per rank count under TSan), test_imap (its 2 GB stream, ~110 s), hooks
+# per rank count under TSan), test_imap (its 1 GB stream, ~55 s), hooks
 # (worker-side set-up, no thread of ours), the other 4-rank runs, and, as
 # for ASan, the examples, downstream, dead-rank, journal-kill, task-farm,
 # observation and cluster shell scenarios (they check processes and

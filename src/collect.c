@@ -146,6 +146,8 @@ static int collect(mpipool__engine *e, slot *s) {
     j->done += ran;
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     mpipool__recover_heard(e, s->worker);
+    e->answered[s->worker] = mpipool__engine_now(e);
+    e->nanswered++;
     /* A trace times the collect itself (from obs_t0); else the pass's clock does. */
     mpipool__obs_collected_at(e->pool, j, s->worker, s->first, ran, h->busy,
                               s->var_out ? s->rlen : sizeof *h + ran * j->out_size, obs_t0,
@@ -247,15 +249,8 @@ static void drop_requests(slot *s) {
 /* Worker w is gone: its chunks go back to their jobs, oldest (the one it
  * was running) first, and it never gets another (recover.c). */
 static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
-    slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *order[2] = {a, b};
-    if (b->worker && (!a->worker || b->seq < a->seq)) {
-        order[0] = b;
-        order[1] = a;
-    }
     int running = 1;
-    for (int k = 0; k < 2; k++) {
-        slot *s = order[k];
-        if (!s->worker) continue;
+    for (slot *s; (s = mpipool__oldest_slot(e, w)) != NULL;) {
         mpipool__obs_lost(e->pool, s->job, w, s->first, s->count);
         mpipool__recover_requeue(e, s, w, running, why);
         running = 0;
@@ -307,9 +302,7 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
      * order would pair a failure with the wrong chunk. */
     for (int w = 1; (any || ndone > 0) && w <= e->workers && !e->broken; w++) {
         for (;;) {
-            slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *oldest = NULL;
-            if (a->worker) oldest = a;
-            if (b->worker && (oldest == NULL || b->seq < oldest->seq)) oldest = b;
+            slot *oldest = mpipool__oldest_slot(e, w);
             if (oldest == NULL || !oldest->completed || collect(e, oldest) != 0) break;
         }
     }

@@ -73,7 +73,8 @@ typedef struct {
     size_t rcap;
     MPI_Request rpers;        /* ... through this persistent receive (all of
                                  rbuf, from the slot's worker), or NULL    */
-    const char *rpers_buf;    /* the rbuf and rcap it was made for         */
+    const char *rpers_buf;    /* the rbuf, rcap and source it was made for */
+    int rpers_src;
     size_t rpers_cap;
     int rsmall;
     int sbig, rbig;           /* payloads that need the master's progress */
@@ -108,8 +109,15 @@ struct mpipool__engine {
     int workers, nslots, busy;
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
+    uint64_t nanswered;       /* chunks collected (collect.c)          */
     slot *slots;
     int *inflight;            /* per rank                              */
+    int *span;                /* per rank w: its chunks sit in the slot pairs
+                                 of ranks w .. w + span[w] - 1 (a group
+                                 leader borrows its members' pairs while a
+                                 chunk of its is stuck; dispatch.c)       */
+    double *answered;         /* per rank: the pass clock when its last chunk
+                                 was collected (collect.c)                */
     uint64_t *last_job;       /* per rank: the job of the last chunk sent it, */
     size_t *last_count;       /* ... and its items (slow start, plan.c)     */
     MPI_Request *rreqs;       /* nslots + 1: the slots' receives, then abort_req */
@@ -139,6 +147,15 @@ struct mpipool__engine {
     uint64_t *rc_buf;
     double rc_look;           /* MPI_Wtime before which not to look again    */
 };
+/* Rank w's chunk sent first among those it has out (it answers them in
+ * that order), or NULL. */
+static inline slot *mpipool__oldest_slot(const mpipool__engine *e, int w) {
+    slot *old = NULL, *s = &e->slots[(w - 1) * 2], *end = s + 2 * e->span[w];
+    for (; s < end; s++)
+        if (s->worker == w && (old == NULL || s->seq < old->seq)) old = s;
+    return old;
+}
+
 /* Requests in the Testsome after the slots' receives: abort, heartbeat, died. */
 #define ENGINE_EXTRA_REQS 3
 

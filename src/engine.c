@@ -195,6 +195,8 @@ static void engine_free(mpipool__engine *e) {
     free(e->idx);
     free(e->statuses);
     free(e->inflight);
+    free(e->span);
+    free(e->answered);
     free(e->last_job);
     free(e->last_count);
     mpipool__recover_free(e);
@@ -213,14 +215,17 @@ int mpipool__engine_create(mpipool *pool) {
     e->idx = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->idx);
     e->statuses = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->statuses);
     e->inflight = calloc((size_t)pool->size, sizeof *e->inflight);
+    e->span = malloc((size_t)pool->size * sizeof *e->span);
+    e->answered = calloc((size_t)pool->size, sizeof *e->answered);
     e->last_job = calloc((size_t)pool->size, sizeof *e->last_job);
     e->last_count = calloc((size_t)pool->size, sizeof *e->last_count);
     int rec = mpipool__recover_init(e), rcl = mpipool__reclaim_init(e);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->last_job || !e->last_count || rec != 0 || rcl != 0) {
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->span || !e->answered || !e->last_job || !e->last_count || rec != 0 || rcl != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
     for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = e->slots[i].rpers = MPI_REQUEST_NULL;
+    for (int w = 0; w < pool->size; w++) e->span[w] = 1;
     e->abort_req = MPI_REQUEST_NULL;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);

@@ -401,8 +401,12 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
         }
     }
 own:
-    /* The members are served: if nothing else happened, work. */
-    if (!*moved) {
+    /* The members are served: if nothing else happened, work; but not
+     * while we hold more than two chunks: the master sends more only while
+     * one is stuck on a long item (dispatch.c, leader_depth), and a leader
+     * inside an item of its own would keep them from its members (in a
+     * group of fewer than 5 ranks its own work counts for too much). */
+    if (!*moved && (g->qlen <= 2 || g->n < 4)) {
         int r = run_own(g);
         if (r < 0) return r;
         if (r > 0) *moved = 1;

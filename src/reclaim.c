@@ -69,8 +69,7 @@ static int work_left(const mpipool__engine *e) {
  * time (it may have waited behind the one before for up to once), and
  * the slack. */
 static const slot *stuck(const mpipool__engine *e, int w, double now) {
-    const slot *a = &e->slots[(w - 1) * 2], *b = a + 1, *s = a->worker ? a : NULL;
-    if (b->worker && (s == NULL || b->seq < s->seq)) s = b;
+    const slot *s = mpipool__oldest_slot(e, w);
     /* A stopped job (its error policy, a signal) keeps what it handed out:
      * those items run, as without reclamation. */
     if (s == NULL || s->completed || !s->whdr.reclaim || s->job->cancelled || s->job->per_item <= 0) return NULL;

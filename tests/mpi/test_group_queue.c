@@ -1,0 +1,138 @@
+/*
+ * test_group_queue.c — a group leader whose oldest chunk is stuck on a long
+ * item gets more chunks (dispatch.c, leader_depth), so the rest of its
+ * group keeps working: before, a group answered its chunks in order and
+ * held two at most, so one long item idled the whole group.
+ *
+ * Run at 4 ranks with the hierarchy forced on in groups of 2: rank 1 leads
+ * rank 2, rank 3 is a flat worker.  The master's first two rounds send
+ * leader 1 items {0, 1} and {3, 4}, rank 3 items 2 and 5 (one item a chunk
+ * while the time per item is unknown); leader 1 hands item 0 to its member,
+ * rank 2 (a leader serves its members first).  Item 0 is long: it returns
+ * only once rank 1 has run LATER items numbered 6 or more, which only a
+ * third chunk can bring it, sent while item 0 holds the first (the group
+ * answers in order); or after WAIT_S, and then the test fails.  Rank 3's
+ * items take 200 us (the time per item the master learns), the others' none.
+ * (WAIT_S is no synchronisation: only a bound on how long a failing run
+ * takes.)
+ *
+ * Checks at 1, 2 and 4 ranks: every result right and in its place, every
+ * item run exactly once (counters every rank maps); at 4 ranks, rank 1
+ * ran LATER items numbered 6 or more (so item 0 did not wait WAIT_S).  And the same
+ * map with a journal: every item in it exactly once.
+ */
+#include <stdatomic.h>
+#include <time.h>
+#include "harness.h"
+#include "internal.h"
+#include "journal.h"
+#include "once.h"
+
+enum { N = 2000, LATER = 10 };
+#define WAIT_S 20.0
+
+typedef struct {
+    _Atomic uint32_t runs[N];   /* how often each item ran        */
+    _Atomic uint32_t by_rank[8]; /* items run, by rank            */
+    _Atomic uint32_t later;     /* items >= 6 run by rank 1        */
+    _Atomic int32_t wait;       /* item 0 waits for rank 1's work */
+} shared_t;
+
+static mpipool *pool;
+static shared_t *sh;
+static char shm_path[256], journal_path[300];
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int triple(mpipool_task *t) {
+    uint64_t x = *(const uint64_t *)t->in;
+    if (t->index == 0 && atomic_load(&sh->wait)) {
+        double t0 = now_s();
+        while (atomic_load(&sh->later) < LATER && now_s() - t0 < WAIT_S) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    } else if (t->rank == 3) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    *(uint64_t *)t->out = 3 * x + 1;
+    atomic_fetch_add(&sh->runs[t->index], 1);
+    if (t->rank >= 0 && t->rank < 8) atomic_fetch_add(&sh->by_rank[t->rank], 1);
+    if (t->rank == 1 && t->index >= 6) atomic_fetch_add(&sh->later, 1);
+    return 0;
+}
+MPIPOOL_TASK(triple);
+
+static uint64_t in[N], out[N];
+
+static void run_map(const char *journal) {
+    mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+    o.journal = journal;
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < N; i++) atomic_store(&sh->runs[i], 0);
+    for (int r = 0; r < 8; r++) atomic_store(&sh->by_rank[r], 0);
+    atomic_store(&sh->later, 0);
+    const char *h = getenv("MPIPOOL_HIERARCHY");
+    int grouped = mpipool_size(pool) == 3 && h && strcmp(h, "on") == 0; /* 4 ranks */
+    atomic_store(&sh->wait, grouped);
+    assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), MPIPOOL_OK);
+    for (int i = 0; i < N; i++) {
+        if (out[i] != 3 * in[i] + 1)
+            fail_msg("item %d: result %llu, want %llu", i, (unsigned long long)out[i],
+                     (unsigned long long)(3 * in[i] + 1));
+        if (atomic_load(&sh->runs[i]) != 1) fail_msg("item %d ran %u times", i, (unsigned)atomic_load(&sh->runs[i]));
+    }
+    printf("items by rank: %u %u %u %u\n", atomic_load(&sh->by_rank[0]), atomic_load(&sh->by_rank[1]),
+           atomic_load(&sh->by_rank[2]), atomic_load(&sh->by_rank[3]));
+    if (grouped && atomic_load(&sh->later) < LATER)
+        fail_msg("leader 1 ran %u items numbered 6 or more while item 0 held its group's first chunk, want %d",
+                 atomic_load(&sh->later), LATER);
+}
+
+static void test_stuck_group(void **state) {
+    (void)state;
+    run_map("");
+}
+
+static void test_stuck_group_journal(void **state) {
+    (void)state;
+    run_map(journal_path);
+}
+
+static uint64_t want(uint64_t index) {
+    return 3 * in[index] + 1;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 7 + 5;
+    MPI_Init(&argc, &argv);
+    sh = once_share("gqueue", sizeof(shared_t), shm_path, sizeof shm_path);
+    CHECK(sh != NULL);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stuck_group),
+        cmocka_unit_test(test_stuck_group_journal),
+    };
+    if (sh != NULL && mpipool_open_comm(&pool, MPI_COMM_WORLD) == MPIPOOL_OK) {
+        if (!mpipool_is_master(pool)) {
+            CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
+        } else {
+            snprintf(journal_path, sizeof journal_path, "%s.journal", shm_path);
+            if (_cmocka_run_group_tests("group_queue", tests, sizeof tests / sizeof *tests, NULL, NULL) != 0)
+                harness_failed = 1;
+            CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
+            once_check_journal("test_group_queue", journal_path, N, want);
+            unlink(journal_path);
+        }
+    } else {
+        CHECK(0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (harness_world_rank() == 0 && shm_path[0]) unlink(shm_path);
+    return harness_finish("test_group_queue");
+}

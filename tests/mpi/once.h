@@ -1,7 +1,8 @@
 /*
  * once.h — for the tests that count how often each item ran (test_reclaim,
- * test_heavy): counters in a file every rank of one host maps, and a check
- * that a journal holds every item exactly once with its result.  Include
+ * test_heavy, test_group_queue): counters in a file every rank of one host
+ * maps, a check that a journal holds every item exactly once with its
+ * result, and the program around them (once_main).  Include
  * after harness.h, internal.h and journal.h; the test links the journal's
  * sources.
  */
@@ -77,6 +78,46 @@ static void once_check_journal(const char *test, const char *path, uint64_t n, u
         }
     CHECK(once);
     free(r.seen);
+}
+
+/* A test program of these: its shared counters (tag, size, given to attach), a
+ * pool on MPI_COMM_WORLD whose master runs the cmocka tests (journal: the
+ * path they journal to, "<shared file>.journal") and then checks that
+ * journal holds n items exactly once; workers serve.  main's return. */
+typedef struct {
+    const char *test, *group, *tag; /* "test_heavy", "heavy", the file's tag */
+    size_t size;
+    void (*attach)(void *shared);
+    mpipool **pool;
+    char *shm_path, *journal;        /* 256 and 300 bytes */
+    const struct CMUnitTest *tests;
+    size_t ntests;
+    uint64_t n;
+    uint64_t (*want)(uint64_t index);
+} once_prog;
+
+static int once_main(int argc, char **argv, const once_prog *p) {
+    MPI_Init(&argc, &argv);
+    void *sh = once_share(p->tag, p->size, p->shm_path, 256);
+    CHECK(sh != NULL);
+    p->attach(sh);
+    MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
+    if (sh != NULL && mpipool_open_comm(p->pool, MPI_COMM_WORLD) == MPIPOOL_OK) {
+        if (!mpipool_is_master(*p->pool)) {
+            CHECK_RC(mpipool_serve(*p->pool), MPIPOOL_OK);
+        } else {
+            snprintf(p->journal, 300, "%s.journal", p->shm_path);
+            if (_cmocka_run_group_tests(p->group, p->tests, p->ntests, NULL, NULL) != 0) harness_failed = 1;
+            CHECK_RC(mpipool_close(*p->pool), MPIPOOL_OK);
+            once_check_journal(p->test, p->journal, p->n, p->want);
+            unlink(p->journal);
+        }
+    } else {
+        CHECK(0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (harness_world_rank() == 0 && p->shm_path[0]) unlink(p->shm_path);
+    return harness_finish(p->test);
 }
 
 #endif

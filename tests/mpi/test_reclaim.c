@@ -164,31 +164,17 @@ static void test_reclaim_journal(void **state) {
     run_map(journal_path);
 }
 
+static void attach(void *shared) {
+    sh = shared;
+}
+
 int main(int argc, char **argv) {
     for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 7 + 5;
-    MPI_Init(&argc, &argv);
-    sh = once_share("reclaim", sizeof(shared_t), shm_path, sizeof shm_path);
-    CHECK(sh != NULL);
-    MPI_Barrier(MPI_COMM_WORLD); /* every rank has mapped it before rank 0 unlinks it at the end */
-    const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reclaim),
         cmocka_unit_test(test_reclaim_journal),
     };
-    if (sh != NULL && mpipool_open_comm(&pool, MPI_COMM_WORLD) == MPIPOOL_OK) {
-        if (!mpipool_is_master(pool)) {
-            CHECK_RC(mpipool_serve(pool), MPIPOOL_OK);
-        } else {
-            snprintf(journal_path, sizeof journal_path, "%s.journal", shm_path);
-            if (_cmocka_run_group_tests("reclaim", tests, sizeof tests / sizeof *tests, NULL, NULL) != 0)
-                harness_failed = 1;
-            CHECK_RC(mpipool_close(pool), MPIPOOL_OK);
-            once_check_journal("test_reclaim", journal_path, N, want);
-            unlink(journal_path);
-        }
-    } else {
-        CHECK(0);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (harness_world_rank() == 0 && shm_path[0]) unlink(shm_path);
-    return harness_finish("test_reclaim");
+    once_prog p = {"test_reclaim", "reclaim", "reclaim", sizeof(shared_t), attach, &pool, shm_path, journal_path,
+                   tests, sizeof tests / sizeof *tests, N, want};
+    return once_main(argc, argv, &p);
 }

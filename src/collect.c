@@ -134,11 +134,11 @@ static int collect(mpipool__engine *e, slot *s) {
         e->now = 0; /* the pass's clock is read again (dispatch.h): printing may have taken long */
     }
     if (ran > 0) {
-        /* The mean over every item so far: one long or short item of a
-         * heavy-tailed map must not swing the chunk size. */
-        /* An outlier against that mean: heavy tails (plan.c). */
+        /* An outlier against the mean so far: heavy tails (plan.c). */
         size_t share = j->source ? 0 : j->n / (size_t)e->workers + 1;
         if (mpipool__plan_heavy(h->busy, ran, j->per_item, share)) j->heavy = 1;
+        /* The mean over every item so far: one long or short item of a
+         * heavy-tailed map must not swing the chunk size. */
         j->busy_sum += h->busy > 0 ? h->busy : 1e-9 * (double)ran;
         j->busy_items += (double)ran;
         j->per_item = j->busy_sum / j->busy_items;

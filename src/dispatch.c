@@ -275,10 +275,6 @@ static int blind(mpipool__engine *e) {
            j->schedule != MPIPOOL_SCHEDULE_STATIC;
 }
 
-/* A chunk this much past twice its expected time holds a long item (as
- * reclaim.c's STUCK_SLACK_SECONDS). */
-#define STUCK_SLACK_SECONDS 1e-3
-
 /* How many chunks leader w (of a group with `members`) may have out: two,
  * while its oldest chunk is on time.  A group answers its chunks in order,
  * so once the oldest holds a long item, the rest of the group would run
@@ -294,7 +290,7 @@ static int leader_depth(mpipool__engine *e, int w, int members) {
     double now = mpipool__engine_now(e), per = old->job->per_item;
     double start = old->t_sent > e->answered[w] ? old->t_sent : e->answered[w];
     double took = per * (double)old->count / (double)old->units;
-    if (now - start <= 2 * took + 2 * per + STUCK_SLACK_SECONDS) return 2;
+    if (now - start <= 2 * took + 2 * per + MPIPOOL__STUCK_SLACK_SECONDS) return 2;
     /* Late, and overtaken: at least two chunks for every leader, sent
      * after it, are back (collected chunks beyond the old->seq sent before
      * it).  Where the master's link is the bound every group runs late

@@ -147,6 +147,11 @@ struct mpipool__engine {
     uint64_t *rc_buf;
     double rc_look;           /* MPI_Wtime before which not to look again    */
 };
+/* A chunk this much past (twice) its expected time is not merely a worker
+ * the OS let wait for a time slice (an oversubscribed node): something in
+ * it is long (reclaim.c's stuck worker, dispatch.c's stuck group leader). */
+#define MPIPOOL__STUCK_SLACK_SECONDS 1e-3
+
 /* Rank w's chunk sent first among those it has out (it answers them in
  * that order), or NULL. */
 static inline slot *mpipool__oldest_slot(const mpipool__engine *e, int w) {

@@ -61,10 +61,6 @@ static int work_left(const mpipool__engine *e) {
     return 0;
 }
 
-/* A chunk this much past its time is not merely a worker the OS let wait
- * for a time slice (an oversubscribed node): something in it is long. */
-#define STUCK_SLACK_SECONDS 1e-3
-
 /* Worker w's oldest chunk, if it is flat and past twice its expected
  * time (it may have waited behind the one before for up to once), and
  * the slack. */
@@ -74,7 +70,7 @@ static const slot *stuck(const mpipool__engine *e, int w, double now) {
      * those items run, as without reclamation. */
     if (s == NULL || s->completed || !s->whdr.reclaim || s->job->cancelled || s->job->per_item <= 0) return NULL;
     double expected = s->job->per_item * (double)s->count;
-    return now - s->t_sent > 2 * expected + STUCK_SLACK_SECONDS ? s : NULL;
+    return now - s->t_sent > 2 * expected + MPIPOOL__STUCK_SLACK_SECONDS ? s : NULL;
 }
 
 static int ask(mpipool__engine *e, int w) {

@@ -275,6 +275,13 @@ static int blind(mpipool__engine *e) {
            j->schedule != MPIPOOL_SCHEDULE_STATIC;
 }
 
+/* 1 if the current job goes through group leaders. */
+static int grouped(mpipool__engine *e) {
+    size_t unassigned;
+    mpipool_job *j = current_job(e, &unassigned);
+    return j != NULL && j->group > 1 && j->schedule != MPIPOOL_SCHEDULE_STATIC;
+}
+
 /* How many chunks leader w (of a group with `members`) may have out: two,
  * while its oldest chunk is on time.  A group answers its chunks in order,
  * so once the oldest holds a long item, the rest of the group would run
@@ -335,6 +342,8 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
          * x 100 us Pareto 0.903 -> 0.911.  (The hierarchy's leaders: within
          * 0.002 either way at 1024 ranks, so they keep their two.) */
         if (round == 2 && any && blind(e)) return any;
+        /* The third round is only for group leaders (leader_depth). */
+        if (round == 3 && !grouped(e)) return any;
         for (int w = 1; w <= e->workers; w++) {
             size_t unassigned;
             mpipool_job *j = current_job(e, &unassigned);

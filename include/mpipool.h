@@ -486,7 +486,9 @@ typedef enum {
     /* Self-scheduling in chunks (the default): workers ask for more as they
      * finish, chunk sizes shrink towards the end (guided), each worker keeps
      * two chunks in flight while work remains (one in a heavy-tailed map of
-     * long items and few items a worker: mpipool(7), "Heavy tails"). Best
+     * long items and few items a worker: mpipool(7), "Heavy tails"; more,
+     * up to about 50 us of work, when a chunk_size makes chunks shorter
+     * than a round trip: mpipool(7), "Scheduling"). Best
      * for uneven work: at the end of a map, a worker held up by a long item
      * gives back the items queued behind it (mpipool(7), "Reclamation"). */
     MPIPOOL_SCHEDULE_DYNAMIC = 0,

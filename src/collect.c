@@ -174,9 +174,8 @@ static int take_vresults(mpipool__engine *e) {
         MPI_Get_count(&st, MPI_BYTE, &len);
         slot *target = NULL;
         if (w >= 1 && w <= e->workers) { /* no slot address is formed for a rank out of range */
-            slot *a = &e->slots[(w - 1) * 2], *b = a + 1;
-            if (a->worker && a->var_out && !a->rmsg) target = a;
-            if (b->worker && b->var_out && !b->rmsg && (target == NULL || b->seq < target->seq)) target = b;
+            for (slot *a = mpipool__rank_slots(e, w), *end = a + e->per; a < end; a++)
+                if (a->worker && a->var_out && !a->rmsg && (target == NULL || a->seq < target->seq)) target = a;
         }
         char *buf = NULL;
         size_t total = 0;

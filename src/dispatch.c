@@ -9,7 +9,11 @@
  *    in flight, then runs alone (static.c);
  *  - a worker never has more than two chunks in flight (one once the
  *    unassigned items are few, so the end of a map is balanced; one in a
- *    heavy-tailed map of long items, so none waits behind a long item);
+ *    heavy-tailed map of long items, so none waits behind a long item),
+ *    except in a deep window: chunks whose size the caller fixed and that
+ *    are short against a round trip, up to about MPIPOOL__WINDOW_SECONDS
+ *    of work and the rank's slots (flat_depth); and a group leader whose
+ *    oldest chunk is stuck (leader_depth);
  *  - the result receive is posted before the chunk is sent.
  * Called only with the engine's lock held (engine.c).
  */
@@ -308,22 +312,35 @@ static int leader_depth(mpipool__engine *e, int w, int members) {
     int leaders = (e->workers + members) / (members + 1);
     if (e->nanswered < old->seq + 2 * (uint64_t)leaders) return 2;
     int depth = 3;
-    for (slot *s = &e->slots[(w - 1) * 2], *end = s + 2 * (members + 1); s < end; s++)
+    for (slot *s = mpipool__rank_slots(e, w), *end = s + e->per * (members + 1); s < end; s++)
         if (s->worker == w && s != old && now > s->t_sent + per * (double)s->count / (double)s->units) depth++;
     return depth;
 }
 
-/* A free slot for rank w: in its own pair, or (borrow: a leader's deeper
- * queue) in its members' pairs; NULL if none. */
+/* A free slot for rank w: among its own, or (borrow: a leader's deeper
+ * queue) its members'; NULL if none. */
 static slot *free_slot(mpipool__engine *e, int w, int borrow) {
-    slot *s = &e->slots[(w - 1) * 2], *end = s + 2 * (borrow + 1);
+    slot *base = mpipool__rank_slots(e, w), *s = base, *end = s + e->per * (borrow + 1);
     for (; s < end; s++)
         if (!s->worker) {
-            int pair = (int)(s - &e->slots[(w - 1) * 2]) / 2 + 1;
-            if (pair > e->span[w]) e->span[w] = pair;
+            int set = (int)(s - base) / e->per + 1;
+            if (set > e->span[w]) e->span[w] = set;
             return s;
         }
     return NULL;
+}
+
+/* How many chunks a flat map's worker may have out once the first round
+ * is out (`depth`: plan_depth's): more than two only for chunks whose
+ * size the caller fixed, when they are short (mpipool__plan_window);
+ * automatic chunks are sized to take long against a round trip.  Not in
+ * a map that stops at a failure (on_error, max_failures): what is out
+ * when it stops still runs, and its promise is two chunks a worker. */
+static int flat_depth(const mpipool__engine *e, const mpipool_job *j, int depth) {
+    if (depth < 2 || j->user_chunk == 0 || j->source || j->per_item <= 0) return depth;
+    if (j->on_error == MPIPOOL_ON_ERROR_STOP || j->max_failures) return depth;
+    size_t c = j->user_chunk < j->max_chunk ? j->user_chunk : j->max_chunk;
+    return mpipool__plan_window(j->per_item * (double)c, e->per);
 }
 
 /* Hand out chunks: first one to every worker, then a second to each, then
@@ -375,8 +392,9 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             /* A group's members are the leader's to feed (group.c); a
              * leader's third round is leader_depth's. */
             int depth = mpipool__plan_depth(unassigned, (size_t)e->workers, j->heavy && members == 0, j->per_item);
-            int most = round < 3 ? (round < depth ? round : depth)
-                                 : members > 0 && depth >= 2 ? leader_depth(e, w, members) : 0;
+            if (members == 0) depth = flat_depth(e, j, depth);
+            int most = round == 1 ? 1 : round == 2 ? depth
+                                      : members > 0 && depth >= 2 ? leader_depth(e, w, members) : 0;
             if (e->dead[w] || e->inflight[w] >= most) continue;
             slot *s = free_slot(e, w, round == 3 ? members : 0);
             if (s == NULL) continue;
@@ -386,8 +404,11 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             if (j->user_chunk == 0 && !j->source && !j->in_var && !j->out_var && e->last_job[w] == j->id)
                 count = mpipool__plan_slow_start(count, e->last_count[w],
                                                  SLOW_START_BYTES / (j->in_size + j->out_size + 1));
+            int before = e->inflight[w];
             if (send_chunk(e, j, s, w, count, members) != 0) return -1;
             any = 1;
+            /* A deep window (flat_depth): this worker's next, at once. */
+            if (round == 2 && most > 2 && e->inflight[w] > before && e->inflight[w] < most) w--;
         }
     }
     return any;

@@ -107,14 +107,16 @@ struct mpipool__engine {
                                  stats' collect times and the wait between
                                  passes; a chunk's t_sent reads its own    */
     int workers, nslots, busy;
+    int per;                  /* slots per rank (plan.c): rank w's are
+                                 slots[(w - 1) * per ...], nslots in all   */
     int var_busy;             /* chunks whose results come as VRESULTs */
     uint64_t seq;             /* chunks sent                           */
     uint64_t nanswered;       /* chunks collected (collect.c)          */
     slot *slots;
     int *inflight;            /* per rank                              */
-    int *span;                /* per rank w: its chunks sit in the slot pairs
+    int *span;                /* per rank w: its chunks sit in the slots
                                  of ranks w .. w + span[w] - 1 (a group
-                                 leader borrows its members' pairs while a
+                                 leader borrows its members' slots while a
                                  chunk of its is stuck; dispatch.c)       */
     double *answered;         /* per rank: the pass clock when its last chunk
                                  was collected (collect.c)                */
@@ -152,10 +154,15 @@ struct mpipool__engine {
  * it is long (reclaim.c's stuck worker, dispatch.c's stuck group leader). */
 #define MPIPOOL__STUCK_SLACK_SECONDS 1e-3
 
+/* Rank w's own slots (e->per of them). */
+static inline slot *mpipool__rank_slots(const mpipool__engine *e, int w) {
+    return &e->slots[(size_t)(w - 1) * (size_t)e->per];
+}
+
 /* Rank w's chunk sent first among those it has out (it answers them in
  * that order), or NULL. */
 static inline slot *mpipool__oldest_slot(const mpipool__engine *e, int w) {
-    slot *old = NULL, *s = &e->slots[(w - 1) * 2], *end = s + 2 * e->span[w];
+    slot *old = NULL, *s = mpipool__rank_slots(e, w), *end = s + e->per * e->span[w];
     for (; s < end; s++)
         if (s->worker == w && (old == NULL || s->seq < old->seq)) old = s;
     return old;

@@ -209,7 +209,8 @@ int mpipool__engine_create(mpipool *pool) {
     if (e == NULL) return MPIPOOL_ENOMEM;
     e->pool = pool;
     e->workers = pool->size - 1;
-    e->nslots = 2 * e->workers;
+    e->per = mpipool__plan_slots((size_t)e->workers);
+    e->nslots = e->per * e->workers;
     e->slots = calloc((size_t)e->nslots + 1, sizeof *e->slots);
     e->rreqs = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->rreqs);
     e->idx = calloc((size_t)e->nslots + ENGINE_EXTRA_REQS, sizeof *e->idx);

@@ -51,6 +51,18 @@ int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per
     return unassigned > workers ? 2 : 1;
 }
 
+int mpipool__plan_slots(size_t workers) {
+    if (workers == 0 || workers >= MPIPOOL__WINDOW_RANKS) return 2;
+    size_t k = 2 * MPIPOOL__WINDOW_RANKS / workers;
+    return k > MPIPOOL__WINDOW_MAX ? MPIPOOL__WINDOW_MAX : (int)k;
+}
+
+int mpipool__plan_window(double chunk_seconds, int most) {
+    if (most <= 2 || chunk_seconds <= 0) return 2;
+    double want = 1.0 + MPIPOOL__WINDOW_SECONDS / chunk_seconds;
+    return want >= (double)most ? most : want <= 2.0 ? 2 : (int)want;
+}
+
 int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share) {
     return ran > 0 && per_item > 0 && share > 0 && share < MPIPOOL__HEAVY_SHARE &&
            busy > MPIPOOL__HEAVY_FACTOR * per_item * (double)ran;

@@ -130,6 +130,26 @@ size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor);
  * for seconds.  (SimGrid, 256 ranks x 1 ms Pareto: 0.764 with two, 0.990
  * with one; the longest item had queued behind another long one.) */
 int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item);
+/* The master's slots per rank (its chunks in flight at most, counting a
+ * group leader's borrowed ones apart): 2, or with fewer than
+ * MPIPOOL__WINDOW_RANKS workers more, up to MPIPOOL__WINDOW_MAX, for the
+ * deep window below; so the slots a pass looks at stay under about
+ * MPIPOOL__WINDOW_RANKS * 2 (and are 2 a rank at scale, as before). */
+int mpipool__plan_slots(size_t workers);
+#define MPIPOOL__WINDOW_RANKS 64
+#define MPIPOOL__WINDOW_MAX 32
+/* Chunks to keep in flight on a worker of a flat map whose chunk size the
+ * caller fixed (chunk_size), when a chunk takes `chunk_seconds` (<= 0:
+ * unknown): enough that about MPIPOOL__WINDOW_SECONDS of work is queued
+ * on it, at least 2 and at most `most` (its slots).  Two in flight hide
+ * one round trip only if a chunk outlasts it; with one-item chunks of
+ * tiny work each item would cost a round trip, and on a node with more
+ * ranks than cores a round trip may be a context switch or two (real
+ * ranks, 3 on 2 cores, hand-written one-item loop: 2.9 us an item with 2
+ * in flight, 0.15 us with 16).  The window bounds what a worker holds when
+ * the map ends, or behind a long item, to about its time. */
+int mpipool__plan_window(double chunk_seconds, int most);
+#define MPIPOOL__WINDOW_SECONDS 50e-6
 /* Heavy tails that may decide a map: 1 if a chunk of `ran` items that took
  * `busy` seconds is an outlier against the map's mean so far (`per_item`;
  * <= 0: unknown, never): its mean item took over MPIPOOL__HEAVY_FACTOR

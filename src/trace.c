@@ -37,7 +37,11 @@
 #include "observe.h"
 
 #define MAX_EVENTS ((size_t)1 << 21)
-#define FIFO 8 /* chunks remembered per worker; the engine keeps at most 2 in flight */
+/* Chunks remembered per worker: the engine keeps 2 in flight, or up to 32
+ * in a deep window (MPIPOOL__WINDOW_MAX, pure.h), a group leader a few
+ * more while it borrows; past this the oldest send time (only a bound on
+ * a chunk's start) is forgotten. */
+#define FIFO 32
 
 typedef struct {
     double start, end;
@@ -102,7 +106,7 @@ void mpipool__trace_add(mpipool__trace *t, int kind, int rank, double start, dou
 void mpipool__trace_sent(mpipool__trace *t, int rank, double at) {
     if (rank < 0 || rank >= t->ranks) return;
     track *k = &t->tracks[rank];
-    if (k->len == FIFO) { /* cannot happen with the engine's two slots; forget the oldest */
+    if (k->len == FIFO) { /* forget the oldest */
         k->head = (k->head + 1) % FIFO;
         k->len--;
     }

@@ -184,6 +184,33 @@ static void test_depth(void **state) {
     }
 }
 
+static void test_window(void **state) {
+    (void)state;
+    /* Slots per rank: up to 32, 128 in all below 64 workers, then 2. */
+    assert_int_equal(mpipool__plan_slots(0), 2);
+    assert_int_equal(mpipool__plan_slots(1), MPIPOOL__WINDOW_MAX);
+    assert_int_equal(mpipool__plan_slots(4), 32);
+    assert_int_equal(mpipool__plan_slots(8), 16);
+    assert_int_equal(mpipool__plan_slots(32), 4);
+    assert_int_equal(mpipool__plan_slots(63), 2);
+    assert_int_equal(mpipool__plan_slots(64), 2);
+    assert_int_equal(mpipool__plan_slots(4096), 2);
+    for (size_t w = 1; w < 200; w++) {
+        int k = mpipool__plan_slots(w);
+        assert_true(k >= 2 && k <= MPIPOOL__WINDOW_MAX);
+        assert_true(w >= MPIPOOL__WINDOW_RANKS || (size_t)k * w <= 2 * MPIPOOL__WINDOW_RANKS || k == 2);
+    }
+    /* Chunks in flight: about 50 us of work, within 2 .. most. */
+    assert_int_equal(mpipool__plan_window(0, 32), 2);     /* time unknown */
+    assert_int_equal(mpipool__plan_window(-1, 32), 2);
+    assert_int_equal(mpipool__plan_window(1e-9, 2), 2);   /* no room */
+    assert_int_equal(mpipool__plan_window(1e-9, 32), 32);
+    assert_int_equal(mpipool__plan_window(5e-6, 32), 11);
+    assert_int_equal(mpipool__plan_window(25e-6, 32), 3);
+    assert_int_equal(mpipool__plan_window(50e-6, 32), 2);
+    assert_int_equal(mpipool__plan_window(1e-3, 32), 2);
+}
+
 static void test_heavy(void **state) {
     (void)state;
     /* Heavy-tailed and long items: one chunk in flight, however much is left. */
@@ -375,6 +402,7 @@ int main(void) {
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_slow_start),
         cmocka_unit_test(test_heavy),
+        cmocka_unit_test(test_window),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

@@ -575,7 +575,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
 /* ---- scale: hierarchical dispatch ----------------------------------------
  * One master serves about one chunk per ~2 us of its CPU (a send, a receive,
  * the bookkeeping).  Chunks therefore never get shorter than 2 * 2 us per
- * rank the master serves, and from MPIPOOL__HIER_AUTO_WORKERS (512) workers
+ * rank the master serves (2 us at the end of a flat map, where the
+ * imbalance is about one chunk), and from MPIPOOL__HIER_AUTO_WORKERS (512) workers
  * on, fixed-size dynamic maps use a hierarchy: the master hands chunks
  * sized for a whole group to group leaders (ranks 1, 1 + G, 1 + 2G, ...),
  * and each leader schedules them among the G - 1 ranks after it, runs items

@@ -45,7 +45,8 @@
  * 1.4 us measured here for a send, a receive and the bookkeeping (bench/,
  * "one item per message").  With F ranks to serve, chunks shorter than
  * 2 * F * this would keep it more than half busy, and past that it could
- * not keep up: the minimum chunk time grows with the fan-out. */
+ * not keep up: the minimum chunk time grows with the fan-out.  (A flat
+ * map's last chunks: F * this, dispatch.c's end_chunk.) */
 #define CHUNK_CPU_SECONDS 2e-6
 /* Messages above this many bytes move in many shared-memory fragments (or
  * network segments), and only while both ends are inside MPI calls: while

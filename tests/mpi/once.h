@@ -1,17 +1,34 @@
 /*
  * once.h — for the tests that count how often each item ran (test_reclaim,
- * test_heavy, test_group_queue): counters in a file every rank of one host
- * maps, a check that a journal holds every item exactly once with its
- * result, and the program around them (once_main).  Include
- * after harness.h, internal.h and journal.h; the test links the journal's
+ * test_heavy, test_group_queue, test_window): counters in a file every
+ * rank of one host maps, a check that a journal holds every item exactly
+ * once with its result, the program around them (once_main), and a task's
+ * bounded wait for another rank's work (once_wait_for).  Include after
+ * harness.h, internal.h and journal.h; the test links the journal's
  * sources.
  */
 #ifndef MPIPOOL_TEST_ONCE_H
 #define MPIPOOL_TEST_ONCE_H
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Hold a task until *count (shared, another rank's work) reaches `want`,
+ * or `bound` seconds pass: the bound is no synchronisation, only how long
+ * a failing run takes (the test then finds the count short). */
+static inline void once_wait_for(_Atomic uint32_t *count, uint32_t want, double bound) {
+    struct timespec t0, now, step = {0, 100000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (atomic_load(count) >= want) return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec) >= bound) return;
+        nanosleep(&step, NULL);
+    }
+}
 
 /* Map `size` zeroed bytes shared by every rank: rank 0 makes the file
  * (named `tag` in $TMPDIR, its name left in path), the others open it.

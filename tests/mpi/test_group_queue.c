@@ -42,20 +42,10 @@ static mpipool *pool;
 static shared_t *sh;
 static char shm_path[256], journal_path[300];
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int triple(mpipool_task *t) {
     uint64_t x = *(const uint64_t *)t->in;
     if (t->index == 0 && atomic_load(&sh->wait)) {
-        double t0 = now_s();
-        while (atomic_load(&sh->later) < LATER && now_s() - t0 < WAIT_S) {
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-        }
+        once_wait_for(&sh->later, LATER, WAIT_S);
     } else if (t->rank == 3) {
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);

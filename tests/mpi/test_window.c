@@ -43,24 +43,12 @@ static mpipool *pool;
 static shared_t *sh;
 static char shm_path[256], journal_path[300];
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int twice(mpipool_task *t) {
     uint64_t x = *(const uint64_t *)t->in;
     if (t->rank == 2) {
         uint32_t k = atomic_fetch_add(&sh->nseen, 1);
         if (k < SEEN) atomic_store(&sh->seen[k], (int64_t)t->index);
-        if (k == 0 && atomic_load(&sh->hold)) {
-            double t0 = now_s();
-            while (atomic_load(&sh->others) < AHEAD && now_s() - t0 < WAIT_S) {
-                struct timespec ts = {0, 100000};
-                nanosleep(&ts, NULL);
-            }
-        }
+        if (k == 0 && atomic_load(&sh->hold)) once_wait_for(&sh->others, AHEAD, WAIT_S);
     } else {
         atomic_fetch_add(&sh->others, 1);
     }

@@ -4,13 +4,15 @@
  *
  * The master sends a leader fixed-size chunks sized for its whole group
  * (wire.h, kind GROUP).  The leader cuts each into ordinary CHUNKs, one
- * share per member, keeps every member at two chunks in flight, gathers
- * the results (and failure records) into the chunk, and answers the master
- * exactly as one worker answers a CHUNK.  While every member has two
- * chunks and nothing arrives, the leader runs items itself, a short slice
- * at a time (OWN_SLICE_SECONDS), so a group of G ranks computes with all G.  So the master serves G times
- * fewer ranks, each with G times larger chunks, and its message rate stops
- * bounding the pool: see mpipool.h, "Scale".
+ * share per member, keeps every member at two chunks in flight (while it
+ * holds enough: mpipool__plan_second_share), gathers the results (and
+ * failure records) into the chunk, and answers the master exactly as one
+ * worker answers a CHUNK.  While its members are served and nothing
+ * arrives, the leader runs items itself, a short slice at a time
+ * (MPIPOOL__OWN_SLICE_SECONDS), so a group of G ranks computes with all G.
+ * So the master serves G times fewer ranks, each with G times larger
+ * chunks, and its message rate stops bounding the pool: see mpipool.h,
+ * "Scale".
  *
  * Invariants:
  *  - chunks are answered in the order they came (the master pairs results
@@ -29,11 +31,10 @@
 #include "watchdog.h"
 #include "wire.h"
 
-/* The leader's own items run in slices of about this long (at least one
- * item), so that it answers its members within about that: they each hold
- * a second chunk, at least MIN_CHUNK_SECONDS (engine.c) long, meanwhile. */
-#define OWN_SLICE_SECONDS 50e-6
-/* A member's share is never shorter than this (as MIN_CHUNK_SECONDS). */
+/* A member's share is never shorter than this (as MIN_CHUNK_SECONDS).
+ * The leader's own items run in slices of MPIPOOL__OWN_SLICE_SECONDS
+ * (pure.h), at least one item, so that it answers its members within about
+ * that, while they each run a second share (mpipool__plan_second_share). */
 #define MIN_SHARE_SECONDS 200e-6
 
 /* A GROUP chunk from the master. */
@@ -74,6 +75,10 @@ struct mpipool__group {
     int active;               /* member chunks in flight                     */
     double busy_sum, busy_items; /* task seconds per item so far (all ranks) */
     mpipool__fails own;       /* the failures of the leader's own slice      */
+    uint64_t job;             /* the job of the last chunk taken             */
+    uint64_t seen;            /* ... its shares and own slices timed so far  */
+    int heavy;                /* ... one of which took far longer than the
+                                 mean (heavy tails)                          */
 };
 
 static void chunk_free(gchunk *c) {
@@ -159,6 +164,11 @@ int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_
                               "%llu items", pool->rank, (unsigned long long)h->count);
     }
     c->h = *h;
+    if (h->job != g->job) { /* a new job: its items' times are not known yet */
+        g->heavy = 0;
+        g->seen = 0;
+    }
+    g->job = h->job;
     if (in_bytes) memcpy(c->in, data, in_bytes);
     c->sreq = MPI_REQUEST_NULL;
     g->q[g->qlen++] = c;
@@ -169,21 +179,24 @@ int mpipool__group_busy(const mpipool__group *g) {
     return g != NULL && (g->qlen > 0 || g->active > 0 || g->sending != NULL);
 }
 
-/* 1 if the leader holds more items than two per rank of its group. */
-static int plenty(const mpipool__group *g) {
-    uint64_t held = 0;
-    for (size_t i = 0; i < g->qlen; i++) held += g->q[i]->h.count - g->q[i]->next;
-    return held > 2 * ((uint64_t)g->n + 1);
+/* Items the leader holds, not yet handed out (or run). */
+static uint64_t held(const mpipool__group *g) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < g->qlen; i++) n += g->q[i]->h.count - g->q[i]->next;
+    return n;
 }
 
 /* Send member m (0-based) its next share, from the oldest chunk with items
- * left.  1 if sent, 0 if nothing is left, or an MPIPOOL_E code. */
-static int dispatch(mpipool__group *g, int m, gslot *s) {
+ * left (the newest, with `newest`).  1 if sent, 0 if nothing is left, or
+ * an MPIPOOL_E code. */
+static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     mpipool *pool = g->pool;
     int rc = MPIPOOL_OK;
     gchunk *c = NULL;
-    for (size_t i = 0; i < g->qlen && c == NULL; i++)
-        if (g->q[i]->next < g->q[i]->h.count) c = g->q[i];
+    for (size_t i = 0; i < g->qlen && c == NULL; i++) {
+        gchunk *q = g->q[newest ? g->qlen - 1 - i : i];
+        if (q->next < q->h.count) c = q;
+    }
     if (c == NULL) return 0;
     const mpipool__work_hdr *h = &c->h;
     /* Guided over what the leader holds: a share is 1/(2 * ranks) of the
@@ -247,6 +260,20 @@ static void add_failures(gchunk *c, uint64_t nfail, uint64_t first_fail, int ran
     c->nfail += nfail;
 }
 
+/* A share or slice of `count` items took `busy` seconds: heavy tails if
+ * far more than the mean so far (before them). */
+static void note_busy(mpipool__group *g, double busy, uint64_t count) {
+    g->seen++;
+    if (g->busy_items > 0 && busy > MPIPOOL__HEAVY_FACTOR * (g->busy_sum / g->busy_items) * (double)count)
+        g->heavy = 1;
+}
+
+/* 1 once the items look even: two shares (or own slices) a rank of the
+ * group timed in this job, none far longer than the mean. */
+static int even(const mpipool__group *g) {
+    return !g->heavy && g->seen >= 2 * ((uint64_t)g->n + 1);
+}
+
 /* Run a slice of the oldest chunk with items left on the leader itself.
  * 1 if it ran one, 0 if nothing is left, or an MPIPOOL_E code. */
 static int run_own(mpipool__group *g) {
@@ -262,7 +289,7 @@ static int run_own(mpipool__group *g) {
                               "but only %zu are registered", pool->rank, h->fn, mpipool__registry_count());
     uint64_t k = 1, left = h->count - c->next;
     if (g->busy_items > 0 && g->busy_sum > 0) {
-        double per = g->busy_sum / g->busy_items, want = OWN_SLICE_SECONDS / per;
+        double per = g->busy_sum / g->busy_items, want = MPIPOOL__OWN_SLICE_SECONDS / per;
         if (want > 1) k = want >= (double)left ? left : (uint64_t)want;
     }
     if (k > left) k = left;
@@ -280,6 +307,7 @@ static int run_own(mpipool__group *g) {
     c->busy += busy;
     c->next += k;
     c->done += k;
+    note_busy(g, busy, k);
     g->busy_sum += busy;
     g->busy_items += (double)k;
     return 1;
@@ -312,6 +340,7 @@ static int collect(mpipool__group *g, int m, gslot *s) {
     }
     c->busy += rh.busy;
     c->done += s->count;
+    note_busy(g, rh.busy, s->count);
     g->busy_sum += rh.busy;
     g->busy_items += (double)s->count;
     s->c = NULL;
@@ -385,16 +414,19 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
         }
         *moved = 1;
     }
-    /* First a chunk for every member with none, then a second for each. */
+    /* First a chunk for every member with none, then a second for each:
+     * while there is enough for every rank to have two, or before the
+     * leader runs an item of its own that is long (plan_second_share);
+     * else the leader takes its own part. */
+    double per = g->busy_items > 0 ? g->busy_sum / g->busy_items : 0;
     for (int round = 0; round < 2; round++) {
         for (int m = 0; m < g->n; m++) {
             gslot *a = &g->slots[2 * m], *b = a + 1;
             int inflight = (a->c != NULL) + (b->c != NULL);
             if (inflight > round) continue;
-            /* A second chunk for a member only while there is enough for
-             * every rank to have two: else the leader takes its own part. */
-            if (round == 1 && !plenty(g)) goto own;
-            int r = dispatch(g, m, a->c ? b : a);
+            int from = round == 0 ? 1 : mpipool__plan_second_share(held(g), (uint64_t)g->n + 1, per, even(g));
+            if (from == 0) goto own;
+            int r = dispatch(g, m, a->c ? b : a, from == 2);
             if (r < 0) return r;
             if (r == 0) goto own;
             *moved = 1;

@@ -51,6 +51,11 @@ int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per
     return unassigned > workers ? 2 : 1;
 }
 
+int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, int even) {
+    if (held > 2 * ranks) return 1;
+    return even && per_item > MPIPOOL__OWN_SLICE_SECONDS && held > 1 ? 2 : 0;
+}
+
 int mpipool__plan_slots(size_t workers) {
     if (workers == 0 || workers >= MPIPOOL__WINDOW_RANKS) return 2;
     size_t k = 2 * MPIPOOL__WINDOW_RANKS / workers;

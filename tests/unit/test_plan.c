@@ -285,6 +285,30 @@ static void check_static(size_t n, size_t workers) {
     assert_int_equal(count, 0);
 }
 
+/* A group leader's second share for a member (group.c). */
+static void test_second_share(void **state) {
+    (void)state;
+    /* More than two items a rank held: from the oldest chunk, whatever
+     * the items take and however even. */
+    assert_int_equal(mpipool__plan_second_share(65, 32, 0, 0), 1);
+    assert_int_equal(mpipool__plan_second_share(65, 32, 1e-3, 0), 1);
+    assert_int_equal(mpipool__plan_second_share(65, 32, 1e-3, 1), 1);
+    assert_int_equal(mpipool__plan_second_share(7, 3, 1e-6, 1), 1);
+    /* Fewer, short items (or their time unknown): the leader runs its own
+     * part, a short slice at a time, and serves its members between. */
+    assert_int_equal(mpipool__plan_second_share(64, 32, 0, 1), 0);
+    assert_int_equal(mpipool__plan_second_share(64, 32, 10e-6, 1), 0);
+    assert_int_equal(mpipool__plan_second_share(64, 32, MPIPOOL__OWN_SLICE_SECONDS, 1), 0);
+    /* Fewer, long, even items: from the newest chunk, ahead of the
+     * leader's own item, as long as the leader keeps one. */
+    assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 1), 2);
+    assert_int_equal(mpipool__plan_second_share(2, 32, 100e-6, 1), 2);
+    assert_int_equal(mpipool__plan_second_share(1, 32, 1e-3, 1), 0);
+    assert_int_equal(mpipool__plan_second_share(0, 32, 1e-3, 1), 0);
+    /* Not (yet) known to be even: a share could wait behind a long item. */
+    assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 0), 0);
+}
+
 static void test_static(void **state) {
     (void)state;
     const size_t ns[] = {0, 1, 2, 3, 4, 5, 7, 100, 1001, 100003};
@@ -403,6 +427,7 @@ int main(void) {
         cmocka_unit_test(test_slow_start),
         cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_second_share),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

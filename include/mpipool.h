@@ -580,7 +580,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * on, fixed-size dynamic maps use a hierarchy: the master hands chunks
  * sized for a whole group to group leaders (ranks 1, 1 + G, 1 + 2G, ...),
  * and each leader schedules them among the G - 1 ranks after it, runs items
- * itself between serving them, and answers the master in bulk.  G is about
+ * itself between serving them (items over ~50 us that look even: only once
+ * each member holds a second share, so none waits while the leader
+ * computes), and answers the master in bulk.  G is about
  * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
  * leader serve about as many ranks.  Nothing changes for the caller:
  * results are in order, failures name the item and the rank that ran it,

@@ -1,7 +1,7 @@
 /*
  * once.h — for the tests that count how often each item ran (test_reclaim,
- * test_heavy, test_group_queue, test_window, test_share_ahead): counters
- * in a file every rank of one host maps, a check that a journal holds every item exactly
+ * test_heavy, test_group_queue, test_window): counters in a file every
+ * rank of one host maps, a check that a journal holds every item exactly
  * once with its result, the program around them (once_main), and a task's
  * bounded wait for another rank's work (once_wait_for).  Include after
  * harness.h, internal.h and journal.h; the test links the journal's

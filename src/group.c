@@ -203,9 +203,8 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
      * items not yet handed out (so no member queues more than its part
      * while the leader, which takes its own items as it goes, runs dry),
      * but at least MIN_SHARE_SECONDS of work; and no message beyond a piece. */
-    uint64_t held = 0, left = h->count - c->next, ranks = (uint64_t)g->n + 1;
-    for (size_t i = 0; i < g->qlen; i++) held += g->q[i]->h.count - g->q[i]->next;
-    uint64_t share = (held + 2 * ranks - 1) / (2 * ranks), least = 1;
+    uint64_t have = held(g), left = h->count - c->next, ranks = (uint64_t)g->n + 1;
+    uint64_t share = (have + 2 * ranks - 1) / (2 * ranks), least = 1;
     if (g->busy_items > 0 && g->busy_sum > 0) {
         double want = MIN_SHARE_SECONDS / (g->busy_sum / g->busy_items);
         if (want > 1) least = want >= (double)left ? left : (uint64_t)want;

@@ -215,11 +215,18 @@ int mpipool__dispatch_watch(mpipool__engine *e) {
     if (e->abort_req == MPI_REQUEST_NULL)
         ENGINE_MPI(e, MPI_Irecv(e->abort_buf, (int)sizeof e->abort_buf, MPI_BYTE, MPI_ANY_SOURCE, MPIPOOL__TAG_ABORT,
                                 e->pool->comm, &e->abort_req));
+    if (e->room_req == MPI_REQUEST_NULL)
+        ENGINE_MPI(e, MPI_Irecv(&e->room_buf, 1, MPI_INT, MPI_ANY_SOURCE, MPIPOOL__TAG_ROOM, e->pool->comm,
+                                &e->room_req));
     return mpipool__recover_post(e);
 }
 
 void mpipool__dispatch_unwatch(mpipool__engine *e) {
     mpipool__recover_unpost(e);
+    if (e->room_req != MPI_REQUEST_NULL) {
+        MPI_Cancel(&e->room_req);
+        MPI_Wait(&e->room_req, MPI_STATUS_IGNORE);
+    }
     if (e->abort_req == MPI_REQUEST_NULL) return;
     MPI_Cancel(&e->abort_req);
     MPI_Wait(&e->abort_req, MPI_STATUS_IGNORE);
@@ -270,6 +277,7 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
     e->rreqs[e->nslots] = e->abort_req;
     e->rreqs[e->nslots + 1] = e->beat_req;
     e->rreqs[e->nslots + 2] = e->died_req;
+    e->rreqs[e->nslots + 3] = e->room_req;
     int rc = MPI_Testsome(n, e->rreqs, &ndone, e->idx, sts);
     if (rc != MPI_SUCCESS) {
         mpipool__engine_break(e, rc, "MPI_Testsome");
@@ -284,6 +292,9 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
             mpipool__recover_beat(e, &sts[k]);
         } else if (i == e->nslots + 2) {
             died = mpipool__recover_died(e, &sts[k], &why);
+        } else if (i == e->nslots + 3) {
+            e->room_req = MPI_REQUEST_NULL; /* posted again by the next pass's watch */
+            if (sts[k].MPI_SOURCE > 0 && sts[k].MPI_SOURCE <= e->workers) e->room[sts[k].MPI_SOURCE] = 1;
         } else {
             slot *s = &e->slots[i];
             s->rreq = MPI_REQUEST_NULL;

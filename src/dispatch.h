@@ -123,7 +123,7 @@ struct mpipool__engine {
                                  was collected (collect.c)                */
     uint64_t *last_job;       /* per rank: the job of the last chunk sent it, */
     size_t *last_count;       /* ... and its items (slow start, plan.c)     */
-    MPI_Request *rreqs;       /* nslots + 1: the slots' receives, then abort_req */
+    MPI_Request *rreqs;       /* the slots' receives, then ENGINE_EXTRA_REQS */
     int *idx;
     MPI_Status *statuses;     /* nslots + 1, for the Testsome on rreqs     */
     mpipool_job *head, *tail; /* jobs not yet finished, oldest first   */
@@ -133,6 +133,11 @@ struct mpipool__engine {
     int interrupted;          /* a signal: no more work, jobs end with EINTR */
     MPI_Request abort_req;    /* TAG_ABORT from any worker, posted while chunks are out */
     char abort_buf[4 + MPIPOOL__ERR_MAX];
+    MPI_Request room_req;     /* TAG_ROOM from any leader, likewise        */
+    int room_buf;
+    char *room;               /* per rank: a TAG_ROOM came since the last
+                                 chunk sent it (collect.c sets, dispatch.c
+                                 clears)                                  */
     /* A worker's death (recover.c writes these; dispatch.c reads them). */
     double recover;           /* seconds of silence = dead; 0: no recovery   */
     double *heard;            /* per rank: MPI_Wtime of its last sign of life */
@@ -150,11 +155,6 @@ struct mpipool__engine {
     uint64_t *rc_buf;
     double rc_look;           /* MPI_Wtime before which not to look again    */
 };
-/* A chunk this much past (twice) its expected time is not merely a worker
- * the OS let wait for a time slice (an oversubscribed node): something in
- * it is long (reclaim.c's stuck worker, dispatch.c's stuck group leader). */
-#define MPIPOOL__STUCK_SLACK_SECONDS 1e-3
-
 /* Rank w's own slots (e->per of them). */
 static inline slot *mpipool__rank_slots(const mpipool__engine *e, int w) {
     return &e->slots[(size_t)(w - 1) * (size_t)e->per];
@@ -169,8 +169,9 @@ static inline slot *mpipool__oldest_slot(const mpipool__engine *e, int w) {
     return old;
 }
 
-/* Requests in the Testsome after the slots' receives: abort, heartbeat, died. */
-#define ENGINE_EXTRA_REQS 3
+/* Requests in the Testsome after the slots' receives: abort, heartbeat,
+ * died, room. */
+#define ENGINE_EXTRA_REQS 4
 
 
 /* An MPI failure (or a worker leaving) breaks the engine: the protocol

@@ -195,6 +195,7 @@ static void engine_free(mpipool__engine *e) {
     free(e->idx);
     free(e->statuses);
     free(e->inflight);
+    free(e->room);
     free(e->span);
     free(e->answered);
     free(e->last_job);
@@ -220,14 +221,15 @@ int mpipool__engine_create(mpipool *pool) {
     e->answered = calloc((size_t)pool->size, sizeof *e->answered);
     e->last_job = calloc((size_t)pool->size, sizeof *e->last_job);
     e->last_count = calloc((size_t)pool->size, sizeof *e->last_count);
+    e->room = calloc((size_t)pool->size, sizeof *e->room);
     int rec = mpipool__recover_init(e), rcl = mpipool__reclaim_init(e);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->span || !e->answered || !e->last_job || !e->last_count || rec != 0 || rcl != 0) {
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->span || !e->answered || !e->last_job || !e->last_count || !e->room || rec != 0 || rcl != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
     for (int i = 0; i < e->nslots; i++) e->slots[i].sreq = e->slots[i].rreq = e->slots[i].rpers = MPI_REQUEST_NULL;
     for (int w = 0; w < pool->size; w++) e->span[w] = 1;
-    e->abort_req = MPI_REQUEST_NULL;
+    e->abort_req = e->room_req = MPI_REQUEST_NULL;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     pthread_cond_init(&e->done, NULL);

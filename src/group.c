@@ -77,6 +77,7 @@ struct mpipool__group {
     mpipool__fails own;       /* the failures of the leader's own slice      */
     uint64_t job;             /* the job of the last chunk taken             */
     uint64_t seen;            /* ... its shares and own slices timed so far  */
+    int asked;                /* TAG_ROOM sent since the last chunk came    */
     int heavy;                /* ... one of which took far longer than the
                                  mean (heavy tails)                          */
 };
@@ -169,6 +170,7 @@ int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_
         g->seen = 0;
     }
     g->job = h->job;
+    g->asked = 0;
     if (in_bytes) memcpy(c->in, data, in_bytes);
     c->sreq = MPI_REQUEST_NULL;
     g->q[g->qlen++] = c;
@@ -271,6 +273,32 @@ static void note_busy(mpipool__group *g, double busy, uint64_t count) {
  * group timed in this job, none far longer than the mean. */
 static int even(const mpipool__group *g) {
     return !g->heavy && g->seen >= 2 * ((uint64_t)g->n + 1);
+}
+
+/* Tell the master once per chunk received if the members ran dry behind a
+ * long share of the oldest chunk (mpipool__plan_room, TAG_ROOM): it would
+ * see that chunk late only after twice its whole time. */
+static int ask_room(mpipool__group *g, double per) {
+    static const int one = 1;
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK, idle = 0, ask = 0;
+    if (g->asked || g->qlen == 0 || held(g) > 0) return MPIPOOL_OK;
+    for (int m = 0; m < g->n; m++) idle += !g->slots[2 * m].c && !g->slots[2 * m + 1].c;
+    double now = MPI_Wtime();
+    for (int i = 0; i < 2 * g->n && !ask; i++) {
+        const gslot *s = &g->slots[i];
+        if (s->c == g->q[0] && !s->done)
+            ask = mpipool__plan_room(0, idle, g->n, now - s->t_sent, per * (double)s->count);
+    }
+    if (!ask) return MPIPOOL_OK;
+    /* Nothing answers it and nothing here waits for it: a small message
+     * the master receives whenever it looks (or never, after the map). */
+    MPI_Request r;
+    MPIPOOL__MPI(pool, MPI_Isend(&one, 1, MPI_INT, 0, MPIPOOL__TAG_ROOM, pool->comm, &r));
+    MPIPOOL__MPI(pool, MPI_Request_free(&r));
+    g->asked = 1;
+cleanup:
+    return rc;
 }
 
 /* Run a slice of the oldest chunk with items left on the leader itself.
@@ -432,6 +460,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
         }
     }
 own:
+    if ((rc = ask_room(g, per)) != MPIPOOL_OK) return rc;
     /* The members are served: if nothing else happened, work; but not
      * while we hold more than two chunks: the master sends more only while
      * one is stuck on a long item (dispatch.c, leader_depth), and a leader

@@ -56,6 +56,11 @@ int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, i
     return even && per_item > MPIPOOL__OWN_SLICE_SECONDS && held > 1 ? 2 : 0;
 }
 
+int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected) {
+    if (held > 0 || members <= 0 || 2 * idle < members || expected <= 0) return 0;
+    return age > MPIPOOL__HEAVY_FACTOR * expected + MPIPOOL__STUCK_SLACK_SECONDS;
+}
+
 int mpipool__plan_slots(size_t workers) {
     if (workers == 0 || workers >= MPIPOOL__WINDOW_RANKS) return 2;
     size_t k = 2 * MPIPOOL__WINDOW_RANKS / workers;

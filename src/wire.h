@@ -39,6 +39,12 @@
  *    failed item.  A worker therefore takes work from the master or from its
  *    leader and answers whoever sent it; a leader takes work only from the
  *    master, because its members' TAG_FAILs also come to it.
+ *    A leader whose members ran dry behind one long share of its oldest
+ *    chunk (mpipool__plan_room) sends TAG_ROOM (i32 1, to rank 0), at
+ *    most once per GROUP chunk it receives; the master may then send it
+ *    one GROUP chunk more than it would otherwise (dispatch.c,
+ *    leader_depth).  It has no answer; one that comes after the map is
+ *    simply received (the master keeps a receive for it posted) or left.
  *  - MPIPOOL_MAP_ORDERED_OUTPUT (work_hdr.capture): the worker captures
  *    each task's stdout/stderr and, if there was any, sends it as one
  *    TAG_OUTPUT (records: u64 index, u32 length, stream byte, bytes) right
@@ -93,7 +99,8 @@ enum mpipool__tag {
     MPIPOOL__TAG_DIED,    /* a worker's watchdog: this process ends now */
     MPIPOOL__TAG_DIED_ACK, /* the master noted the TAG_DIED             */
     MPIPOOL__TAG_OUTPUT,  /* a chunk's captured task output (capture.c)  */
-    MPIPOOL__TAG_RECLAIM  /* give back the unstarted items (reclaim.c)   */
+    MPIPOOL__TAG_RECLAIM, /* give back the unstarted items (reclaim.c)   */
+    MPIPOOL__TAG_ROOM     /* a leader's group ran dry behind a long item */
 };
 
 /* The largest TAG_WORK message the master sends a worker in one message

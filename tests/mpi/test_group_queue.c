@@ -36,6 +36,16 @@
  * machine, when this was written).  The same checks, and at 4 ranks the
  * members ran items; which share a member held when is timing, not
  * asserted (the decision itself is test_plan's).
+ *
+ * With the argument "room" (CTest's test_group_room, groups of 3: rank 1
+ * leads ranks 2 and 3, and no rank is outside the group), item 0 holds
+ * the group's first chunk as above, but no chunk ever comes back to the
+ * master while it does, so the master never learns a time per item and
+ * its own lateness rule cannot fire: only the leader's TAG_ROOM (group.c,
+ * ask_room; mpipool__plan_room) brings the group a third chunk.  Every
+ * item takes 200 us, so the leader times them.  At 4 ranks: rank 1 ran
+ * LATER items numbered 6 or more while item 0 held the first chunk, and
+ * sent TAG_ROOM at least once (counted by interposing MPI_Isend).
  */
 #include <stdatomic.h>
 #include <time.h>
@@ -53,10 +63,19 @@ typedef struct {
     _Atomic uint32_t later;     /* items >= 6 run by rank 1        */
     _Atomic int32_t wait;       /* item 0 waits for rank 1's work */
     _Atomic int32_t slow;       /* "ahead": every item takes 2 ms   */
+    _Atomic uint32_t rooms;     /* TAG_ROOMs sent (rank 1, "room")  */
 } shared_t;
 
+enum { STUCK, AHEAD, ROOM };
 static mpipool *pool;
 static shared_t *sh;
+static int mode;      /* the scenario: STUCK, AHEAD or ROOM */
+
+/* Count the leaders' TAG_ROOMs (sh is attached on every rank). */
+int MPI_Isend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm, MPI_Request *req) {
+    if (tag == MPIPOOL__TAG_ROOM && sh != NULL) atomic_fetch_add(&sh->rooms, 1);
+    return PMPI_Isend(buf, count, dt, dest, tag, comm, req);
+}
 static char shm_path[256], journal_path[300];
 
 static int triple(mpipool_task *t) {
@@ -66,7 +85,7 @@ static int triple(mpipool_task *t) {
     } else if (atomic_load(&sh->slow)) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
-    } else if (t->rank == 3) {
+    } else if (t->rank == 3 || mode == ROOM) {
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
@@ -79,8 +98,7 @@ static int triple(mpipool_task *t) {
 MPIPOOL_TASK(triple);
 
 static uint64_t in[N], out[N];
-static int ahead;     /* the "ahead" scenario */
-static int n = N;     /* items a map: N_AHEAD in it */
+static int n = N;     /* items a map: N_AHEAD in "ahead" */
 
 
 static void run_map(const char *journal) {
@@ -90,10 +108,11 @@ static void run_map(const char *journal) {
     for (int i = 0; i < n; i++) atomic_store(&sh->runs[i], 0);
     for (int r = 0; r < 8; r++) atomic_store(&sh->by_rank[r], 0);
     atomic_store(&sh->later, 0);
+    atomic_store(&sh->rooms, 0);
     const char *h = getenv("MPIPOOL_HIERARCHY");
     int grouped = mpipool_size(pool) == 3 && h && strcmp(h, "on") == 0; /* 4 ranks */
-    atomic_store(&sh->wait, grouped && !ahead);
-    atomic_store(&sh->slow, ahead);
+    atomic_store(&sh->wait, grouped && mode != AHEAD);
+    atomic_store(&sh->slow, mode == AHEAD);
     assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, (size_t)n, &o), MPIPOOL_OK);
     for (int i = 0; i < n; i++) {
         if (out[i] != 3 * in[i] + 1)
@@ -103,12 +122,14 @@ static void run_map(const char *journal) {
     }
     printf("items by rank: %u %u %u %u\n", atomic_load(&sh->by_rank[0]), atomic_load(&sh->by_rank[1]),
            atomic_load(&sh->by_rank[2]), atomic_load(&sh->by_rank[3]));
-    if (grouped && ahead && (atomic_load(&sh->by_rank[2]) == 0 || atomic_load(&sh->by_rank[3]) == 0))
+    if (grouped && mode == AHEAD && (atomic_load(&sh->by_rank[2]) == 0 || atomic_load(&sh->by_rank[3]) == 0))
         fail_msg("members 2 and 3 ran %u and %u items, want some each", atomic_load(&sh->by_rank[2]),
                  atomic_load(&sh->by_rank[3]));
-    if (grouped && !ahead && atomic_load(&sh->later) < LATER)
+    if (grouped && mode != AHEAD && atomic_load(&sh->later) < LATER)
         fail_msg("leader 1 ran %u items numbered 6 or more while item 0 held its group's first chunk, want %d",
                  atomic_load(&sh->later), LATER);
+    if (grouped && mode == ROOM && atomic_load(&sh->rooms) == 0)
+        fail_msg("leader 1 sent no TAG_ROOM while its members ran dry behind item 0");
 }
 
 static void test_stuck_group(void **state) {
@@ -149,9 +170,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_share_ahead),
         cmocka_unit_test(test_share_ahead_journal),
     };
-    ahead = argc > 1 && strcmp(argv[argc - 1], "ahead") == 0;
-    if (ahead) n = N_AHEAD;
-    once_prog p = {ahead ? "test_share_ahead" : "test_group_queue", "group_queue", "gqueue", sizeof(shared_t),
-                   attach, &pool, shm_path, journal_path, ahead ? ahead_tests : tests, 2, (uint64_t)n, want};
+    const char *arg = argc > 1 ? argv[argc - 1] : "";
+    mode = strcmp(arg, "ahead") == 0 ? AHEAD : strcmp(arg, "room") == 0 ? ROOM : STUCK;
+    if (mode == AHEAD) n = N_AHEAD;
+    const char *name = mode == AHEAD ? "test_share_ahead" : mode == ROOM ? "test_group_room" : "test_group_queue";
+    once_prog p = {name, "group_queue", "gqueue", sizeof(shared_t), attach, &pool, shm_path, journal_path,
+                   mode == AHEAD ? ahead_tests : tests, 2, (uint64_t)n, want};
     return once_main(argc, argv, &p);
 }

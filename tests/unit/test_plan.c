@@ -309,6 +309,27 @@ static void test_second_share(void **state) {
     assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 0), 0);
 }
 
+/* A group leader asking the master for one chunk more (group.c). */
+static void test_room(void **state) {
+    (void)state;
+    const double slack = MPIPOOL__STUCK_SLACK_SECONDS, h = MPIPOOL__HEAVY_FACTOR;
+    /* Half the members idle, nothing left to hand out, a share far late. */
+    assert_int_equal(mpipool__plan_room(0, 16, 31, h * 1e-3 + slack + 1e-4, 1e-3), 1);
+    assert_int_equal(mpipool__plan_room(0, 1, 2, 1.0, 1e-3), 1);
+    assert_int_equal(mpipool__plan_room(0, 31, 31, 1.0, 1e-3), 1);
+    /* The share merely late (a time slice, or items a little longer). */
+    assert_int_equal(mpipool__plan_room(0, 16, 31, h * 1e-3 + slack - 1e-4, 1e-3), 0);
+    assert_int_equal(mpipool__plan_room(0, 16, 31, 2e-3, 1e-3), 0);
+    /* Items left to hand out: the members are fed from those. */
+    assert_int_equal(mpipool__plan_room(1, 31, 31, 1.0, 1e-3), 0);
+    /* Fewer than half the members idle: the group still computes. */
+    assert_int_equal(mpipool__plan_room(0, 15, 31, 1.0, 1e-3), 0);
+    assert_int_equal(mpipool__plan_room(0, 0, 2, 1.0, 1e-3), 0);
+    /* The items' time unknown, or no members. */
+    assert_int_equal(mpipool__plan_room(0, 16, 31, 1.0, 0), 0);
+    assert_int_equal(mpipool__plan_room(0, 0, 0, 1.0, 1e-3), 0);
+}
+
 static void test_static(void **state) {
     (void)state;
     const size_t ns[] = {0, 1, 2, 3, 4, 5, 7, 100, 1001, 100003};
@@ -428,6 +449,7 @@ int main(void) {
         cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_second_share),
+        cmocka_unit_test(test_room),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

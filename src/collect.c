@@ -268,7 +268,7 @@ static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
 }
 
 int mpipool__dispatch_collect(mpipool__engine *e) {
-    int any = take_vresults(e), ndone = 0, died = 0;
+    int any = take_vresults(e), ndone = 0, died = 0, left = -1;
     mpipool__died_msg why;
     if (e->broken || e->busy == 0) return any;
     MPI_Status *sts = e->statuses;
@@ -286,8 +286,9 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
     for (int k = 0; k < ndone && ndone != MPI_UNDEFINED; k++) {
         int i = e->idx[k];
         if (i == e->nslots) {
-            worker_left(e, &sts[k]);
-            return 1;
+            left = k; /* after the rest: each request Testsome completed is freed, so
+                         its handle is dropped here before the engine stops */
+            continue;
         } else if (i == e->nslots + 1) {
             mpipool__recover_beat(e, &sts[k]);
         } else if (i == e->nslots + 2) {
@@ -306,6 +307,10 @@ int mpipool__dispatch_collect(mpipool__engine *e) {
             }
         }
         any = 1;
+    }
+    if (left >= 0) {
+        worker_left(e, &sts[left]);
+        return 1;
     }
     /* Collect each worker's chunks in the order they were sent: its
      * TAG_FAIL messages follow its results in that order, so any other

@@ -148,6 +148,9 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
         count = (size_t)got;
     }
     e->room[w] = 0; /* a TAG_ROOM asks for one chunk: this one */
+    if (members > 0 && e->room_req == MPI_REQUEST_NULL) /* a leader may ask for more (collect.c) */
+        ENGINE_MPI(e, MPI_Irecv(&e->room_buf, 1, MPI_INT, MPI_ANY_SOURCE, MPIPOOL__TAG_ROOM, e->pool->comm,
+                                &e->room_req));
     char *why = r && r->why ? strdup(r->why) : NULL; /* a journal's crash counts too: */
     int deaths = r ? r->deaths : j->resume && count == 1 ? mpipool__resume_suspect(j, first, &why) : 0;
     *s = (slot){.worker = w, .seq = e->seq++, .job = j, .first = first, .count = count,

@@ -133,7 +133,8 @@ struct mpipool__engine {
     int interrupted;          /* a signal: no more work, jobs end with EINTR */
     MPI_Request abort_req;    /* TAG_ABORT from any worker, posted while chunks are out */
     char abort_buf[4 + MPIPOOL__ERR_MAX];
-    MPI_Request room_req;     /* TAG_ROOM from any leader, likewise        */
+    MPI_Request room_req;     /* TAG_ROOM from any leader, posted with a
+                                 group chunk (dispatch.c)                 */
     int room_buf;
     char *room;               /* per rank: a TAG_ROOM came since the last
                                  chunk sent it (collect.c sets, dispatch.c

@@ -582,7 +582,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * and each leader schedules them among the G - 1 ranks after it, runs items
  * itself between serving them (items over ~50 us that look even: only once
  * each member holds a second share, so none waits while the leader
- * computes), and answers the master in bulk.  G is about
+ * computes), and answers the master in bulk, a chunk at a time in the
+ * order they came (a leader whose members ran dry behind one long item
+ * says so, and the master sends it one chunk more).  G is about
  * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
  * leader serve about as many ranks.  Nothing changes for the caller:
  * results are in order, failures name the item and the rank that ran it,

@@ -44,7 +44,8 @@
  *    most once per GROUP chunk it receives; the master may then send it
  *    one GROUP chunk more than it would otherwise (dispatch.c,
  *    leader_depth).  It has no answer; one that comes after the map is
- *    simply received (the master keeps a receive for it posted) or left.
+ *    simply received (the master posts a receive for it with a GROUP
+ *    chunk, and again with the next after one came) or left.
  *  - MPIPOOL_MAP_ORDERED_OUTPUT (work_hdr.capture): the worker captures
  *    each task's stdout/stderr and, if there was any, sends it as one
  *    TAG_OUTPUT (records: u64 index, u32 length, stream byte, bytes) right

@@ -36,7 +36,9 @@ mr() {
 }
 # alive PID: the process exists and is not a zombie (a killed child may stay
 # a zombie for a moment until whoever adopted it reaps it).
-alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'; }
+# alive PID: running, not a zombie.  One read of its stat: a process reaped
+# between a check that the file exists and the read once looked alive.
+alive() { local s; s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) && [ -n "$s" ] && [ "${s#[ZX]}" = "$s" ]; }
 lines() { grep -c '^[0-9]' "$1"; } # joblog entries (not the header)
 col() { awk -F'\t' -v s="$2" -v c="$3" '$1 == s { print $c }' "$1" | tail -n 1; } # col LOG SEQ COLUMN
 expect_rc() { [ "$rc" = "$1" ] || { fail "exit status $rc, expected $1"; sed 's/^/  | /' err >&2; }; }

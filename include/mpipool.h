@@ -584,7 +584,10 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * each member holds a second share, so none waits while the leader
  * computes), and answers the master in bulk, a chunk at a time in the
  * order they came (a leader whose members ran dry behind one long item
- * says so, and the master sends it one chunk more).  G is about
+ * says so, and the master sends it one chunk more).  A group chunk is at
+ * most 64 KiB, and at most four of over 4 KiB cross the master's link at
+ * once (sent with MPI_Issend), so that the groups get theirs one after
+ * another rather than all together at the end.  G is about
  * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
  * leader serve about as many ranks.  Nothing changes for the caller:
  * results are in order, failures name the item and the rank that ran it,

@@ -122,10 +122,39 @@ static int post_work(mpipool__engine *e, mpipool_job *j, slot *s, size_t payload
         len[1] = (int)payload;
         ENGINE_MPI(e, MPI_Type_create_hindexed(2, len, disp, MPI_BYTE, &st));
         ENGINE_MPI(e, MPI_Type_commit(&st));
-        int rc = MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
+        /* A group chunk: synchronously, so the master sees it arrive
+         * (TRANSIT_MAX; dispatch_fill). */
+        int group = s->whdr.kind == MPIPOOL__KIND_GROUP && e->ntransit < TRANSIT_MAX;
+        int rc = group ? MPI_Issend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq)
+                       : MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
         MPI_Type_free(&st);
         ENGINE_MPI(e, rc);
+        if (group) {
+            s->transit = 1;
+            e->transit[e->ntransit++] = s;
+        }
     }
+    return 0;
+}
+
+/* Forget the group chunks that reached their leader (their synchronous
+ * send is done, here or wherever its request was completed or freed:
+ * collect.c, a lost worker), those whose slot went to another chunk, and
+ * those far later than chunks take to arrive (plan_transit_late). */
+static int transit_poll(mpipool__engine *e) {
+    int n = 0;
+    double now = mpipool__engine_now(e);
+    for (int i = 0; i < e->ntransit; i++) {
+        slot *s = e->transit[i];
+        int done = 1;
+        if (s->transit && s->worker && s->sreq != MPI_REQUEST_NULL)
+            ENGINE_MPI(e, MPI_Test(&s->sreq, &done, MPI_STATUS_IGNORE));
+        if (done && s->transit && s->worker) /* the mean over the last ~8 */
+            e->transit_mean += ((now - s->t_sent) - e->transit_mean) / (e->transit_mean > 0 ? 8 : 1);
+        if (done || mpipool__plan_transit_late(now - s->t_sent, e->transit_mean)) s->transit = 0;
+        else e->transit[n++] = s;
+    }
+    e->ntransit = n;
     return 0;
 }
 
@@ -377,12 +406,22 @@ static int flat_depth(const mpipool__engine *e, const mpipool_job *j, int depth)
     return mpipool__plan_window(j->per_item * (double)c, e->per);
 }
 
+/* A group chunk of j (automatic size: a map with a chunk_size goes flat):
+ * within one work message, items or results.  TRANSIT_MAX says why. */
+static size_t group_cap(const mpipool_job *j, size_t count) {
+    size_t header = sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)
+                                                                             : sizeof(mpipool__result_hdr);
+    size_t most = mpipool__plan_max_items(j->in_size, j->out_size, header, MPIPOOL__WORK_MSG_MAX);
+    return count < most ? count : most;
+}
+
 /* Hand out chunks: first one to every worker, then a second to each, then
  * (a third round) more to a group leader whose oldest chunk is stuck.  A
  * job that uses the hierarchy goes to the group leaders only (ranks 1,
  * 1 + G, ...), each chunk sized for the leader's members. */
 int mpipool__dispatch_fill(mpipool__engine *e) {
     int any = 0;
+    if (e->ntransit > 0 && transit_poll(e) != 0) return -1;
     for (int round = 1; round <= 3; round++) {
         /* A flat map's first chunks went out blind, one item each: the
          * second ones wait for the next pass, which collects first.  With
@@ -438,6 +477,11 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             if (j->user_chunk == 0 && !j->source && !j->in_var && !j->out_var && e->last_job[w] == j->id)
                 count = mpipool__plan_slow_start(count, e->last_count[w],
                                                  SLOW_START_BYTES / (j->in_size + j->out_size + 1));
+            if (members > 0) {
+                count = group_cap(j, count);
+                if (count * j->in_size > SMALL_CHUNK_BYTES && e->ntransit >= TRANSIT_MAX)
+                    continue; /* the link is busy with other groups' chunks: later */
+            }
             int before = e->inflight[w];
             if (send_chunk(e, j, s, w, count, members) != 0) return -1;
             any = 1;
@@ -458,7 +502,7 @@ int mpipool__dispatch_moving(mpipool__engine *e) {
     for (int i = 0; i < e->nslots; i++) {
         slot *s = &e->slots[i];
         if (!s->worker || s->completed) continue;
-        if (s->sbig && s->sreq != MPI_REQUEST_NULL) {
+        if ((s->sbig || s->transit) && s->sreq != MPI_REQUEST_NULL) {
             int flag = 0;
             if (MPI_Test(&s->sreq, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS || !flag) return 1;
         }

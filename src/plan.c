@@ -61,6 +61,10 @@ int mpipool__plan_room(uint64_t held, int idle, int members, double age, double 
     return age > MPIPOOL__HEAVY_FACTOR * expected + MPIPOOL__STUCK_SLACK_SECONDS;
 }
 
+int mpipool__plan_transit_late(double age, double mean) {
+    return age > MPIPOOL__HEAVY_FACTOR * (mean > 0 ? mean : 0) + MPIPOOL__STUCK_SLACK_SECONDS;
+}
+
 int mpipool__plan_slots(size_t workers) {
     if (workers == 0 || workers >= MPIPOOL__WINDOW_RANKS) return 2;
     size_t k = 2 * MPIPOOL__WINDOW_RANKS / workers;

@@ -204,6 +204,13 @@ int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, i
  * by the master's link, groups run dry too, but behind no long share:
  * they do not ask, and a deeper queue there would only crowd the link. */
 int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected);
+/* Whether a group chunk the master sent synchronously `age` seconds ago,
+ * not yet arrived, stops counting against the chunks on their way
+ * (dispatch.c, TRANSIT_MAX): past MPIPOOL__HEAVY_FACTOR times the `mean`
+ * time such chunks took to arrive (<= 0: none yet) plus the slack.  Its
+ * leader is inside a long item of its own and takes it only after: the
+ * link is not what holds it, and the other groups must not wait for it. */
+int mpipool__plan_transit_late(double age, double mean);
 /* Static mode: worker w (0-based, of `workers`) gets items
  * [*first, *first + *count); shares differ by at most one item. */
 void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,

@@ -46,6 +46,15 @@
  * item takes 200 us, so the leader times them.  At 4 ranks: rank 1 ran
  * LATER items numbered 6 or more while item 0 held the first chunk, and
  * sent TAG_ROOM at least once (counted by interposing MPI_Isend).
+ *
+ * With the argument "transit" (CTest's test_group_transit, groups of 3),
+ * the master's link: N_TRANSIT quick items, so its group chunks are as
+ * large as it makes them.  Each is at most one work message
+ * (MPIPOOL__WORK_MSG_MAX) and, beyond a small one, goes synchronously
+ * (dispatch.c, TRANSIT_MAX).  The same checks, and at 4 ranks the master
+ * used MPI_Issend (interposed, counted); at every rank count no GROUP
+ * chunk held more items than one work message (the work_hdr of every
+ * TAG_WORK the master sends, read in MPI_Isend and MPI_Issend).
  */
 #include <stdatomic.h>
 #include <time.h>
@@ -54,27 +63,59 @@
 #include "journal.h"
 #include "once.h"
 
-enum { N = 2000, N_AHEAD = 300, LATER = 10 };
+enum { N = 2000, N_AHEAD = 300, N_TRANSIT = 60000, LATER = 10 };
 #define WAIT_S 20.0
 
 typedef struct {
-    _Atomic uint32_t runs[N];   /* how often each item ran        */
+    _Atomic uint32_t runs[N_TRANSIT]; /* how often each item ran  */
     _Atomic uint32_t by_rank[8]; /* items run, by rank            */
     _Atomic uint32_t later;     /* items >= 6 run by rank 1        */
     _Atomic int32_t wait;       /* item 0 waits for rank 1's work */
     _Atomic int32_t slow;       /* "ahead": every item takes 2 ms   */
     _Atomic uint32_t rooms;     /* TAG_ROOMs sent (rank 1, "room")  */
+    _Atomic uint32_t issends;   /* synchronous sends (the master's group chunks) */
+    _Atomic uint64_t group_max; /* the largest GROUP chunk, items   */
 } shared_t;
 
-enum { STUCK, AHEAD, ROOM };
+enum { STUCK, AHEAD, ROOM, TRANSIT };
 static mpipool *pool;
 static shared_t *sh;
-static int mode;      /* the scenario: STUCK, AHEAD or ROOM */
+static int mode;      /* the scenario: STUCK, AHEAD, ROOM or TRANSIT */
+
+/* The largest GROUP chunk the master sent, in items: its work_hdr is at
+ * buf (bytes, a copy or the header alone before pieces) or, for a chunk
+ * sent in place, the first block of a hindexed type from MPI_BOTTOM. */
+static void note_work(const void *buf, MPI_Datatype dt, int tag) {
+    if (sh == NULL || tag != MPIPOOL__TAG_WORK) return;
+    const mpipool__work_hdr *h = buf;
+    if (dt != MPI_BYTE) {
+        int ni = 0, na = 0, nd = 0, comb = 0;
+        MPI_Aint disp[2];
+        int ints[3];
+        MPI_Datatype old;
+        if (PMPI_Type_get_envelope(dt, &ni, &na, &nd, &comb) != MPI_SUCCESS || comb != MPI_COMBINER_HINDEXED ||
+            ni != 3 || na != 2 || nd != 1 || PMPI_Type_get_contents(dt, 3, 2, 1, ints, disp, &old) != MPI_SUCCESS)
+            return;
+        h = (const mpipool__work_hdr *)(uintptr_t)disp[0];
+    }
+    uint64_t was = atomic_load(&sh->group_max);
+    if (h->kind == MPIPOOL__KIND_GROUP)
+        while (h->count > was && !atomic_compare_exchange_weak(&sh->group_max, &was, h->count)) {
+        }
+}
 
 /* Count the leaders' TAG_ROOMs (sh is attached on every rank). */
 int MPI_Isend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm, MPI_Request *req) {
     if (tag == MPIPOOL__TAG_ROOM && sh != NULL) atomic_fetch_add(&sh->rooms, 1);
+    note_work(buf, dt, tag);
     return PMPI_Isend(buf, count, dt, dest, tag, comm, req);
+}
+
+/* Count the master's synchronous sends (group chunks, dispatch.c). */
+int MPI_Issend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, MPI_Comm comm, MPI_Request *req) {
+    if (sh != NULL) atomic_fetch_add(&sh->issends, 1);
+    note_work(buf, dt, tag);
+    return PMPI_Issend(buf, count, dt, dest, tag, comm, req);
 }
 static char shm_path[256], journal_path[300];
 
@@ -85,7 +126,7 @@ static int triple(mpipool_task *t) {
     } else if (atomic_load(&sh->slow)) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
-    } else if (t->rank == 3 || mode == ROOM) {
+    } else if ((t->rank == 3 && mode != TRANSIT) || mode == ROOM) {
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
@@ -97,7 +138,7 @@ static int triple(mpipool_task *t) {
 }
 MPIPOOL_TASK(triple);
 
-static uint64_t in[N], out[N];
+static uint64_t in[N_TRANSIT], out[N_TRANSIT];
 static int n = N;     /* items a map: N_AHEAD in "ahead" */
 
 
@@ -109,9 +150,11 @@ static void run_map(const char *journal) {
     for (int r = 0; r < 8; r++) atomic_store(&sh->by_rank[r], 0);
     atomic_store(&sh->later, 0);
     atomic_store(&sh->rooms, 0);
+    atomic_store(&sh->issends, 0);
+    atomic_store(&sh->group_max, 0);
     const char *h = getenv("MPIPOOL_HIERARCHY");
     int grouped = mpipool_size(pool) == 3 && h && strcmp(h, "on") == 0; /* 4 ranks */
-    atomic_store(&sh->wait, grouped && mode != AHEAD);
+    atomic_store(&sh->wait, grouped && (mode == STUCK || mode == ROOM));
     atomic_store(&sh->slow, mode == AHEAD);
     assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, (size_t)n, &o), MPIPOOL_OK);
     for (int i = 0; i < n; i++) {
@@ -125,11 +168,23 @@ static void run_map(const char *journal) {
     if (grouped && mode == AHEAD && (atomic_load(&sh->by_rank[2]) == 0 || atomic_load(&sh->by_rank[3]) == 0))
         fail_msg("members 2 and 3 ran %u and %u items, want some each", atomic_load(&sh->by_rank[2]),
                  atomic_load(&sh->by_rank[3]));
-    if (grouped && mode != AHEAD && atomic_load(&sh->later) < LATER)
+    if (grouped && (mode == STUCK || mode == ROOM) && atomic_load(&sh->later) < LATER)
         fail_msg("leader 1 ran %u items numbered 6 or more while item 0 held its group's first chunk, want %d",
                  atomic_load(&sh->later), LATER);
     if (grouped && mode == ROOM && atomic_load(&sh->rooms) == 0)
         fail_msg("leader 1 sent no TAG_ROOM while its members ran dry behind item 0");
+    if (grouped && mode == TRANSIT && atomic_load(&sh->issends) == 0)
+        fail_msg("the master sent its group chunks of %d items with no synchronous send", n);
+    /* One work message: 8-byte items and results, the larger header. */
+    size_t hdr = sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)
+                                                                         : sizeof(mpipool__result_hdr);
+    uint64_t most = (MPIPOOL__WORK_MSG_MAX - hdr) / sizeof *in;
+    if (atomic_load(&sh->group_max) > most)
+        fail_msg("a group chunk of %llu items, more than one work message holds (%llu)",
+                 (unsigned long long)atomic_load(&sh->group_max), (unsigned long long)most);
+    if (mode == TRANSIT)
+        printf("synchronous sends: %u; the largest group chunk %llu items (at most %llu)\n",
+               atomic_load(&sh->issends), (unsigned long long)atomic_load(&sh->group_max), (unsigned long long)most);
 }
 
 static void test_stuck_group(void **state) {
@@ -161,7 +216,7 @@ static void attach(void *shared) {
 }
 
 int main(int argc, char **argv) {
-    for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 7 + 5;
+    for (int i = 0; i < N_TRANSIT; i++) in[i] = (uint64_t)i * 7 + 5;
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stuck_group),
         cmocka_unit_test(test_stuck_group_journal),
@@ -171,9 +226,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_share_ahead_journal),
     };
     const char *arg = argc > 1 ? argv[argc - 1] : "";
-    mode = strcmp(arg, "ahead") == 0 ? AHEAD : strcmp(arg, "room") == 0 ? ROOM : STUCK;
+    mode = strcmp(arg, "ahead") == 0 ? AHEAD : strcmp(arg, "room") == 0 ? ROOM : strcmp(arg, "transit") == 0 ? TRANSIT : STUCK;
     if (mode == AHEAD) n = N_AHEAD;
-    const char *name = mode == AHEAD ? "test_share_ahead" : mode == ROOM ? "test_group_room" : "test_group_queue";
+    if (mode == TRANSIT) n = N_TRANSIT;
+    const char *name = mode == AHEAD ? "test_share_ahead" : mode == ROOM ? "test_group_room"
+                     : mode == TRANSIT ? "test_group_transit" : "test_group_queue";
     once_prog p = {name, "group_queue", "gqueue", sizeof(shared_t), attach, &pool, shm_path, journal_path,
                    mode == AHEAD ? ahead_tests : tests, 2, (uint64_t)n, want};
     return once_main(argc, argv, &p);

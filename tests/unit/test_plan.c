@@ -310,6 +310,20 @@ static void test_second_share(void **state) {
 }
 
 /* A group leader asking the master for one chunk more (group.c). */
+static void test_transit_late(void **state) {
+    (void)state;
+    const double slack = MPIPOOL__STUCK_SLACK_SECONDS, h = MPIPOOL__HEAVY_FACTOR;
+    /* On its way for as long as chunks take, or a few times that. */
+    assert_int_equal(mpipool__plan_transit_late(200e-6, 200e-6), 0);
+    assert_int_equal(mpipool__plan_transit_late(h * 200e-6 + slack - 1e-5, 200e-6), 0);
+    /* Far later: its leader is inside a long item. */
+    assert_int_equal(mpipool__plan_transit_late(h * 200e-6 + slack + 1e-5, 200e-6), 1);
+    assert_int_equal(mpipool__plan_transit_late(1.0, 200e-6), 1);
+    /* No chunk has arrived yet: the slack alone. */
+    assert_int_equal(mpipool__plan_transit_late(slack - 1e-5, 0), 0);
+    assert_int_equal(mpipool__plan_transit_late(slack + 1e-5, 0), 1);
+}
+
 static void test_room(void **state) {
     (void)state;
     const double slack = MPIPOOL__STUCK_SLACK_SECONDS, h = MPIPOOL__HEAVY_FACTOR;
@@ -450,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_second_share),
         cmocka_unit_test(test_room),
+        cmocka_unit_test(test_transit_late),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

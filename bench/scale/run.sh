@@ -12,7 +12,7 @@
 # Environment (full run): SCALE_T ideal seconds per configuration (default
 # 0.05), SCALE_RANKS (default "64 256 1024 4096"), SCALE_TIMEOUT seconds of
 # wall time per point (default 600), SCALE_TIMEOUT_4096 the same for the
-# points with 4096 ranks (default 900), SCALE_JOBS simulations at once
+# points with 4096 ranks (default 2400), SCALE_JOBS simulations at once
 # (default 2), SCALE_DYN_MAX items above which the one-item-per-message peer
 # is not run (default 150000), SCALE_LONG_T the ideal seconds of the longer
 # runs at the largest rank count, 100 us and 1 ms uniform tasks (default
@@ -47,7 +47,7 @@ if [ "$mode" = full ]; then
   RANKS=${SCALE_RANKS:-"64 256 1024 4096"}
   DURS="10 100 1000"
   TMO=${SCALE_TIMEOUT:-600}
-  TMO_4096=${SCALE_TIMEOUT_4096:-900}
+  TMO_4096=${SCALE_TIMEOUT_4096:-2400}
   LONG_T=${SCALE_LONG_T-0.2}
   JOBS=${SCALE_JOBS:-2}
   DYN_MAX=${SCALE_DYN_MAX:-150000}

@@ -585,8 +585,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * computes), and answers the master in bulk, a chunk at a time in the
  * order they came (a leader whose members ran dry behind one long item
  * says so, and the master sends it one chunk more).  A group chunk is at
- * most 64 KiB, and at most four of over 4 KiB cross the master's link at
- * once (sent with MPI_Issend), so that the groups get theirs one after
+ * most 64 KiB, and while the workers could ask the master's link for more
+ * than 125 MB/s (a tenth of 10 Gbps), at most four of over 4 KiB cross it
+ * at once (sent with MPI_Issend), so that the groups get theirs one after
  * another rather than all together at the end.  G is about
  * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
  * leader serve about as many ranks.  Nothing changes for the caller:
@@ -597,6 +598,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * calls') always go flat.
  *   MPIPOOL_HIERARCHY=auto|on|off   (master's environment; default auto)
  *   MPIPOOL_GROUP_SIZE=N            ranks per group, N >= 2 (default ~sqrt)
+ *   MPIPOOL_PACE=auto|on|off        pace group chunks over the master's
+ *                                   link (default auto: by the rate above)
  *   options->flags MPIPOOL_MAP_HIERARCHY / MPIPOOL_MAP_FLAT  per map
  * A bad setting fails mpipool_open with MPIPOOL_EINVAL on every rank.
  * Groups are runs of consecutive ranks: with the usual block mapping

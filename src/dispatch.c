@@ -90,6 +90,13 @@ static int post_result(mpipool__engine *e, mpipool_job *j, slot *s, size_t rbyte
     return 0;
 }
 
+/* 1 if j's group chunks are paced (TRANSIT_MAX): while its workers could
+ * keep the master's link busy, unless MPIPOOL_PACE says. */
+static int paced(const mpipool__engine *e, const mpipool_job *j) {
+    if (e->pool->pace != MPIPOOL__HIER_AUTO) return e->pool->pace == MPIPOOL__HIER_ON;
+    return mpipool__plan_link_busy((double)e->workers, (size_t)(j->in_size + j->out_size), j->per_item);
+}
+
 /* Send the chunk: header + pieces (never blocking: the worker may be busy
  * for long), the copied items (variable or small), or header + slice of
  * `in` in one hindexed datatype. */
@@ -124,7 +131,7 @@ static int post_work(mpipool__engine *e, mpipool_job *j, slot *s, size_t payload
         ENGINE_MPI(e, MPI_Type_commit(&st));
         /* A group chunk: synchronously, so the master sees it arrive
          * (TRANSIT_MAX; dispatch_fill). */
-        int group = s->whdr.kind == MPIPOOL__KIND_GROUP && e->ntransit < TRANSIT_MAX;
+        int group = s->whdr.kind == MPIPOOL__KIND_GROUP && e->ntransit < TRANSIT_MAX && paced(e, j);
         int rc = group ? MPI_Issend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq)
                        : MPI_Isend(MPI_BOTTOM, 1, st, w, MPIPOOL__TAG_WORK, comm, &s->sreq);
         MPI_Type_free(&st);
@@ -479,7 +486,7 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
                                                  SLOW_START_BYTES / (j->in_size + j->out_size + 1));
             if (members > 0) {
                 count = group_cap(j, count);
-                if (count * j->in_size > SMALL_CHUNK_BYTES && e->ntransit >= TRANSIT_MAX)
+                if (count * j->in_size > SMALL_CHUNK_BYTES && e->ntransit >= TRANSIT_MAX && paced(e, j))
                     continue; /* the link is busy with other groups' chunks: later */
             }
             int before = e->inflight[w];

@@ -66,7 +66,9 @@
  * message only while the receiver is inside an MPI call completes the
  * send after that item; the other groups must not wait for it.  (In SimGrid
  * it changed no figure: 4096 x 1 ms Pareto and the 1024-rank model above
- * gave the same to the last digit with and without it.) */
+ * gave the same to the last digit with and without it.)  Only while the
+ * workers could keep the link busy (mpipool__plan_link_busy): else the
+ * chunks go at once, as any other. */
 #define TRANSIT_MAX 4
 
 

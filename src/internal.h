@@ -95,6 +95,8 @@ struct mpipool {
                             MPIPOOL__HOST_MAX bytes per rank, for messages */
     size_t piece;        /* largest message, agreed at open (wire.h)    */
     int hier;            /* master: MPIPOOL_HIERARCHY (MPIPOOL__HIER_*)  */
+    int pace;            /* master: MPIPOOL_PACE (MPIPOOL__HIER_* values:
+                            auto, on, off; dispatch.c, TRANSIT_MAX)      */
     size_t group;        /* master: ranks per group when a map uses the hierarchy */
     uint64_t next_job;   /* master: id of the next job                   */
     mpipool__engine *eng; /* master: jobs and chunks in flight (engine.c) */

@@ -65,6 +65,11 @@ int mpipool__plan_transit_late(double age, double mean) {
     return age > MPIPOOL__HEAVY_FACTOR * (mean > 0 ? mean : 0) + MPIPOOL__STUCK_SLACK_SECONDS;
 }
 
+int mpipool__plan_link_busy(double workers, size_t item_bytes, double per_item) {
+    if (per_item <= 0) return 1;
+    return workers * (double)item_bytes > MPIPOOL__LINK_BUSY * per_item;
+}
+
 int mpipool__plan_slots(size_t workers) {
     if (workers == 0 || workers >= MPIPOOL__WINDOW_RANKS) return 2;
     size_t k = 2 * MPIPOOL__WINDOW_RANKS / workers;

@@ -121,6 +121,10 @@ static int read_settings(mpipool *pool, const char *func) {
         return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_GROUP_SIZE is \"%.64s\"; it must be a number "
                               "of ranks, at least 2", func, gv);
     pool->group = mpipool__plan_group((size_t)pool->size - 1, group);
+    const char *cv = getenv("MPIPOOL_PACE");
+    if (mpipool__hier_parse(cv, &pool->pace) != MPIPOOL_OK)
+        return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PACE is \"%.64s\"; it must be auto, on or off",
+                              func, cv);
     const char *pv = getenv("MPIPOOL_PROGRESS"), *iv = getenv("MPIPOOL_PROGRESS_INTERVAL");
     if (mpipool__progress_mode(pv, 0) == MPIPOOL__PROGRESS_INVALID)
         return mpipool__error(NULL, MPIPOOL_EINVAL, "%s: MPIPOOL_PROGRESS is \"%.64s\"; it must be 0, 1, bar or log",

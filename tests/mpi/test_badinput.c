@@ -141,6 +141,7 @@ static int env_progress_minus(const char **m) { return open_with("MPIPOOL_PROGRE
 static int env_interval_minus(const char **m) { return open_with("MPIPOOL_PROGRESS_INTERVAL", "-1", 0, m); }
 static int env_interval_zero(const char **m) { return open_with("MPIPOOL_PROGRESS_INTERVAL", "0", 0, m); }
 static int env_hier_one(const char **m) { return open_with("MPIPOOL_HIERARCHY", "1", 0, m); }
+static int env_pace_yes(const char **m) { return open_with("MPIPOOL_PACE", "yes", 0, m); }
 
 static int env_letters(const char **m) { return open_with_piece("abc", 0, m); }
 static int env_negative(const char **m) { return open_with_piece("-5", 0, m); }
@@ -164,6 +165,8 @@ static const bad_case env_cases[] = {
     CASE("MPIPOOL_PROGRESS_INTERVAL=0 (the 10 ms floor)", MPIPOOL_OK, NULL, NULL, env_interval_zero),
     CASE("MPIPOOL_HIERARCHY=1 (auto, on or off only)", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_HIERARCHY",
          env_hier_one),
+    CASE("MPIPOOL_PACE=yes (auto, on or off only)", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PACE",
+         env_pace_yes),
     CASE("MPIPOOL_PIECE_BYTES=-5", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES", env_negative),
     CASE("MPIPOOL_PIECE_BYTES=1e9", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES", env_float),
     CASE("MPIPOOL_PIECE_BYTES=' 1000'", MPIPOOL_EINVAL, "mpipool_open_comm", "MPIPOOL_PIECE_BYTES",

@@ -324,6 +324,25 @@ static void test_transit_late(void **state) {
     assert_int_equal(mpipool__plan_transit_late(slack + 1e-5, 0), 1);
 }
 
+/* Whether the master paces group chunks (dispatch.c, TRANSIT_MAX): while
+ * the workers could ask its link for more than MPIPOOL__LINK_BUSY bytes a
+ * second of items and results. */
+static void test_link_busy(void **state) {
+    (void)state;
+    /* No time per item yet: paced, to be safe. */
+    assert_int_equal(mpipool__plan_link_busy(4095, 8, -1.0), 1);
+    assert_int_equal(mpipool__plan_link_busy(4095, 8, 0), 1);
+    /* 4096 ranks, 4-byte items and results: 10 us asks 3.3 GB/s, 1 ms 33 MB/s. */
+    assert_int_equal(mpipool__plan_link_busy(4095, 8, 10e-6), 1);
+    assert_int_equal(mpipool__plan_link_busy(4095, 8, 1e-3), 0);
+    /* The boundary: workers * bytes / per_item against the limit. */
+    double at = 3.0 * 16 / MPIPOOL__LINK_BUSY;
+    assert_int_equal(mpipool__plan_link_busy(3, 16, at * 0.9), 1);
+    assert_int_equal(mpipool__plan_link_busy(3, 16, at * 1.1), 0);
+    /* Larger items fill the link at longer times per item. */
+    assert_int_equal(mpipool__plan_link_busy(4095, 2048, 1e-3), 1);
+}
+
 static void test_room(void **state) {
     (void)state;
     const double slack = MPIPOOL__STUCK_SLACK_SECONDS, h = MPIPOOL__HEAVY_FACTOR;
@@ -465,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_second_share),
         cmocka_unit_test(test_room),
         cmocka_unit_test(test_transit_late),
+        cmocka_unit_test(test_link_busy),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_static_examples),
         cmocka_unit_test(test_pieces),

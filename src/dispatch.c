@@ -416,9 +416,7 @@ static int flat_depth(const mpipool__engine *e, const mpipool_job *j, int depth)
 /* A group chunk of j (automatic size: a map with a chunk_size goes flat):
  * within one work message, items or results.  TRANSIT_MAX says why. */
 static size_t group_cap(const mpipool_job *j, size_t count) {
-    size_t header = sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)
-                                                                             : sizeof(mpipool__result_hdr);
-    size_t most = mpipool__plan_max_items(j->in_size, j->out_size, header, MPIPOOL__WORK_MSG_MAX);
+    size_t most = mpipool__plan_max_items(j->in_size, j->out_size, MPIPOOL__HDR_MAX, MPIPOOL__WORK_MSG_MAX);
     return count < most ? count : most;
 }
 

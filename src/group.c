@@ -213,11 +213,8 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     }
     if (share < least) share = least;
     size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
-    /* The larger header of the two messages: the chunk (work_hdr) and its
-     * answer (result_hdr) both stay within a piece. */
-    size_t header = sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)
-                                                                             : sizeof(mpipool__result_hdr);
-    uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, header, pool->piece);
+    /* The chunk and its answer both stay within a piece. */
+    uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, MPIPOOL__HDR_MAX, pool->piece);
     uint64_t count = share < left ? share : left;
     if (count > most) count = most;
     size_t payload = (size_t)count * (size_t)h->in_size, rbytes = (size_t)count * (size_t)h->out_size;

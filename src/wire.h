@@ -174,4 +174,11 @@ typedef struct {
     uint64_t out_bytes;  /* > 0: a TAG_OUTPUT of this many bytes follows (after any TAG_FAIL) */
 } mpipool__result_hdr;
 
+/* The larger of the two headers: a chunk (work_hdr) and its answer
+ * (result_hdr) that must both fit one message hold this many bytes of
+ * header. */
+#define MPIPOOL__HDR_MAX                                                                              \
+    (sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)              \
+                                                             : sizeof(mpipool__result_hdr))
+
 #endif

@@ -184,9 +184,7 @@ static void run_map(const char *journal) {
     if (grouped && mode == TRANSIT && unpaced && atomic_load(&sh->issends) != 0)
         fail_msg("MPIPOOL_PACE=off, yet the master sent %u group chunks synchronously", atomic_load(&sh->issends));
     /* One work message: 8-byte items and results, the larger header. */
-    size_t hdr = sizeof(mpipool__work_hdr) > sizeof(mpipool__result_hdr) ? sizeof(mpipool__work_hdr)
-                                                                         : sizeof(mpipool__result_hdr);
-    uint64_t most = (MPIPOOL__WORK_MSG_MAX - hdr) / sizeof *in;
+    uint64_t most = (MPIPOOL__WORK_MSG_MAX - MPIPOOL__HDR_MAX) / sizeof *in;
     if (atomic_load(&sh->group_max) > most)
         fail_msg("a group chunk of %llu items, more than one work message holds (%llu)",
                  (unsigned long long)atomic_load(&sh->group_max), (unsigned long long)most);

@@ -1,0 +1,51 @@
+/*
+ * order_bound.c — for each Pareto point of the scale grid (T = 0.05 s), an
+ * estimate of the best that a scheduler handing items out in index order
+ * can do.
+ *
+ * At most of these points the ideal time is the longest item alone, so the
+ * makespan is when that item starts plus its length.  A scheduler that
+ * hands items out in index order (mpipool's dynamic maps, the hand-written
+ * dynamic peer) hands out every item ahead of it first, and those have all
+ * run by the time it starts except the ones still queued on workers: it
+ * starts after about (sum of their durations) / workers, less that queued
+ * work (a chunk or two a worker: a few milliseconds at most).  So its
+ * efficiency is about at most
+ *     ideal / max(sum / workers, prefix / workers + longest).
+ * Static Scatterv/Gatherv is not in index order across ranks: rank r starts
+ * its own block at once, so it starts the longest item after the items
+ * ahead of it in its block only, and beats this estimate when that block is
+ * short before it (by where the item falls, not by design).
+ *
+ * Build and run (from the repository root):
+ *     cc -O2 -o order_bound bench/scale/order_bound.c -lm && ./order_bound
+ */
+#include "simwork.h"
+
+int main(void) {
+    static const int ranks[] = {64, 256, 1024, 4096};
+    static const double mean[] = {10e-6, 100e-6, 1e-3};
+    printf("ranks    D (us)  n          longest (s)  at (of n)  ideal (s)  in-order estimate\n");
+    for (size_t a = 0; a < sizeof ranks / sizeof *ranks; a++)
+        for (size_t b = 0; b < sizeof mean / sizeof *mean; b++) {
+            int workers = ranks[a] - 1;
+            simwork w = {mean[b], SIMWORK_PARETO, (size_t)(0.05 * workers / mean[b] + 0.5)};
+            double sum = 0, longest = 0, prefix = 0;
+            size_t at = 0;
+            for (size_t i = 0; i < w.n; i++) {
+                double d = simwork_duration(&w, i);
+                if (d > longest) {
+                    longest = d;
+                    at = i;
+                    prefix = sum;
+                }
+                sum += d;
+            }
+            double ideal = sum / workers > longest ? sum / workers : longest;
+            double best = prefix / workers + longest;
+            if (best < sum / workers) best = sum / workers;
+            printf("%-8d %-7.0f %-10zu %-12.4f %-10.3f %-10.4f %.3f\n", ranks[a], mean[b] * 1e6, w.n, longest,
+                   (double)at / (double)w.n, ideal, ideal / best);
+        }
+    return 0;
+}

@@ -40,10 +40,10 @@
  *    leader and answers whoever sent it; a leader takes work only from the
  *    master, because its members' TAG_FAILs also come to it.
  *    A GROUP chunk is at most one work message (MPIPOOL__WORK_MSG_MAX),
- *    items or results, unless the map's chunk_size asks for more; beyond
- *    a small one the master sends it with MPI_Issend (nothing changes for
- *    the leader), so that it sees the chunk arrive (dispatch.c,
- *    TRANSIT_MAX).
+ *    items or results (a map with a chunk_size goes flat).  While the
+ *    master paces group chunks (mpipool__plan_link_busy, MPIPOOL_PACE), it
+ *    sends one beyond a small one with MPI_Issend (nothing changes for the
+ *    leader), so that it sees the chunk arrive (dispatch.c, TRANSIT_MAX).
  *    A leader whose members ran dry behind one long share of its oldest
  *    chunk (mpipool__plan_room) sends TAG_ROOM (i32 1, to rank 0), at
  *    most once per GROUP chunk it receives; the master may then send it

@@ -18,18 +18,27 @@
  * short before it (by where the item falls, not by design).
  *
  * Build and run (from the repository root):
- *     cc -O2 -o order_bound bench/scale/order_bound.c -lm && ./order_bound
+ *     cc -O2 -o order_bound bench/scale/order_bound.c -lm && ./order_bound [T_S]
+ * T_S is the ideal seconds per worker (default 0.05, the grid's); SCALE_SEED
+ * picks another draw of the durations (simwork.h; run.sh --seeds).
  */
 #include "simwork.h"
 
-int main(void) {
+int main(int argc, char **argv) {
+    uint64_t seed;
+    char *end = NULL;
+    double t = argc > 1 ? strtod(argv[1], &end) : 0.05;
+    if (simwork_seed(&seed) != 0 || (argc > 1 && (end == argv[1] || *end || !(t > 0)))) {
+        fprintf(stderr, "order_bound: usage: [SCALE_SEED=N] order_bound [T_S]\n");
+        return 2;
+    }
     static const int ranks[] = {64, 256, 1024, 4096};
     static const double mean[] = {10e-6, 100e-6, 1e-3};
     printf("ranks    D (us)  n          longest (s)  at (of n)  ideal (s)  in-order estimate\n");
     for (size_t a = 0; a < sizeof ranks / sizeof *ranks; a++)
         for (size_t b = 0; b < sizeof mean / sizeof *mean; b++) {
             int workers = ranks[a] - 1;
-            simwork w = {mean[b], SIMWORK_PARETO, (size_t)(0.05 * workers / mean[b] + 0.5)};
+            simwork w = {mean[b], SIMWORK_PARETO, (size_t)(t * workers / mean[b] + 0.5), seed};
             double sum = 0, longest = 0, prefix = 0;
             size_t at = 0;
             for (size_t i = 0; i < w.n; i++) {

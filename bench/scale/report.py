@@ -19,20 +19,20 @@ IMPLS = [("mpipool-auto", "mpipool auto"), ("mpipool-off", "mpipool off (flat)")
          ("peer-dynamic1", "peer dynamic, 1 item/msg"), ("peer-static", "peer static (Scatterv/Gatherv)")]
 
 
-def split_section(text):
-    """(before, section, after): the section runs from HEADING to the next
+def split_section(text, heading=HEADING):
+    """(before, section, after): the section runs from `heading` to the next
     level-2 heading or the end."""
     lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.rstrip("\n") == HEADING), None)
+    start = next((i for i, l in enumerate(lines) if l.rstrip("\n") == heading), None)
     if start is None:
         return text, "", ""
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "".join(lines[:start]), "".join(lines[start:end]), "".join(lines[end:])
 
 
-def replace_section(path, section):
+def replace_section(path, section, heading=HEADING):
     text = open(path).read() if os.path.exists(path) else "# mpipool benchmark results\n"
-    before, _, after = split_section(text)
+    before, _, after = split_section(text, heading)
     if not before.endswith("\n\n"):
         before = before.rstrip("\n") + "\n\n"
     if after and not section.endswith("\n\n"):

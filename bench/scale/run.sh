@@ -8,6 +8,9 @@
 #                                 the "Scale" section of bench/RESULTS.md, bench/scale.png
 #   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s); writes only under
 #                                 bench/build/scale-smoke/; RESULTS.md untouched
+#   bench/scale/run.sh --seeds    the heavy-tailed points again over other draws of
+#                                 the item times; writes bench/build/scale-seeds/ and
+#                                 the "Heavy tails over several draws" section
 #
 # Environment (full run): SCALE_T ideal seconds per configuration (default
 # 0.05), SCALE_RANKS (default "64 256 1024 4096"), SCALE_TIMEOUT seconds of
@@ -19,7 +22,11 @@
 # 0.2; 0 or empty: none), SCALE_MSG_US the per-message cost in
 # microseconds to inject instead of calibrating (e.g. an earlier run's, so
 # that two grids differ only by the code; the calibration measures real
-# runs, and other load on this machine moves it).
+# runs, and other load on this machine moves it).  --seeds: SCALE_SEEDS
+# the draws (default "default 1 2 3 4 5"; "default" is the grid's own),
+# SCALE_SEED_POINTS the Pareto points as RANKS:D_US (default "1024:100
+# 1024:1000 4096:100 4096:1000"); SCALE_T, the timeouts and SCALE_JOBS as
+# above.
 #
 # Exit status: non-zero if a build fails, or a program fails or gives wrong
 # results (a point that only runs out of wall time is reported, not failed,
@@ -34,21 +41,26 @@ mode=full
 case "${1:-}" in
   "") ;;
   --smoke) mode=smoke ;;
-  -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --seeds) mode=seeds ;;
+  -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "bench/scale/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
 # shellcheck source=../../scripts/env.sh
 source "$root/scripts/env.sh"
 MPIEXEC=mpiexec.openmpi
-if [ "$mode" = full ]; then
+if [ "$mode" != smoke ]; then
   O=bench/build/scale
+  [ "$mode" = seeds ] && O=bench/build/scale-seeds
   T=${SCALE_T:-0.05}
   RANKS=${SCALE_RANKS:-"64 256 1024 4096"}
   DURS="10 100 1000"
   TMO=${SCALE_TIMEOUT:-600}
   TMO_4096=${SCALE_TIMEOUT_4096:-2400}
   LONG_T=${SCALE_LONG_T-0.2}
+  [ "$mode" = seeds ] && LONG_T=
+  SEEDS=${SCALE_SEEDS:-"default 1 2 3 4 5"}
+  SEED_POINTS=${SCALE_SEED_POINTS:-"1024:100 1024:1000 4096:100 4096:1000"}
   JOBS=${SCALE_JOBS:-2}
   DYN_MAX=${SCALE_DYN_MAX:-150000}
   RT_N=100000; RT_REPS=5
@@ -134,9 +146,9 @@ PLATFORM=bench/scale/platform.xml
 if grep -q MPIPOOL_HIERARCHY src/*.c; then hier=yes; else hier=no; fi
 
 # ---- the grid --------------------------------------------------------------
-# point NAME P IMPL D DIST T: one simulation; writes $O/points/NAME.{out,err,meta}.
+# point NAME P IMPL D DIST T [SEED]: one simulation; writes $O/points/NAME.{out,err,meta}.
 point() {
-  local name=$1 p=$2 impl=$3 d=$4 dist=$5 t=$6 prog args envs=()
+  local name=$1 p=$2 impl=$3 d=$4 dist=$5 t=$6 seed=${7:-default} prog args envs=()
   case $impl in
     mpipool-auto) prog=$O/scale; args=("$d" "$dist" "$t"); [ $hier = yes ] && envs=(MPIPOOL_HIERARCHY=auto) ;;
     mpipool-off)  prog=$O/scale; args=("$d" "$dist" "$t"); envs=(MPIPOOL_HIERARCHY=off) ;;
@@ -144,6 +156,7 @@ point() {
     peer-dynamic1) prog=$O/peer; args=(dynamic "$d" "$dist" "$t") ;;
     peer-static)  prog=$O/peer; args=(static "$d" "$dist" "$t") ;;
   esac
+  [ "$seed" != default ] && envs+=(SCALE_SEED="$seed")
   local cmd=(env "${envs[@]}" smpirun -np "$p" -platform "$PLATFORM" -hostfile "$hosts" "${CFG[@]}" "$prog" "${args[@]}")
   local t0 t1 rc tmo=$TMO
   [ "$p" -ge 4096 ] && tmo=$TMO_4096
@@ -159,6 +172,23 @@ plan=$O/plan.txt
 : >"$plan"
 skipped=$O/skipped.txt
 : >"$skipped"
+# --seeds: the Pareto points over several draws (SCALE_SEED, simwork.h),
+# mpipool's default against each peer, with the in-order estimate of
+# bench/scale/order_bound.c for each draw.
+seed_plan() {
+  local pt p d seed impl n
+  for pt in $SEED_POINTS; do
+    p=${pt%%:*} d=${pt##*:}
+    n=$(awk -v t="$T" -v p="$p" -v d="$d" 'BEGIN{printf "%.0f", t * (p - 1) / (d * 1e-6)}')
+    for seed in $SEEDS; do
+      for impl in peer-static peer-dynamic1 mpipool-auto; do
+        [ "$impl" = peer-dynamic1 ] && [ "$n" -gt "$DYN_MAX" ] && continue
+        echo "$p-$d-pareto-$impl-s$seed $p $impl $d pareto $T $seed"
+      done
+    done
+  done
+}
+[ "$mode" = seeds ] && RANKS= && seed_plan >"$plan"
 for p in $RANKS; do
   for d in $DURS; do
     for dist in uniform pareto; do
@@ -199,9 +229,9 @@ if [ -n "$LONG_T" ] && [ "$LONG_T" != 0 ]; then
 fi
 say "$(cat "$plan" "$long_plan" | wc -l) simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration (longer runs: ${LONG_T:-none})"
 running=0
-while read -r name p impl d dist t; do
-  printf '  %s ranks=%s D=%sus %s T=%s\n' "$impl" "$p" "$d" "$dist" "$t"
-  point "$name" "$p" "$impl" "$d" "$dist" "$t" &
+while read -r name p impl d dist t seed; do
+  printf '  %s ranks=%s D=%sus %s T=%s%s\n' "$impl" "$p" "$d" "$dist" "$t" "${seed:+ seed=$seed}"
+  point "$name" "$p" "$impl" "$d" "$dist" "$t" "$seed" &
   running=$((running + 1))
   if [ $running -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
 done < <(cat "$long_plan" "$plan")
@@ -211,18 +241,18 @@ wait
 dat=$O/results.dat long_dat=$O/results-long.dat
 # rows PLAN: one results line per point of PLAN.
 rows() {
-  echo "# ranks dur_us dist impl status efficiency makespan_s ideal_s sum_s longest_s n chunks wall_s"
-  while read -r name p impl d dist t; do
+  echo "# ranks dur_us dist impl status efficiency makespan_s ideal_s sum_s longest_s n chunks wall_s [seed]"
+  while read -r name p impl d dist t seed; do
     meta=$O/points/$name.meta out=$O/points/$name.out
     rc=$(sed -n 's/^rc=//p' "$meta"); wall=$(sed -n 's/^wall=//p' "$meta")
     line=$(grep '^SCALE ' "$out" | tail -1)
     if [ "$rc" = 0 ] && [ -n "$line" ]; then
       get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-      echo "$p $d $dist $impl ok $(get efficiency) $(get makespan) $(get ideal) $(get sum) $(get longest) $(get n) $(get chunks) $wall"
+      echo "$p $d $dist $impl ok $(get efficiency) $(get makespan) $(get ideal) $(get sum) $(get longest) $(get n) $(get chunks) $wall${seed:+ $seed}"
     elif [ "$rc" = 124 ]; then
-      echo "$p $d $dist $impl timeout - - - - - - - $wall"
+      echo "$p $d $dist $impl timeout - - - - - - - $wall${seed:+ $seed}"
     else
-      echo "$p $d $dist $impl failed - - - - - - - $wall"
+      echo "$p $d $dist $impl failed - - - - - - - $wall${seed:+ $seed}"
     fi
   done <"$1"
 }
@@ -256,7 +286,7 @@ for f in "$O"/points/*.meta; do
   name=$(basename "$f" .meta)
   rc=$(sed -n 's/^rc=//p' "$f")
   if [ "$rc" != 0 ]; then
-    if [ "$rc" = 124 ] && [ "$mode" = full ]; then
+    if [ "$rc" = 124 ] && [ "$mode" != smoke ]; then
       say "out of wall time: $name"
     else
       failures=$((failures + 1))
@@ -269,7 +299,22 @@ elapsed=$(( $(date +%s) - started ))
 say "grid done in ${elapsed}s; $dat"
 
 # ---- report ----------------------------------------------------------------
-if [ "$mode" = full ]; then
+if [ "$mode" = seeds ]; then
+  # The in-order estimate of each draw (order_bound.c; its T is 0.05 s).
+  if cc -O2 -o "$O/order_bound" bench/scale/order_bound.c -lm >>"$O/build.log" 2>&1; then
+    for seed in $SEEDS; do
+      if [ "$seed" = default ]; then "$O/order_bound" "$T" >"$O/order-$seed.txt"
+      else SCALE_SEED=$seed "$O/order_bound" "$T" >"$O/order-$seed.txt"; fi
+    done
+  fi
+  if ! python3 bench/scale/seeds.py --dat "$dat" --order-dir "$O" --calibration "$O/calibration.txt" \
+        --results bench/RESULTS.md --t "$T" --elapsed "$elapsed" --jobs "$JOBS" --dyn-max "$DYN_MAX"; then
+    echo "bench/scale: seeds.py failed" >&2
+    failures=$((failures + 1))
+  else
+    say "wrote the \"Heavy tails over several draws\" section of bench/RESULTS.md"
+  fi
+elif [ "$mode" = full ]; then
   if ! python3 bench/scale/report.py --dat "$dat" --calibration "$O/calibration.txt" \
         --results bench/RESULTS.md --png bench/scale.png --gp "$O/scale.gp" \
         --points "$O/points" --plan "$plan" --t "$T" --long-dat "$long_dat" --long-t "${LONG_T:-0}" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \

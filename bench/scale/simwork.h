@@ -12,7 +12,9 @@
  *   uniform   every item lasts D seconds
  *   pareto    Pareto(alpha = 1.5) with mean D: xm = D / 3, and
  *             d = xm * (1 - u)^(-1/1.5) with u in [0, 1) from
- *             splitmix64(SIMWORK_SEED + index) (counter-based: no stream)
+ *             splitmix64(seed + index) (counter-based: no stream); the
+ *             seed is SIMWORK_SEED, or SCALE_SEED from the environment
+ *             (run.sh --seeds: the same points over other draws)
  *
  * A task charges the sum of its items' durations to the simulated clock
  * with one smpi_execute() call; the task's real CPU time is not simulated
@@ -39,6 +41,7 @@ typedef struct {
     double mean;       /* D, seconds                                      */
     simwork_dist dist;
     size_t n;          /* items                                           */
+    uint64_t seed;     /* of the Pareto draws (simwork_seed)             */
 } simwork;
 
 static inline uint64_t simwork_mix(uint64_t x) {
@@ -51,7 +54,7 @@ static inline uint64_t simwork_mix(uint64_t x) {
 /* Item i's duration in seconds. */
 static inline double simwork_duration(const simwork *w, uint64_t i) {
     if (w->dist == SIMWORK_UNIFORM) return w->mean;
-    double u = (double)(simwork_mix(SIMWORK_SEED + i) >> 11) * 0x1.0p-53; /* [0, 1) */
+    double u = (double)(simwork_mix(w->seed + i) >> 11) * 0x1.0p-53; /* [0, 1) */
     return w->mean / 3.0 * pow(1.0 - u, -1.0 / SIMWORK_ALPHA);
 }
 
@@ -85,6 +88,21 @@ static inline double simwork_ideal(const simwork *w, int workers, double *sum, d
     return w->dist == SIMWORK_PARETO && m > lb ? m : lb;
 }
 
+/* The seed of the Pareto draws: from SCALE_SEED (decimal digits) if set,
+ * else SIMWORK_SEED; -1 if SCALE_SEED is set but not a number. */
+static inline int simwork_seed(uint64_t *seed) {
+    const char *v = getenv("SCALE_SEED");
+    *seed = SIMWORK_SEED;
+    if (v == NULL || *v == '\0') return 0;
+    char *end;
+    unsigned long long s = strtoull(v, &end, 10);
+    if (*end || *v < '0' || *v > '9') return -1;
+    /* Scrambled: seeds 1 and 2 would otherwise be the same draws one
+     * index apart (the index is below 2^32, the seed spans 2^64). */
+    *seed = simwork_mix((uint64_t)s);
+    return 0;
+}
+
 /* Parse "D_US uniform|pareto T_S" at argv[at..]: mean duration in
  * microseconds, distribution, ideal seconds per worker.  The item count is
  * n = round(T * workers / D), so every configuration has the same ideal
@@ -104,7 +122,7 @@ static inline int simwork_parse(simwork *w, int argc, char **argv, int at, int w
     double n = floor(t * (double)workers / w->mean + 0.5);
     if (n < 1 || n > 4294967295.0) return -1;
     w->n = (size_t)n;
-    return 0;
+    return simwork_seed(&w->seed);
 }
 
 static inline const char *simwork_dist_name(const simwork *w) {

@@ -1011,7 +1011,8 @@ typedef struct mpipool_worker_stats {
                               items ran elsewhere (in-job recovery, mpipool(7)) */
     uint64_t given_back;   /* items it gave back unstarted at the end of a map,
                               because a long item held them up; they ran
-                              elsewhere ("Reclamation" in mpipool(7))        */
+                              elsewhere ("Reclamation" in mpipool(7)); for
+                              a group leader, its members' too              */
 } mpipool_worker_stats;
 
 typedef struct mpipool_pool_stats {

@@ -145,6 +145,7 @@ static int collect(mpipool__engine *e, slot *s) {
     }
     j->done += ran;
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
+    if (h->given_back) mpipool__obs_members_gave_back(e->pool, s->worker, h->given_back);
     mpipool__recover_heard(e, s->worker);
     e->answered[s->worker] = mpipool__engine_now(e);
     e->nanswered++;

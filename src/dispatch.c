@@ -280,7 +280,8 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
          * so that a long item waits behind little: reclaim.c gives back
          * what is queued behind it, but what went before it in its chunk,
          * and the chunk before, it must wait out.  (A group's chunk is cut
-         * again by its leader, and never given back.) */
+         * again by its leader, which takes back its members' unstarted
+         * items itself: group_back.c; the master never does.) */
         double cap = j->group > 1 ? MAX_CHUNK_SECONDS : CHUNK_TAIL_FACTOR * least;
         if (cap > MAX_CHUNK_SECONDS) cap = MAX_CHUNK_SECONDS;
         double most = (least > cap ? least : cap) / j->per_item;

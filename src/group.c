@@ -12,7 +12,9 @@
  * (MPIPOOL__OWN_SLICE_SECONDS), so a group of G ranks computes with all G.
  * So the master serves G times fewer ranks, each with G times larger
  * chunks, and its message rate stops bounding the pool: see mpipool.h,
- * "Scale".
+ * "Scale".  A member held up by a long item gives back what it has not
+ * started when the leader runs dry (group_back.c); those items go out
+ * again first.
  *
  * Invariants:
  *  - chunks are answered in the order they came (the master pairs results
@@ -20,6 +22,8 @@
  *    in the order its chunks were sent, for the same reason;
  *  - a member has at most two chunks in flight, and its result receive is
  *    posted before its chunk is sent;
+ *  - every item of a chunk runs exactly once (handed out once, or again
+ *    after it came back unstarted), so its answer is whole;
  *  - nothing here blocks while a member still computes, except a TAG_FAIL
  *    receive, which its member sends right after the result we hold.
  */
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "group.h"
+#include "group_impl.h"
 #include "transport.h"
 #include "watchdog.h"
 #include "wire.h"
@@ -37,55 +42,11 @@
  * that, while they each run a second share (mpipool__plan_second_share). */
 #define MIN_SHARE_SECONDS 200e-6
 
-/* A GROUP chunk from the master. */
-typedef struct gchunk {
-    mpipool__work_hdr h;
-    char *in;                 /* its items, h.count * h.in_size bytes      */
-    char *res;                /* result_hdr + h.count * h.out_size          */
-    uint64_t next, done;      /* items handed to members / back from them  */
-    mpipool__fails fails;     /* the members' records, concatenated        */
-    uint64_t nfail, first_fail;
-    int fail_rank;
-    double busy;
-    MPI_Request sreq;         /* the answer on its way to the master        */
-    struct gchunk *link;      /* answered chunks still being sent           */
-} gchunk;
-
-/* A member's chunk in flight. */
-typedef struct {
-    gchunk *c;                /* NULL: free                                  */
-    uint64_t first, count, seq;
-    int done;                 /* result received, not yet collected          */
-    double t_sent;            /* MPI_Wtime when it was sent                  */
-    MPI_Request sreq, rreq;
-    char *sbuf, *rbuf;        /* work_hdr + items; result_hdr + results      */
-    size_t scap, rcap;
-} gslot;
-
-struct mpipool__group {
-    mpipool *pool;
-    int first, n;             /* members: ranks first .. first + n - 1       */
-    gslot *slots;             /* two per member                              */
-    MPI_Request *reqs;
-    int *idx;
-    gchunk **q;               /* chunks not yet answered, oldest first       */
-    size_t qlen, qcap;
-    gchunk *sending;          /* answered, send not yet complete             */
-    uint64_t seq;
-    int active;               /* member chunks in flight                     */
-    double busy_sum, busy_items; /* task seconds per item so far (all ranks) */
-    mpipool__fails own;       /* the failures of the leader's own slice      */
-    uint64_t job;             /* the job of the last chunk taken             */
-    uint64_t seen;            /* ... its shares and own slices timed so far  */
-    int asked;                /* TAG_ROOM sent since the last chunk came    */
-    int heavy;                /* ... one of which took far longer than the
-                                 mean (heavy tails)                          */
-};
-
 static void chunk_free(gchunk *c) {
     if (c == NULL) return;
     free(c->in);
     free(c->res);
+    free(c->redo);
     mpipool__fails_free(&c->fails);
     free(c);
 }
@@ -120,11 +81,13 @@ static int group_for(mpipool *pool, mpipool__group **gp, const mpipool__work_hdr
     g->slots = calloc((size_t)g->n * 2, sizeof *g->slots);
     g->reqs = calloc((size_t)g->n * 2, sizeof *g->reqs);
     g->idx = calloc((size_t)g->n * 2, sizeof *g->idx);
-    if (!g->slots || !g->reqs || !g->idx) {
+    g->back = calloc((size_t)g->n, sizeof *g->back);
+    if (!g->slots || !g->reqs || !g->idx || !g->back) {
         mpipool__group_free(g);
         goto oom;
     }
     for (int i = 0; i < 2 * g->n; i++) g->slots[i].sreq = g->slots[i].rreq = MPI_REQUEST_NULL;
+    for (int m = 0; m < g->n; m++) g->back[m].req = MPI_REQUEST_NULL;
     *gp = g;
     return MPIPOOL_OK;
 oom:
@@ -181,13 +144,6 @@ int mpipool__group_busy(const mpipool__group *g) {
     return g != NULL && (g->qlen > 0 || g->active > 0 || g->sending != NULL);
 }
 
-/* Items the leader holds, not yet handed out (or run). */
-static uint64_t held(const mpipool__group *g) {
-    uint64_t n = 0;
-    for (size_t i = 0; i < g->qlen; i++) n += g->q[i]->h.count - g->q[i]->next;
-    return n;
-}
-
 /* Send member m (0-based) its next share, from the oldest chunk with items
  * left (the newest, with `newest`).  1 if sent, 0 if nothing is left, or
  * an MPIPOOL_E code. */
@@ -197,7 +153,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     gchunk *c = NULL;
     for (size_t i = 0; i < g->qlen && c == NULL; i++) {
         gchunk *q = g->q[newest ? g->qlen - 1 - i : i];
-        if (q->next < q->h.count) c = q;
+        if (mpipool__gchunk_left(q) > 0) c = q;
     }
     if (c == NULL) return 0;
     const mpipool__work_hdr *h = &c->h;
@@ -205,7 +161,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
      * items not yet handed out (so no member queues more than its part
      * while the leader, which takes its own items as it goes, runs dry),
      * but at least MIN_SHARE_SECONDS of work; and no message beyond a piece. */
-    uint64_t have = held(g), left = h->count - c->next, ranks = (uint64_t)g->n + 1;
+    uint64_t have = mpipool__group_held(g), left = mpipool__gchunk_left(c), ranks = (uint64_t)g->n + 1;
     uint64_t share = (have + 2 * ranks - 1) / (2 * ranks), least = 1;
     if (g->busy_items > 0 && g->busy_sum > 0) {
         double want = MIN_SHARE_SECONDS / (g->busy_sum / g->busy_items);
@@ -215,16 +171,19 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
     /* The chunk and its answer both stay within a piece. */
     uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, MPIPOOL__HDR_MAX, pool->piece);
-    uint64_t count = share < left ? share : left;
-    if (count > most) count = most;
-    size_t payload = (size_t)count * (size_t)h->in_size, rbytes = (size_t)count * (size_t)h->out_size;
-    if (grow(&s->sbuf, &s->scap, sizeof *h + payload) || grow(&s->rbuf, &s->rcap, sizeof(mpipool__result_hdr) + rbytes))
+    uint64_t want = share < most ? share : most, off = 0, count = 0;
+    if (want > left) want = left;
+    if (grow(&s->sbuf, &s->scap, sizeof *h + (size_t)want * (size_t)h->in_size) ||
+        grow(&s->rbuf, &s->rcap, sizeof(mpipool__result_hdr) + (size_t)want * (size_t)h->out_size))
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a member's chunk",
                               pool->rank);
-    mpipool__work_hdr wh = {MPIPOOL__KIND_CHUNK, h->fn, h->job, h->first + c->next, count, h->in_size, h->out_size,
-                            0, 0, 0, h->task_timeout, h->watch, 0, 0, 0};
+    (void)mpipool__gchunk_take(c, want, &off, &count); /* given back items first: maybe fewer */
+    size_t payload = (size_t)count * (size_t)h->in_size, rbytes = (size_t)count * (size_t)h->out_size;
+    /* reclaim: we may ask for what it has not started (group_back.c). */
+    mpipool__work_hdr wh = {MPIPOOL__KIND_CHUNK, h->fn, h->job, h->first + off, count, h->in_size, h->out_size,
+                            0, 0, 0, h->task_timeout, h->watch, 0, 1, 0};
     memcpy(s->sbuf, &wh, sizeof wh);
-    if (payload) memcpy(s->sbuf + sizeof wh, c->in + (size_t)c->next * (size_t)h->in_size, payload);
+    if (payload) memcpy(s->sbuf + sizeof wh, c->in + (size_t)off * (size_t)h->in_size, payload);
     int member = g->first + m;
     MPIPOOL__MPI(pool, MPI_Irecv(s->rbuf, (int)(sizeof(mpipool__result_hdr) + rbytes), MPI_BYTE, member,
                                  MPIPOOL__TAG_RESULT, pool->comm, &s->rreq));
@@ -236,7 +195,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     s->count = count;
     s->seq = g->seq++;
     s->done = 0;
-    c->next += count;
+    g->back[m].nsent++;
     g->active++;
     return 1;
 cleanup:
@@ -279,7 +238,7 @@ static int ask_room(mpipool__group *g, double per) {
     static const int one = 1;
     mpipool *pool = g->pool;
     int rc = MPIPOOL_OK, idle = 0, ask = 0;
-    if (g->asked || g->qlen == 0 || held(g) > 0) return MPIPOOL_OK;
+    if (g->asked || g->qlen == 0 || mpipool__group_held(g) > 0) return MPIPOOL_OK;
     for (int m = 0; m < g->n; m++) idle += !g->slots[2 * m].c && !g->slots[2 * m + 1].c;
     double now = MPI_Wtime();
     for (int i = 0; i < 2 * g->n && !ask; i++) {
@@ -304,23 +263,23 @@ static int run_own(mpipool__group *g) {
     mpipool *pool = g->pool;
     gchunk *c = NULL;
     for (size_t i = 0; i < g->qlen && c == NULL; i++)
-        if (g->q[i]->next < g->q[i]->h.count) c = g->q[i];
+        if (mpipool__gchunk_left(g->q[i]) > 0) c = g->q[i];
     if (c == NULL) return 0;
     const mpipool__work_hdr *h = &c->h;
     mpipool_fn fn = mpipool__registry_fn(h->fn);
     if (fn == NULL)
         return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: the master asked for task #%u "
                               "but only %zu are registered", pool->rank, h->fn, mpipool__registry_count());
-    uint64_t k = 1, left = h->count - c->next;
+    uint64_t k = 1, left = mpipool__gchunk_left(c), off = 0;
     if (g->busy_items > 0 && g->busy_sum > 0) {
         double per = g->busy_sum / g->busy_items, want = MPIPOOL__OWN_SLICE_SECONDS / per;
         if (want > 1) k = want >= (double)left ? left : (uint64_t)want;
     }
-    if (k > left) k = left;
+    (void)mpipool__gchunk_take(c, k, &off, &k); /* given back items first: maybe fewer */
     size_t isz = (size_t)h->in_size, osz = (size_t)h->out_size;
-    mpipool__batch b = {fn, c->in + (size_t)c->next * isz, isz, NULL,
-                        c->res + sizeof(mpipool__result_hdr) + (size_t)c->next * osz, osz, NULL,
-                        h->first + c->next, k, pool->rank, pool, NULL};
+    mpipool__batch b = {fn, c->in + (size_t)off * isz, isz, NULL,
+                        c->res + sizeof(mpipool__result_hdr) + (size_t)off * osz, osz, NULL,
+                        h->first + off, k, pool->rank, pool, NULL};
     double t0 = MPI_Wtime();
     (void)mpipool__watch_need(pool, h, pool->recover / 4);
     int64_t nfail = mpipool__watch_batch(&b, &g->own, h->job, h->task_timeout);
@@ -329,7 +288,6 @@ static int run_own(mpipool__group *g) {
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for results", pool->rank);
     if (nfail > 0) add_failures(c, (uint64_t)nfail, g->own.first_fail, pool->rank, g->own.p, g->own.len);
     c->busy += busy;
-    c->next += k;
     c->done += k;
     note_busy(g, busy, k);
     g->busy_sum += busy;
@@ -347,7 +305,8 @@ static int collect(mpipool__group *g, int m, gslot *s) {
     char *recs = NULL;
     MPIPOOL__MPI(pool, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE));
     memcpy(&rh, s->rbuf, sizeof rh);
-    if (rh.job != c->h.job || rh.first != s->first || rh.count != s->count) {
+    /* Fewer items than sent: we asked for the rest back (group_back.c). */
+    if (rh.job != c->h.job || rh.first != s->first || rh.count > s->count) {
         rc = mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: member %d answered with items "
                             "%llu+%llu, expected %llu+%llu", pool->rank, member, (unsigned long long)rh.first,
                             (unsigned long long)rh.count, (unsigned long long)s->first,
@@ -355,7 +314,13 @@ static int collect(mpipool__group *g, int m, gslot *s) {
         goto cleanup;
     }
     size_t osz = (size_t)c->h.out_size;
-    memcpy(c->res + sizeof rh + (size_t)(s->first - c->h.first) * osz, s->rbuf + sizeof rh, (size_t)s->count * osz);
+    uint64_t off = s->first - c->h.first;
+    memcpy(c->res + sizeof rh + (size_t)off * osz, s->rbuf + sizeof rh, (size_t)rh.count * osz);
+    if (mpipool__gchunk_give_back(c, off + rh.count, s->count - rh.count) != 0) {
+        rc = mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for the items member %d "
+                            "gave back", pool->rank, member);
+        goto cleanup;
+    }
     if (rh.nfail) {
         /* Its records follow its result, before anything else it sends us. */
         int len = 0;
@@ -363,10 +328,12 @@ static int collect(mpipool__group *g, int m, gslot *s) {
         add_failures(c, rh.nfail, rh.first_fail, member, recs, (size_t)len);
     }
     c->busy += rh.busy;
-    c->done += s->count;
-    note_busy(g, rh.busy, s->count);
-    g->busy_sum += rh.busy;
-    g->busy_items += (double)s->count;
+    c->done += rh.count;
+    if (rh.count > 0) {
+        note_busy(g, rh.busy, rh.count);
+        g->busy_sum += rh.busy;
+        g->busy_items += (double)rh.count;
+    }
     s->c = NULL;
     g->active--;
 cleanup:
@@ -380,7 +347,7 @@ static int answer(mpipool__group *g, gchunk *c) {
     int rc = MPIPOOL_OK;
     size_t bytes = sizeof(mpipool__result_hdr) + (size_t)c->h.count * (size_t)c->h.out_size;
     mpipool__result_hdr rh = {c->h.job, c->h.first, c->h.count, c->nfail, c->first_fail, 0, 0, c->busy,
-                              c->nfail ? c->fail_rank : 0, 0};
+                              c->nfail ? c->fail_rank : 0, 0, c->back};
     /* The same rule as a worker's answer, so the master's pre-posted
      * receives match: beyond a piece, the header alone, then pieces. */
     rh.pieces = bytes > pool->piece ? bytes - sizeof rh : 0;
@@ -448,7 +415,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
             gslot *a = &g->slots[2 * m], *b = a + 1;
             int inflight = (a->c != NULL) + (b->c != NULL);
             if (inflight > round) continue;
-            int from = round == 0 ? 1 : mpipool__plan_second_share(held(g), (uint64_t)g->n + 1, per, even(g));
+            int from = round == 0 ? 1 : mpipool__plan_second_share(mpipool__group_held(g), (uint64_t)g->n + 1, per, even(g));
             if (from == 0) goto own;
             int r = dispatch(g, m, a->c ? b : a, from == 2);
             if (r < 0) return r;
@@ -458,6 +425,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
     }
 own:
     if ((rc = ask_room(g, per)) != MPIPOOL_OK) return rc;
+    if ((rc = mpipool__group_reclaim(g, per)) != MPIPOOL_OK) return rc;
     /* The members are served: if nothing else happened, work; but not
      * while we hold more than two chunks: the master sends more only while
      * one is stuck on a long item (dispatch.c, leader_depth), and a leader
@@ -519,6 +487,7 @@ void mpipool__group_free(mpipool__group *g) {
         if (c->sreq != MPI_REQUEST_NULL) MPI_Wait(&c->sreq, MPI_STATUS_IGNORE);
         chunk_free(c);
     }
+    mpipool__group_back_free(g);
     mpipool__fails_free(&g->own);
     free(g->q);
     free(g->slots);

@@ -67,6 +67,10 @@ void mpipool__obs_lost(mpipool *pool, const struct mpipool_job *j, int rank, uin
 /* Worker `rank` gave back items [first, first + count) of j unstarted
  * (reclaim.c); they run again elsewhere. */
 void mpipool__obs_given_back(mpipool *pool, const struct mpipool_job *j, int rank, uint64_t first, uint64_t count);
+/* A group leader's members gave back `count` items inside its group
+ * (group_back.c): counted as the leader's, with no trace event (the items
+ * ran again in the group, within the leader's chunk). */
+void mpipool__obs_members_gave_back(mpipool *pool, int rank, uint64_t count);
 
 /* ---- trace (trace.c) -------------------------------------------------------
  * Events in memory, written as JSON at close.  Times are the master's

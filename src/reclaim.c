@@ -13,8 +13,8 @@
  *    the count of chunks it had when asked; nsent[w], dispatch.c's);
  *  - at most one TAG_RECLAIM per worker is in flight (its buffer is reused);
  *  - only flat chunks of automatic size are asked for (work_hdr.reclaim):
- *    a group leader answers whole, and a map's chunk_size is the calls a
- *    batch task sees.
+ *    a group leader answers whole (it takes back from its own members:
+ *    group_back.c), and a map's chunk_size is the calls a batch task sees.
  * No answer is owed to a TAG_RECLAIM, so a late one costs nothing.
  */
 #include <stdlib.h>

@@ -223,6 +223,14 @@ void mpipool__obs_given_back(mpipool *pool, const mpipool_job *j, int rank, uint
     pthread_mutex_unlock(&o->lock);
 }
 
+void mpipool__obs_members_gave_back(mpipool *pool, int rank, uint64_t count) {
+    mpipool__obs *o = pool->obs;
+    if (o == NULL || rank < 0 || rank >= o->ranks) return;
+    pthread_mutex_lock(&o->lock);
+    o->w[rank].given_back += count;
+    pthread_mutex_unlock(&o->lock);
+}
+
 void mpipool__obs_static(mpipool *pool, const mpipool_job *j, int rank, uint64_t first, uint64_t count,
                          size_t in_bytes, size_t out_bytes, double busy, double t0) {
     mpipool__obs *o = pool->obs;

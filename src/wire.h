@@ -67,7 +67,11 @@
  *    ones of the chunk; such a chunk it has not started, it answers with
  *    count 0.  The master gives the rest back to the job (redo.c).  A
  *    TAG_RECLAIM that finds nothing to stop is simply received and
- *    dropped: it has no answer of its own.
+ *    dropped: it has no answer of its own.  A group leader asks its
+ *    members the same way (group_back.c; leader -> member, u64 n: among
+ *    the first n CHUNKs it sent that member, which counts the CHUNKs from
+ *    its leader apart from the master's); it hands the rest out again in
+ *    the group and reports how many in its answer (result_hdr.given_back).
  *  - TAG_STOP carries an i32: 1 if the master stops because a signal
  *    interrupted the run (the workers' mpipool_serve then returns
  *    MPIPOOL_EINTR), else 0.
@@ -172,6 +176,7 @@ typedef struct {
     double busy;         /* seconds the worker spent running the tasks */
     int64_t fail_rank;   /* GROUP: the member that ran item first_fail; 0 = the sender */
     uint64_t out_bytes;  /* > 0: a TAG_OUTPUT of this many bytes follows (after any TAG_FAIL) */
+    uint64_t given_back; /* GROUP: items its members gave back unstarted (run again in the group) */
 } mpipool__result_hdr;
 
 /* The larger of the two headers: a chunk (work_hdr) and its answer

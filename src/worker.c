@@ -7,9 +7,10 @@
  *    at most two chunks in flight per worker), so it never waits for the
  *    master between chunks: the next chunk is usually already here when one
  *    finishes;
- *  - while a flat chunk runs, the worker looks for a TAG_RECLAIM about
- *    every PACE_SECONDS, between items, and stops there if the master
- *    wants the chunk's unstarted items back (wire.h, reclaim.c).
+ *  - while a chunk runs, the worker looks for a TAG_RECLAIM from whoever
+ *    sent it about every PACE_SECONDS, between items, and stops there if
+ *    the master (or its group leader) wants the chunk's unstarted items
+ *    back (wire.h, reclaim.c, group_back.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ typedef struct {
     mpipool__group *group;  /* we lead a group (group.c), or NULL */
     uint64_t from_master;   /* CHUNK and GROUP messages the master sent us */
     uint64_t reclaim_upto;  /* it wants back what we have not started of those up to this one */
+    uint64_t from_leader, leader_upto; /* the same for the CHUNKs our group leader sent us */
     uint64_t pace_items;    /* items between two looks for a TAG_RECLAIM ... */
     uint64_t pace_job;      /* ... measured in this job's chunks */
     int pace_rc;            /* an MPI error while looking */
@@ -113,15 +115,22 @@ static void unpost(worker *wk) {
  * enough that looking costs nothing (one probe, ~1 us, per this). */
 #define PACE_SECONDS 500e-6
 
-/* Receive every TAG_RECLAIM already here.  An MPI code. */
-static int take_reclaims(worker *wk) {
+/* A TAG_RECLAIM from `from` asks for what we have not started of its
+ * chunks up to the upto-th. */
+static void note_reclaim(worker *wk, int from, uint64_t upto) {
+    uint64_t *mine = from == 0 ? &wk->reclaim_upto : &wk->leader_upto;
+    if (upto > *mine) *mine = upto;
+}
+
+/* Receive every TAG_RECLAIM already here from `from`.  An MPI code. */
+static int take_reclaims(worker *wk, int from) {
     for (;;) {
-        int flag = 0, rc = MPI_Iprobe(0, MPIPOOL__TAG_RECLAIM, wk->pool->comm, &flag, MPI_STATUS_IGNORE);
+        int flag = 0, rc = MPI_Iprobe(from, MPIPOOL__TAG_RECLAIM, wk->pool->comm, &flag, MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS || !flag) return rc;
         uint64_t upto = 0;
-        rc = MPI_Recv(&upto, 8, MPI_BYTE, 0, MPIPOOL__TAG_RECLAIM, wk->pool->comm, MPI_STATUS_IGNORE);
+        rc = MPI_Recv(&upto, 8, MPI_BYTE, from, MPIPOOL__TAG_RECLAIM, wk->pool->comm, MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS) return rc;
-        if (upto > wk->reclaim_upto) wk->reclaim_upto = upto;
+        note_reclaim(wk, from, upto);
     }
 }
 
@@ -129,7 +138,8 @@ static int take_reclaims(worker *wk) {
  * first as long as the last of the job's previous chunk. */
 typedef struct {
     worker *wk;
-    uint64_t number;        /* the chunk's, among the master's to us */
+    int from;               /* who sent the chunk: the master (0) or our leader */
+    uint64_t number;        /* the chunk's, among those it sent us */
     double t;               /* when the last run started */
     uint64_t at;            /* ... after this many items */
 } pacer;
@@ -144,13 +154,16 @@ static uint64_t pace(void *arg, uint64_t done) {
         if (dt >= PACE_SECONDS / 4 && (fit = (double)ran * PACE_SECONDS / dt) < (double)k) k = (uint64_t)fit;
         wk->pace_items = k ? k : 1;
     }
-    int rc = take_reclaims(wk);
+    int rc = take_reclaims(wk, p->from);
     if (rc != MPI_SUCCESS) {
         wk->pace_rc = rc;
         return 0;
     }
-    if (p->number <= wk->reclaim_upto) return 0;
-    p->t = now;
+    if (p->number <= (p->from == 0 ? wk->reclaim_upto : wk->leader_upto)) return 0;
+    /* The next run's time starts after the probe: an oversubscribed rank
+     * may yield its core inside MPI_Iprobe for a whole time slice, and
+     * counted as the items' time that shrank the runs to one item. */
+    p->t = MPI_Wtime();
     p->at = done;
     return wk->pace_items;
 }
@@ -190,10 +203,10 @@ static int send_result(worker *wk, int k, mpipool__result_hdr *rh, size_t bytes,
 static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, size_t bytes,
                      mpipool__result_hdr *rh, int64_t *nfail) {
     mpipool *pool = wk->pool;
-    /* Only a flat chunk of automatic size whose results go in one message
-     * may stop early: a map's chunk_size is the calls a batch task sees. */
-    int paced = h->reclaim && wk->parent == 0 && bytes <= pool->piece;
-    pacer pc = {wk, wk->from_master, 0.0, 0};
+    /* Only a chunk of automatic size whose results go in one message may
+     * stop early: a map's chunk_size is the calls a batch task sees. */
+    int paced = h->reclaim && bytes <= pool->piece;
+    pacer pc = {wk, wk->parent, wk->parent == 0 ? wk->from_master : wk->from_leader, 0.0, 0};
     mpipool__pace pp = {pace, &pc, h->count};
     if (paced && h->job != wk->pace_job) {
         wk->pace_job = h->job;
@@ -241,7 +254,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, const char *msg, si
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0, 0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0, 0, 0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool,
@@ -286,7 +299,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf *data = &wk->sdata, *res = &wk->sres;
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0, 0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;
@@ -496,7 +509,7 @@ static int serve_loop(worker *wk, int *interrupted) {
             /* Between chunks: it concerns those still to come, if any. */
             uint64_t upto = 0;
             MPIPOOL__MPI(pool, mpipool__mrecv(&upto, bytes >= 8 ? 8 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-            if (upto > wk->reclaim_upto) wk->reclaim_upto = upto;
+            note_reclaim(wk, st.MPI_SOURCE, upto);
             continue;
         }
         wk->parent = st.MPI_SOURCE;
@@ -505,6 +518,8 @@ static int serve_loop(worker *wk, int *interrupted) {
             unpost(wk); /* the master sends no more work */
             MPIPOOL__MPI(pool, mpipool__mrecv(&word, bytes >= 4 ? 4 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             *interrupted = word != 0;
+            /* Our leader's last TAG_RECLAIM may come after the master's word. */
+            MPIPOOL__MPI(pool, take_reclaims(wk, MPI_ANY_SOURCE));
             rc = group_drain(wk); /* nothing should be left: the master drained first */
             break;
         }
@@ -513,6 +528,7 @@ static int serve_loop(worker *wk, int *interrupted) {
         const char *data = NULL;
         if ((rc = take_work(wk, &msg, st.MPI_TAG, bytes, &h, &data, &got)) != MPIPOOL_OK) goto cleanup;
         if (wk->parent == 0 && (h.kind == MPIPOOL__KIND_CHUNK || h.kind == MPIPOOL__KIND_GROUP)) wk->from_master++;
+        if (wk->parent != 0 && h.kind == MPIPOOL__KIND_CHUNK) wk->from_leader++;
         if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
             rc = mpipool__group_take(pool, &wk->group, &h, data, got);
             if (rc != MPIPOOL_OK) goto cleanup;

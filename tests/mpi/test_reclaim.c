@@ -18,18 +18,23 @@
  * runs in 15).  So the check is what holds either way: after item L, its
  * worker ran the rest of L's run (items L+1, L+2, ...) and nothing else
  * but items given back and sent again; without reclamation it would run
- * the chunk queued behind.  With one worker, or with the hierarchy on
- * (group chunks are answered whole), nothing is asked and item L does not
- * wait.  The test's ranks share one host: run counters live in a file
- * every rank maps.
+ * the chunk queued behind.  With one worker nothing is asked and item L
+ * does not wait.  With the hierarchy on (MPIPOOL_GROUP_SIZE=2 at 4 ranks:
+ * rank 1 leads rank 2, rank 3 is alone), a member's share is asked for by
+ * its leader (group_back.c) once the leader has nothing left, and rank 3's
+ * flat chunks by the master; the leader's own items are never asked for,
+ * so item L waits only where it is not run by a leader with members.  The
+ * leader counts its members' given-back items as its own in the stats.
+ * The test's ranks share one host: run counters live in a file every rank
+ * maps.
  *
  * Checks, at 1, 2 and 4 ranks, and at 4 with the hierarchy forced on:
  *  - every result is right and in its place, every status MPIPOOL_OK;
  *  - every item ran exactly once (per-item run counters in the file);
- *  - with two or more flat workers, the rank that ran item L ran after it
- *    only items L+1, L+2, ... (the rest of its run) and at most as many
- *    others as the stats count given back; with one worker none is given
- *    back;
+ *  - with two or more workers, the rank that ran item L ran after it only
+ *    items L+1, L+2, ... (the rest of its run) and at most as many others
+ *    as the stats count given back (flat, or the hierarchy on); with one
+ *    worker none is given back;
  *  - with a journal, the journal holds every item exactly once with its
  *    result (read back with the journal reader once the pool has closed),
  *    the partial chunks and the items sent again included.
@@ -48,6 +53,8 @@ typedef struct {
     _Atomic uint64_t done;       /* items finished, on any rank */
     _Atomic uint32_t runs[N];    /* how often each item ran     */
     _Atomic int32_t long_rank;   /* the rank that ran item L     */
+    _Atomic int64_t long_index;  /* L (flat), or the first item at or after
+                                    L that a member ran (hierarchy; -1: none yet) */
     _Atomic uint64_t ticket;     /* the next item to finish gets this */
     uint64_t order[N];           /* each item's ticket           */
     int32_t on[N];               /* the rank that ran each item  */
@@ -58,11 +65,35 @@ static mpipool *pool;
 static shared_t *sh;
 static char shm_path[256], journal_path[300];
 
-/* Item L's wait: until the master asked its worker for what it holds. */
+static int flat(void) {
+    const char *h = getenv("MPIPOOL_HIERARCHY");
+    return h == NULL || strcmp(h, "on") != 0;
+}
+
+/* 1 if `rank` is a group member, not a leader (MPIPOOL_GROUP_SIZE ranks
+ * a group, leaders at 1, 1 + G, ...; rank 3 of 4 leads a group of one). */
+static int member(int rank) {
+    const char *gs = getenv("MPIPOOL_GROUP_SIZE");
+    int g = gs ? atoi(gs) : 0;
+    return !flat() && g >= 2 && (rank - 1) % g != 0;
+}
+
+/* 1 if t's item is the long one: item L in a flat pool; with the
+ * hierarchy, the first item at or after L that a member runs (a leader's
+ * own items are never asked for, and where L falls is up to the leader). */
+static int is_long(const mpipool_task *t) {
+    if (flat() || !sh->wait) return t->index == L;
+    int64_t none = -1;
+    return t->index >= L && member(t->rank) &&
+           atomic_compare_exchange_strong(&sh->long_index, &none, (int64_t)t->index);
+}
+
+/* Item L's wait: until the master (or its group leader) asked its worker
+ * for what it holds. */
 static void wait_for_reclaim(void) {
     for (;;) {
         int flag = 0;
-        MPI_Iprobe(0, MPIPOOL__TAG_RECLAIM, pool->comm, &flag, MPI_STATUS_IGNORE);
+        MPI_Iprobe(MPI_ANY_SOURCE, MPIPOOL__TAG_RECLAIM, pool->comm, &flag, MPI_STATUS_IGNORE);
         if (flag) return;
         sched_yield();
     }
@@ -70,7 +101,7 @@ static void wait_for_reclaim(void) {
 
 static int triple(mpipool_task *t) {
     uint64_t x = *(const uint64_t *)t->in;
-    if (t->index == L) {
+    if (is_long(t)) {
         atomic_store(&sh->long_rank, t->rank);
         if (sh->wait) wait_for_reclaim();
     }
@@ -90,11 +121,6 @@ static uint64_t want(uint64_t index) {
     return 3 * in[index] + 1;
 }
 
-static int flat(void) {
-    const char *h = getenv("MPIPOOL_HIERARCHY");
-    return h == NULL || strcmp(h, "on") != 0;
-}
-
 /* Each rank's given-back count so far, by rank (the master's slot 0). */
 static void given_back(uint64_t *by_rank) {
     mpipool_pool_stats st;
@@ -104,14 +130,14 @@ static void given_back(uint64_t *by_rank) {
         if (st.workers[i].rank >= 0 && st.workers[i].rank < 8) by_rank[st.workers[i].rank] = st.workers[i].given_back;
 }
 
-/* Items rank lr ran after item L other than L+1, L+2, ... (the rest of
- * L's run); *rest gets how many of those it ran. */
-static uint64_t ran_after_long(int lr, uint64_t *rest) {
-    uint64_t tl = sh->order[L], others = 0, next = L + 1;
+/* Items rank lr ran after the long item li other than li+1, li+2, ...
+ * (the rest of its run); *rest gets how many of those it ran. */
+static uint64_t ran_after_long(int lr, uint64_t li, uint64_t *rest) {
+    uint64_t tl = sh->order[li], others = 0, next = li + 1;
     *rest = 0;
     while (next < N && sh->on[next] == lr && sh->order[next] > tl) next++, (*rest)++;
     for (uint64_t i = 0; i < N; i++)
-        if (sh->on[i] == lr && sh->order[i] > tl && (i <= L || i >= next)) others++;
+        if (sh->on[i] == lr && sh->order[i] > tl && (i <= li || i >= next)) others++;
     return others;
 }
 
@@ -125,8 +151,9 @@ static void run_map(const char *journal) {
     for (int i = 0; i < N; i++) atomic_store(&sh->runs[i], 0);
     atomic_store(&sh->done, 0);
     atomic_store(&sh->long_rank, -1);
+    atomic_store(&sh->long_index, flat() ? L : -1);
     atomic_store(&sh->ticket, 0);
-    sh->wait = mpipool_size(pool) >= 3 && flat();
+    sh->wait = mpipool_size(pool) >= 3;
     given_back(before);
     assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, N, &o), MPIPOOL_OK);
     for (int i = 0; i < N; i++) {
@@ -138,15 +165,18 @@ static void run_map(const char *journal) {
     given_back(after);
     int lr = atomic_load(&sh->long_rank);
     for (int r = 0; r < 8; r++) back += after[r] - before[r];
+    int64_t li = atomic_load(&sh->long_index);
+    if (sh->wait && li < 0) fail_msg("no member ran an item at or after %d: nothing was held up", L);
     if (sh->wait) {
         /* Item L's worker gives back the rest of its chunk after the run
          * item L was in, and the whole chunk behind it, if any: after L it
          * runs only the rest of L's run, and items given back (by it or by
          * a worker the OS left waiting long enough) and sent again. */
-        uint64_t rest = 0, others = lr >= 1 && lr < 8 ? ran_after_long(lr, &rest) : 0;
+        uint64_t rest = 0, others = lr >= 1 && lr < 8 ? ran_after_long(lr, (uint64_t)li, &rest) : 0;
         if (lr < 1 || lr >= 8 || others > back)
-            fail_msg("rank %d ran item %d, then %llu items of its run and %llu others, but only %llu items "
-                     "were given back (%llu by it)", lr, L, (unsigned long long)rest, (unsigned long long)others,
+            fail_msg("rank %d ran item %lld, then %llu items of its run and %llu others, but only %llu items "
+                     "were given back (%llu by it or its members)", lr, (long long)li, (unsigned long long)rest,
+                     (unsigned long long)others,
                      (unsigned long long)back,
                      lr >= 1 && lr < 8 ? (unsigned long long)(after[lr] - before[lr]) : 0ULL);
     } else if (mpipool_size(pool) < 3 && back != 0) {

@@ -1,0 +1,123 @@
+/*
+ * group_back.c — a group leader takes back what a member has not started
+ * (reclamation inside a group, as reclaim.c does for the master's workers).
+ *
+ * A member runs its shares in order, and a share holds many items: one long
+ * item keeps the rest of its share, and the member's next share, waiting
+ * behind it while the rest of the group runs dry.  Once the leader has
+ * nothing left to hand out or run itself, it asks each member whose oldest
+ * share is long past its time for the items it has not started
+ * (TAG_RECLAIM, wire.h): the member stops between runs of items and answers
+ * with the ones it ran; the leader hands the others out again, first, to
+ * whoever is free (itself included).
+ *
+ * Invariants:
+ *  - a member is asked at most once per share sent to it (gback.asked is
+ *    the count of shares it had when asked), and at most one TAG_RECLAIM
+ *    to it is on its way;
+ *  - a chunk's given-back ranges are items it handed out and got back
+ *    unrun: each item of a chunk is run exactly once, so its answer to the
+ *    master is whole and in place.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "group_impl.h"
+
+/* Look for held-up members at most this often (reclaim.c's pace). */
+#define LOOK_SECONDS 100e-6
+
+uint64_t mpipool__gchunk_left(const gchunk *c) {
+    return c->h.count - c->next + c->redo_items;
+}
+
+uint64_t mpipool__group_held(const mpipool__group *g) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < g->qlen; i++) n += mpipool__gchunk_left(g->q[i]);
+    return n;
+}
+
+int mpipool__gchunk_take(gchunk *c, uint64_t want, uint64_t *off, uint64_t *count) {
+    if (c->nredo > 0) {
+        uint64_t *r = c->redo[0];
+        *off = r[0];
+        *count = want < r[1] ? want : r[1];
+        r[0] += *count;
+        r[1] -= *count;
+        c->redo_items -= *count;
+        if (r[1] == 0) memmove(c->redo, c->redo + 1, --c->nredo * sizeof *c->redo);
+        return 1;
+    }
+    if (c->next >= c->h.count) return 0;
+    uint64_t left = c->h.count - c->next;
+    *off = c->next;
+    *count = want < left ? want : left;
+    c->next += *count;
+    return 1;
+}
+
+int mpipool__gchunk_give_back(gchunk *c, uint64_t off, uint64_t count) {
+    if (count == 0) return 0;
+    if (c->nredo == c->redo_cap) {
+        size_t ncap = c->redo_cap ? 2 * c->redo_cap : 4;
+        uint64_t(*nr)[2] = realloc(c->redo, ncap * sizeof *nr);
+        if (nr == NULL) return -1;
+        c->redo = nr;
+        c->redo_cap = ncap;
+    }
+    c->redo[c->nredo][0] = off;
+    c->redo[c->nredo][1] = count;
+    c->nredo++;
+    c->redo_items += count;
+    c->back += count;
+    return 0;
+}
+
+/* Member m's oldest share still running, if it is long past its time and
+ * something waits behind its first item (the rest of it, or a second
+ * share); else NULL. */
+static const gslot *held_up(const mpipool__group *g, int m, double per, double now) {
+    const gslot *a = &g->slots[2 * m], *b = a + 1, *old = NULL;
+    if (a->c && !a->done) old = a;
+    if (b->c && !b->done && (old == NULL || b->seq < old->seq)) old = b;
+    if (old == NULL) return NULL;
+    const gslot *other = old == a ? b : a;
+    if (old->count < 2 && !(other->c && !other->done)) return NULL;
+    double expected = per * (double)old->count;
+    return now - old->t_sent > 2 * expected + MPIPOOL__STUCK_SLACK_SECONDS ? old : NULL;
+}
+
+int mpipool__group_reclaim(mpipool__group *g, double per) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK;
+    if (per <= 0 || g->qlen == 0 || g->active == 0 || mpipool__group_held(g) > 0) return MPIPOOL_OK;
+    double now = MPI_Wtime();
+    if (now < g->look) return MPIPOOL_OK;
+    g->look = now + LOOK_SECONDS;
+    for (int m = 0; m < g->n; m++) {
+        gback *k = &g->back[m];
+        if (k->asked >= k->nsent || held_up(g, m, per, now) == NULL) continue;
+        if (k->req != MPI_REQUEST_NULL) {
+            int flag = 0;
+            MPIPOOL__MPI(pool, MPI_Test(&k->req, &flag, MPI_STATUS_IGNORE));
+            if (!flag) continue; /* the last one is still on its way: ask later */
+        }
+        k->buf = k->asked = k->nsent;
+        MPIPOOL__MPI(pool, MPI_Isend(&k->buf, 8, MPI_BYTE, g->first + m, MPIPOOL__TAG_RECLAIM, pool->comm, &k->req));
+    }
+cleanup:
+    return rc;
+}
+
+void mpipool__group_back_free(mpipool__group *g) {
+    for (int m = 0; g->back && m < g->n; m++) {
+        gback *k = &g->back[m];
+        if (k->req == MPI_REQUEST_NULL) continue;
+        /* A member takes every message until its TAG_STOP, but that comes
+         * from the master and may overtake ours: do not wait for it. */
+        int flag = 0;
+        MPI_Test(&k->req, &flag, MPI_STATUS_IGNORE);
+        if (!flag) MPI_Request_free(&k->req);
+    }
+    free(g->back);
+    g->back = NULL;
+}

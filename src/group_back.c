@@ -5,10 +5,10 @@
  * A member runs its shares in order, and a share holds many items: one long
  * item keeps the rest of its share, and the member's next share, waiting
  * behind it while the rest of the group runs dry.  Once the leader has
- * nothing left to hand out or run itself, it asks each member whose oldest
- * share is long past its time for the items it has not started
- * (TAG_RECLAIM, wire.h): the member stops between runs of items and answers
- * with the ones it ran; the leader hands the others out again, first, to
+ * nothing left to hand out or run itself and half the group is idle, it
+ * asks each member whose oldest share is long past its time for the items
+ * it has not started (TAG_RECLAIM, wire.h): the member stops between runs
+ * of items and answers with the ones it ran; the leader hands the others out again, first, to
  * whoever is free (itself included).
  *
  * Invariants:
@@ -93,6 +93,14 @@ int mpipool__group_reclaim(mpipool__group *g, double per) {
     double now = MPI_Wtime();
     if (now < g->look) return MPIPOOL_OK;
     g->look = now + LOOK_SECONDS;
+    /* Only once half the group is idle (the leader is: it holds nothing),
+     * as at the end of a map.  Asking sooner, while the master still sends
+     * the group work, stopped members mid-share for little: SimGrid, 1024
+     * ranks x 1 ms Pareto, one draw (SCALE_SEED=5), 0.869 -> 0.782; with
+     * this rule 0.871. */
+    int idle = 1;
+    for (int m = 0; m < g->n; m++) idle += !g->slots[2 * m].c && !g->slots[2 * m + 1].c;
+    if (2 * idle < g->n + 1) return MPIPOOL_OK;
     for (int m = 0; m < g->n; m++) {
         gback *k = &g->back[m];
         if (k->asked >= k->nsent || held_up(g, m, per, now) == NULL) continue;

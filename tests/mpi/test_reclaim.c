@@ -20,21 +20,22 @@
  * but items given back and sent again; without reclamation it would run
  * the chunk queued behind.  With one worker nothing is asked and item L
  * does not wait.  With the hierarchy on (MPIPOOL_GROUP_SIZE=2 at 4 ranks:
- * rank 1 leads rank 2, rank 3 is alone), a member's share is asked for by
- * its leader (group_back.c) once the leader has nothing left, and rank 3's
- * flat chunks by the master; the leader's own items are never asked for,
- * so item L waits only where it is not run by a leader with members.  The
- * leader counts its members' given-back items as its own in the stats.
+ * rank 1 leads rank 2, rank 3 is alone), the long item is instead the
+ * first item member rank 2 runs, and it waits until its leader asks for
+ * what rank 2 has not started (group_back.c: once the leader has nothing
+ * left and half its group is idle).  The leader counts its members'
+ * given-back items as its own in the stats.
  * The test's ranks share one host: run counters live in a file every rank
  * maps.
  *
  * Checks, at 1, 2 and 4 ranks, and at 4 with the hierarchy forced on:
  *  - every result is right and in its place, every status MPIPOOL_OK;
  *  - every item ran exactly once (per-item run counters in the file);
- *  - with two or more workers, the rank that ran item L ran after it only
- *    items L+1, L+2, ... (the rest of its run) and at most as many others
- *    as the stats count given back (flat, or the hierarchy on); with one
- *    worker none is given back;
+ *  - with two or more flat workers, the master let item L go, and the
+ *    rank that ran it ran after it only items L+1, L+2, ... (the rest of
+ *    its run) and at most as many others as the stats count given back;
+ *    with the hierarchy on, the long item ran on member rank 2 and its
+ *    leader, rank 1, let it go; with one worker none is given back;
  *  - with a journal, the journal holds every item exactly once with its
  *    result (read back with the journal reader once the pool has closed),
  *    the partial chunks and the items sent again included.
@@ -53,12 +54,13 @@ typedef struct {
     _Atomic uint64_t done;       /* items finished, on any rank */
     _Atomic uint32_t runs[N];    /* how often each item ran     */
     _Atomic int32_t long_rank;   /* the rank that ran item L     */
-    _Atomic int64_t long_index;  /* L (flat), or the first item at or after
-                                    L that a member ran (hierarchy; -1: none yet) */
+    _Atomic int64_t long_index;  /* L (flat), or the first item a member ran
+                                    (hierarchy; -1: none yet) */
     _Atomic uint64_t ticket;     /* the next item to finish gets this */
     uint64_t order[N];           /* each item's ticket           */
     int32_t on[N];               /* the rank that ran each item  */
     int32_t wait;                /* item L waits for the reclaim */
+    _Atomic int32_t asker;       /* who sent the TAG_RECLAIM it waited for */
 } shared_t;
 
 static mpipool *pool;
@@ -79,13 +81,13 @@ static int member(int rank) {
 }
 
 /* 1 if t's item is the long one: item L in a flat pool; with the
- * hierarchy, the first item at or after L that a member runs (a leader's
- * own items are never asked for, and where L falls is up to the leader). */
+ * hierarchy, the first item a member runs (a leader's own items are never
+ * asked for, and which items a member gets is up to its leader: with
+ * items this short, its first share may be its only one). */
 static int is_long(const mpipool_task *t) {
     if (flat() || !sh->wait) return t->index == L;
     int64_t none = -1;
-    return t->index >= L && member(t->rank) &&
-           atomic_compare_exchange_strong(&sh->long_index, &none, (int64_t)t->index);
+    return member(t->rank) && atomic_compare_exchange_strong(&sh->long_index, &none, (int64_t)t->index);
 }
 
 /* Item L's wait: until the master (or its group leader) asked its worker
@@ -93,8 +95,12 @@ static int is_long(const mpipool_task *t) {
 static void wait_for_reclaim(void) {
     for (;;) {
         int flag = 0;
-        MPI_Iprobe(MPI_ANY_SOURCE, MPIPOOL__TAG_RECLAIM, pool->comm, &flag, MPI_STATUS_IGNORE);
-        if (flag) return;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPIPOOL__TAG_RECLAIM, pool->comm, &flag, &st);
+        if (flag) {
+            atomic_store(&sh->asker, st.MPI_SOURCE);
+            return;
+        }
         sched_yield();
     }
 }
@@ -152,6 +158,7 @@ static void run_map(const char *journal) {
     atomic_store(&sh->done, 0);
     atomic_store(&sh->long_rank, -1);
     atomic_store(&sh->long_index, flat() ? L : -1);
+    atomic_store(&sh->asker, -1);
     atomic_store(&sh->ticket, 0);
     sh->wait = mpipool_size(pool) >= 3;
     given_back(before);
@@ -166,19 +173,27 @@ static void run_map(const char *journal) {
     int lr = atomic_load(&sh->long_rank);
     for (int r = 0; r < 8; r++) back += after[r] - before[r];
     int64_t li = atomic_load(&sh->long_index);
-    if (sh->wait && li < 0) fail_msg("no member ran an item at or after %d: nothing was held up", L);
-    if (sh->wait) {
+    if (sh->wait && li < 0) fail_msg("no member ran an item: nothing was held up");
+    if (sh->wait && !flat()) {
+        /* A member's long item is let go by its leader's TAG_RECLAIM (rank
+         * 1 leads rank 2), never the master's.  What it gives back runs
+         * in the group; the leader cannot know whether the master has
+         * more to send, so the member may well get new shares after it
+         * (the count check below is the flat pool's). */
+        if (lr != 2 || atomic_load(&sh->asker) != 1)
+            fail_msg("the long item %lld ran on rank %d and was let go by rank %d; want rank 2, by its "
+                     "leader, rank 1", (long long)li, lr, (int)atomic_load(&sh->asker));
+    } else if (sh->wait) {
         /* Item L's worker gives back the rest of its chunk after the run
          * item L was in, and the whole chunk behind it, if any: after L it
          * runs only the rest of L's run, and items given back (by it or by
          * a worker the OS left waiting long enough) and sent again. */
         uint64_t rest = 0, others = lr >= 1 && lr < 8 ? ran_after_long(lr, (uint64_t)li, &rest) : 0;
-        if (lr < 1 || lr >= 8 || others > back)
-            fail_msg("rank %d ran item %lld, then %llu items of its run and %llu others, but only %llu items "
-                     "were given back (%llu by it or its members)", lr, (long long)li, (unsigned long long)rest,
-                     (unsigned long long)others,
-                     (unsigned long long)back,
-                     lr >= 1 && lr < 8 ? (unsigned long long)(after[lr] - before[lr]) : 0ULL);
+        if (lr < 1 || lr >= 8 || others > back || atomic_load(&sh->asker) != 0)
+            fail_msg("rank %d ran item %lld (let go by rank %d), then %llu items of its run and %llu others, "
+                     "but only %llu items were given back (%llu by it)", lr, (long long)li,
+                     (int)atomic_load(&sh->asker), (unsigned long long)rest, (unsigned long long)others,
+                     (unsigned long long)back, lr >= 1 && lr < 8 ? (unsigned long long)(after[lr] - before[lr]) : 0ULL);
     } else if (mpipool_size(pool) < 3 && back != 0) {
         fail_msg("%llu items given back with one worker or none", (unsigned long long)back);
     }

@@ -142,6 +142,7 @@ typedef struct {
     uint64_t number;        /* the chunk's, among those it sent us */
     double t;               /* when the last run started */
     uint64_t at;            /* ... after this many items */
+    double looked;          /* seconds spent in pace() itself */
 } pacer;
 
 static uint64_t pace(void *arg, uint64_t done) {
@@ -155,15 +156,16 @@ static uint64_t pace(void *arg, uint64_t done) {
         wk->pace_items = k ? k : 1;
     }
     int rc = take_reclaims(wk, p->from);
+    /* The next run's time starts after the probe: an oversubscribed rank
+     * may yield its core inside MPI_Iprobe for a whole time slice, and
+     * counted as the items' time that shrank the runs to one item. */
+    p->t = MPI_Wtime();
+    p->looked += p->t - now;
     if (rc != MPI_SUCCESS) {
         wk->pace_rc = rc;
         return 0;
     }
     if (p->number <= (p->from == 0 ? wk->reclaim_upto : wk->leader_upto)) return 0;
-    /* The next run's time starts after the probe: an oversubscribed rank
-     * may yield its core inside MPI_Iprobe for a whole time slice, and
-     * counted as the items' time that shrank the runs to one item. */
-    p->t = MPI_Wtime();
     p->at = done;
     return wk->pace_items;
 }
@@ -206,7 +208,7 @@ static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, 
     /* Only a chunk of automatic size whose results go in one message may
      * stop early: a map's chunk_size is the calls a batch task sees. */
     int paced = h->reclaim && bytes <= pool->piece;
-    pacer pc = {wk, wk->parent, wk->parent == 0 ? wk->from_master : wk->from_leader, 0.0, 0};
+    pacer pc = {wk, wk->parent, wk->parent == 0 ? wk->from_master : wk->from_leader, 0.0, 0, 0.0};
     mpipool__pace pp = {pace, &pc, h->count};
     if (paced && h->job != wk->pace_job) {
         wk->pace_job = h->job;
@@ -215,7 +217,12 @@ static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, 
     double t0 = MPI_Wtime();
     (void)mpipool__watch_need(pool, h, pool->recover / 4);
     *nfail = mpipool__watch_batch_paced(b, &wk->fails, h->job, h->task_timeout, paced ? &pp : NULL);
-    rh->busy = MPI_Wtime() - t0;
+    /* The items' time, not the looks': an oversubscribed rank may yield
+     * its core for a whole time slice in each look's MPI_Iprobe, and
+     * counted as the items' time that made the master's chunks (sized
+     * by it) and so the runs ever shorter, until one item each took a
+     * time slice (test_batch under load: 38,000 calls for 50,000 items). */
+    rh->busy = MPI_Wtime() - t0 - pc.looked;
     if (wk->pace_rc != MPI_SUCCESS) {
         int mrc = wk->pace_rc;
         wk->pace_rc = MPI_SUCCESS;

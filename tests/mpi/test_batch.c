@@ -15,6 +15,7 @@
  * every rank's open must fail with MPIPOOL_EMISMATCH naming it.
  */
 #include "harness.h"
+#include "batch_calls.h"
 
 static mpipool *pool;
 static int world_size;
@@ -47,17 +48,6 @@ static int picky_many(mpipool_task *t) {
     return 0;
 }
 MPIPOOL_BATCH_TASK(picky_many);
-
-/* Records (first index, count) of each call, to see how items were cut. */
-static int span_many(mpipool_task *t) {
-    int64_t *out = t->out;
-    for (size_t i = 0; i < t->count; i++) {
-        out[2 * i] = (int64_t)t->index;
-        out[2 * i + 1] = (int64_t)t->count;
-    }
-    return 0;
-}
-MPIPOOL_BATCH_TASK(span_many);
 
 static int64_t *make_in(size_t n) {
     int64_t *in = malloc((n ? n : 1) * sizeof *in);
@@ -101,20 +91,7 @@ static void test_calls_cover_items_once(void **state) {
         mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
         o.schedule = sched ? MPIPOOL_SCHEDULE_STATIC : MPIPOOL_SCHEDULE_DYNAMIC;
         assert_rc(pool, mpipool_map(pool, span_many, in, sizeof *in, out, 2 * sizeof *out, N, &o), MPIPOOL_OK);
-        /* Walk the calls: each starts where the previous one ended. */
-        size_t i = 0, calls = 0;
-        while (i < N) {
-            int64_t first = out[2 * i], count = out[2 * i + 1];
-            if (first != (int64_t)i || count <= 0 || (size_t)count > N - i)
-                fail_msg("%s: item %zu says its call is (%lld, %lld)", sched ? "static" : "dynamic", i,
-                         (long long)first, (long long)count);
-            for (int64_t k = 0; k < count; k++)
-                if (out[2 * (i + (size_t)k)] != first || out[2 * (i + (size_t)k) + 1] != count)
-                    fail_msg("item %zu is not in the call (%lld, %lld)", i + (size_t)k, (long long)first,
-                             (long long)count);
-            i += (size_t)count;
-            calls++;
-        }
+        size_t calls = batch_calls(out, N, sched ? "static" : "dynamic");
         /* Far fewer calls than items: that is the point of a batch. */
         assert_true(calls < N / 10);
     }

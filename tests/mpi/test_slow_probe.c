@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
 #include "harness.h"
+#include "batch_calls.h"
 
 enum { N = 5000, SLOW_US = 1000 };
 
@@ -38,34 +39,6 @@ int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status
 
 static mpipool *pool;
 
-/* Each item records the call it was in: (first index, count). */
-static int span_many(mpipool_task *t) {
-    int64_t *out = t->out;
-    for (size_t i = 0; i < t->count; i++) {
-        out[2 * i] = (int64_t)t->index;
-        out[2 * i + 1] = (int64_t)t->count;
-    }
-    return 0;
-}
-MPIPOOL_BATCH_TASK(span_many);
-
-/* The calls of one map, walked from item 0; fails on a gap or overlap. */
-static size_t count_calls(const int64_t *out) {
-    size_t i = 0, calls = 0;
-    while (i < N) {
-        int64_t first = out[2 * i], count = out[2 * i + 1];
-        if (first != (int64_t)i || count <= 0 || (size_t)count > N - i)
-            fail_msg("item %zu says its call is (%lld, %lld)", i, (long long)first, (long long)count);
-        for (int64_t k = 1; k < count; k++)
-            if (out[2 * (i + (size_t)k)] != first || out[2 * (i + (size_t)k) + 1] != count)
-                fail_msg("item %zu is not in the call (%lld, %lld)", i + (size_t)k, (long long)first,
-                         (long long)count);
-        i += (size_t)count;
-        calls++;
-    }
-    return calls;
-}
-
 static void test_slow_looks_keep_runs_long(void **state) {
     (void)state;
     int64_t *in = calloc(N, sizeof *in), *out = malloc(2 * N * sizeof *out);
@@ -74,7 +47,7 @@ static void test_slow_looks_keep_runs_long(void **state) {
     for (int rep = 0; rep < 3; rep++) {
         memset(out, 0xff, 2 * N * sizeof *out);
         assert_rc(pool, mpipool_map(pool, span_many, in, sizeof *in, out, 2 * sizeof *out, N, NULL), MPIPOOL_OK);
-        size_t calls = count_calls(out);
+        size_t calls = batch_calls(out, N, "dynamic");
         if (calls >= N / 10) fail_msg("map %d: %zu calls for %d items", rep, calls, N);
     }
     mpipool_pool_stats st;

@@ -73,7 +73,10 @@ typedef struct {
  * ~3 times a test of a posted receive, and one that finds the chunk ~400
  * instructions more than the posted receive, measured with Open MPI).  The
  * master sends no TAG_WORK larger than MPIPOOL__WORK_MSG_MAX in one message
- * (wire.h).  Not in SimGrid (next_message's own wait there).  An MPI code. */
+ * (wire.h).  Not in SimGrid (next_message's own wait there; and SMPI 3.32
+ * queues a receive posted before its send with the eager messages, where
+ * the master's MPI_Issend of a group chunk never looks: leaders posting
+ * ahead there waited for ever, 1024 ranks, 10 us items).  An MPI code. */
 static int post_ahead(worker *wk) {
 #if MPIPOOL__SIMULATED
     (void)wk;

@@ -6,8 +6,8 @@
 #
 #   bench/scale/run.sh            full grid; writes bench/build/scale/results.dat,
 #                                 the "Scale" section of bench/RESULTS.md, bench/scale.png
-#   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s); writes only under
-#                                 bench/build/scale-smoke/; RESULTS.md untouched
+#   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s), and linkcap.sh; writes only under
+#                                 bench/build/scale-smoke/ and scale-linkcap/; RESULTS.md untouched
 #   bench/scale/run.sh --seeds    the heavy-tailed points again over other draws of
 #                                 the item times; writes bench/build/scale-seeds/ and
 #                                 the "Heavy tails over several draws" section
@@ -132,13 +132,10 @@ fi
 hosts=$O/hosts.txt
 seq 0 4095 | sed 's/^/node/' >"$hosts"
 
-# The SMPI settings (bench/README.md says why each one).
-CFG=(--cfg=smpi/host-speed:1Gf --cfg=smpi/simulate-computation:no
-     --cfg=smpi/test:1e-7 --cfg=smpi/iprobe:1e-7 --cfg=smpi/grow-injected-times:no
-     --cfg=smpi/lat-factor:0:1 --cfg=smpi/bw-factor:0:1
-     --cfg=smpi/async-small-thresh:1073741824 --cfg=smpi/send-is-detached-thresh:1073741824
-     --cfg=smpi/os:0:"$msg_s" --cfg=smpi/ois:0:"$msg_s" --cfg=smpi/or:0:"$msg_s"
-     --cfg=contexts/factory:raw --log=root.thres:warning)
+# The SMPI settings (bench/README.md says why each one): CFG.
+# shellcheck source=smpi_cfg.sh
+source "$here/smpi_cfg.sh"
+smpi_cfg "$msg_s"
 PLATFORM=bench/scale/platform.xml
 
 # Until the library reads MPIPOOL_HIERARCHY, "auto" and "off" are the same
@@ -327,6 +324,11 @@ elif [ "$mode" = full ]; then
 else
   column -t "$dat" 2>/dev/null || cat "$dat"
   column -t "$long_dat" 2>/dev/null || cat "$long_dat"
+  # The link check (bench/run scale --linkcap) runs too: a few seconds.
+  if ! bash "$here/linkcap.sh" >"$O/linkcap.txt" 2>&1; then
+    echo "bench/scale: linkcap.sh failed (see $O/linkcap.txt)" >&2
+    failures=$((failures + 1))
+  fi
 fi
 if [ $failures -ne 0 ]; then
   echo "bench/scale: $failures simulation(s) failed" >&2

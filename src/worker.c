@@ -69,14 +69,12 @@ typedef struct {
 
 /* Post the receive for the master's next TAG_WORK ahead, into the pin
  * buffer the chunk being run does not use: it lands there as it arrives
- * (no probe, no unexpected-message copy: a probe that finds nothing costs
- * ~3 times a test of a posted receive, and one that finds the chunk ~400
- * instructions more than the posted receive, measured with Open MPI).  The
- * master sends no TAG_WORK larger than MPIPOOL__WORK_MSG_MAX in one message
- * (wire.h).  Not in SimGrid (next_message's own wait there; and SMPI 3.32
- * queues a receive posted before its send with the eager messages, where
- * the master's MPI_Issend of a group chunk never looks: leaders posting
- * ahead there waited for ever, 1024 ranks, 10 us items).  An MPI code. */
+ * (no probe, no unexpected-message copy: a failed probe costs ~3 posted-
+ * receive tests, a found one ~400 instructions more; Open MPI).  No TAG_WORK
+ * exceeds MPIPOOL__WORK_MSG_MAX (wire.h).  Not in SimGrid (next_message's
+ * own wait there; SMPI 3.32 queues a receive posted before its send with
+ * the eager messages, where the master's MPI_Issend of a group chunk never
+ * looks: posting leaders waited for ever at 1024 ranks).  An MPI code. */
 static int post_ahead(worker *wk) {
 #if MPIPOOL__SIMULATED
     (void)wk;

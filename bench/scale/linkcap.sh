@@ -3,7 +3,8 @@
 # "link bound": how fast rank 0 sends (MPI_Issend, as mpipool's master sends
 # group chunks) while other ranks send to it (as group leaders send
 # results), on the scale benchmark's platform and SMPI settings, with
-# SimGrid's cross-traffic model on (the benchmark's setting) and off.
+# SimGrid's cross-traffic model on (SimGrid's default, and the benchmark's
+# setting until 2026-12-06) and off (the benchmark's setting since).
 # Called by `bench/run scale --linkcap`; prints a Markdown table (also in
 # bench/build/scale-linkcap/linkcap.md) with the command of each row.
 # Writes nothing else.  Exit status: non-zero if the build or a run fails.
@@ -15,7 +16,6 @@ O=bench/build/scale-linkcap
 mkdir -p "$O"
 # shellcheck source=smpi_cfg.sh
 source "$here/smpi_cfg.sh"
-smpi_cfg 7.403e-07 # the per-message cost is immaterial here: few, large messages
 if ! smpicc -O2 -std=c11 -Wall -Wextra bench/scale/linkcap.c -o "$O/linkcap" >"$O/build.log" 2>&1; then
   echo "bench/scale/linkcap: smpicc failed; see $O/build.log" >&2; exit 1
 fi
@@ -30,8 +30,9 @@ fail=0
 for row in "0 1" "4 1" "28 1" "4 0" "28 0"; do
   set -- $row
   up=$1 ct=$2
+  smpi_cfg 7.403e-07 "$ct" # the per-message cost is immaterial here: few, large messages
   cmd=(smpirun -np $((1 + D + up)) -platform bench/scale/platform.xml -hostfile "$O/hosts.txt" "${CFG[@]}"
-       --cfg=network/crosstraffic:"$ct" "$O/linkcap" "$S" "$M" "$D" "$S")
+       "$O/linkcap" "$S" "$M" "$D" "$S")
   line=$(timeout 300 "${cmd[@]}" 2>"$O/run.err" </dev/null | grep '^RESULT ')
   mbps=$(sed -n 's/.*down_MBps=\([0-9.]*\).*/\1/p' <<<"$line")
   if [ -z "$mbps" ]; then echo "bench/scale/linkcap: failed: ${cmd[*]}" >&2; fail=1; continue; fi

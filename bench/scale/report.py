@@ -202,6 +202,17 @@ def main():
                    f"here, so run.sh used its documented fallback, the figure of bench/RESULTS.md of "
                    f"2026-12-01 (497063 items/s one item per message = 2.01 µs per item, half per message).")
     out.append("")
+    if cal.get("crosstraffic", "1") == "0":
+        out.append("**SimGrid's cross-traffic model: off** (`network/crosstraffic:0`; every grid before "
+                   "2026-12-06 19:00 had it on, SimGrid's default, and `SCALE_CROSSTRAFFIC=1` gives that back). "
+                   "On, it takes the master's sends to 51 % of its link while 4 ranks send results back and "
+                   "13 % with 28 (`bench/run scale --linkcap`), which no full-duplex fabric does; "
+                   "bench/README.md, \"Scale benchmark\".")
+    else:
+        out.append("**SimGrid's cross-traffic model: on** (`SCALE_CROSSTRAFFIC=1`, SimGrid's default): the "
+                   "master's sends get a share of its link that shrinks with the results streaming back "
+                   "(`bench/run scale --linkcap`).")
+    out.append("")
     n_of = {}
     for (p, d, dist, impl), r in rows.items():
         if r["n"] != "-":

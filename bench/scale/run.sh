@@ -22,7 +22,9 @@
 # 0.2; 0 or empty: none), SCALE_MSG_US the per-message cost in
 # microseconds to inject instead of calibrating (e.g. an earlier run's, so
 # that two grids differ only by the code; the calibration measures real
-# runs, and other load on this machine moves it).  --seeds: SCALE_SEEDS
+# runs, and other load on this machine moves it), SCALE_CROSSTRAFFIC 1 for
+# SimGrid's cross-traffic model (on in every grid before 2026-12-06 19:00;
+# default 0, off: bench/README.md says why).  --seeds: SCALE_SEEDS
 # the draws (default "default 1 2 3 4 5"; "default" is the grid's own),
 # SCALE_SEED_POINTS the Pareto points as RANKS:D_US (default "1024:100
 # 1024:1000 4096:100 4096:1000"); SCALE_T, the timeouts and SCALE_JOBS as
@@ -42,7 +44,7 @@ case "${1:-}" in
   "") ;;
   --smoke) mode=smoke ;;
   --seeds) mode=seeds ;;
-  -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "bench/scale/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -118,6 +120,7 @@ msg_s=$(awk -v u="$msg_us" 'BEGIN{printf "%.4g", u * 1e-6}')
   echo "best_items_per_s=${best:-}"
   echo "command=${calib_cmd:-}"
   echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "crosstraffic=${SCALE_CROSSTRAFFIC:-0}"
 } >"$O/calibration.txt"
 say "calibration: $msg_us us per message ($calib_src)"
 
@@ -135,7 +138,7 @@ seq 0 4095 | sed 's/^/node/' >"$hosts"
 # The SMPI settings (bench/README.md says why each one): CFG.
 # shellcheck source=smpi_cfg.sh
 source "$here/smpi_cfg.sh"
-smpi_cfg "$msg_s"
+smpi_cfg "$msg_s" || exit 2
 PLATFORM=bench/scale/platform.xml
 
 # Until the library reads MPIPOOL_HIERARCHY, "auto" and "off" are the same

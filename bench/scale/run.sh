@@ -44,7 +44,7 @@ case "${1:-}" in
   "") ;;
   --smoke) mode=smoke ;;
   --seeds) mode=seeds ;;
-  -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "bench/scale/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 

@@ -29,13 +29,15 @@ static int arg(const char *s, int *v) {
     return 0;
 }
 
-/* Rank 0: the rounds down, every message up posted first. */
+/* Rank 0: the rounds down, every message up posted first, each into its
+ * own U bytes of sink (receives in progress must not share a buffer). */
 static int master(char *buf, char *sink, int s, int m, int d, int u, int size) {
     int ups = (size - 1 - d) * m;
     MPI_Request *q = malloc(sizeof *q * (size_t)(ups + d + 1));
     if (q == NULL) return -1;
     for (int w = d + 1, k = 0; w < size; w++)
-        for (int i = 0; i < m; i++, k++) MPI_Irecv(sink, u, MPI_BYTE, w, 2, MPI_COMM_WORLD, &q[k]);
+        for (int i = 0; i < m; i++, k++)
+            MPI_Irecv(sink + (size_t)k * (size_t)u, u, MPI_BYTE, w, 2, MPI_COMM_WORLD, &q[k]);
     double t0 = MPI_Wtime();
     for (int i = 0; i < m; i++) {
         for (int w = 1; w <= d; w++) MPI_Issend(buf, s, MPI_BYTE, w, 1, MPI_COMM_WORLD, &q[ups + w - 1]);
@@ -60,7 +62,8 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 2;
     }
-    char *buf = calloc((size_t)(s > u ? s : u) + 1, 1), *sink = calloc((size_t)(s > u ? s : u) + 1, 1);
+    size_t most = (size_t)(s > u ? s : u) + 1, ups = (size_t)(size - 1 - d) * (size_t)m;
+    char *buf = calloc(most, 1), *sink = calloc(rank == 0 ? ups * (size_t)u + 1 : most, 1);
     rc = buf == NULL || sink == NULL;
     MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD); /* every rank, or none */
     if (rc == 0 && rank == 0) {

@@ -352,8 +352,13 @@ MPIPOOL_EXTERN int mpipool_exit_status(int rc);
  * hand out no more work, wait for the chunks already on workers (a running
  * task is not interrupted), make the journal durable and return
  * MPIPOOL_EINTR, and so does every later blocking call; mpipool_close then
- * stops the workers, whose mpipool_serve returns MPIPOOL_EINTR too (and
- * mpipool_start's workers exit with MPIPOOL_EXIT_RESUMABLE).  Without this
+ * stops the workers.  A worker that caught the signal itself (a launcher or
+ * batch system signals every rank) returns MPIPOOL_EINTR from mpipool_serve
+ * too (mpipool_start's workers exit with MPIPOOL_EXIT_RESUMABLE); one that
+ * did not (a signal to the master alone) returns MPIPOOL_OK and exits 0:
+ * the master's status carries the interruption, and a worker's non-zero
+ * exit while the master is still in MPI_Finalize makes Open MPI's launcher
+ * abort the job and hold the master for a second.  Without this
  * call the library installs no signal handler — an environment variable
  * alone never changes how the process reacts to signals — and a signal acts
  * as it would without mpipool.  The handlers are restored when the last
@@ -386,6 +391,8 @@ MPIPOOL_EXTERN int mpipool_size(const mpipool *pool);
  * close this rank's side of it (freeing `pool`, and finalising MPI if
  * mpipool_open initialised it).  `pool` must not be used afterwards.
  * Returns MPIPOOL_OK when the master closed the pool normally;
+ * MPIPOOL_EINTR when this worker caught a signal itself
+ * (mpipool_catch_signals; a signal to the master alone leaves MPIPOOL_OK);
  * MPIPOOL_ENOTWORKER on the master (nothing is freed); MPIPOOL_ECLOSED for a
  * pool that is not open; MPIPOOL_EMPI or MPIPOOL_EPROTO if the loop broke,
  * after printing one line naming the rank on stderr.  Worker only. */
@@ -400,8 +407,8 @@ MPIPOOL_EXTERN int mpipool_serve(mpipool *pool);
  * handle stays closed for ever, whatever address a later pool gets.  While
  * another thread is inside a call on the pool (blocked in mpipool_map or
  * mpipool_wait, say) it returns MPIPOOL_EBUSY and changes nothing.  After a
- * signal (mpipool_catch_signals) the workers' mpipool_serve returns
- * MPIPOOL_EINTR.  If stopping the workers fails
+ * signal (mpipool_catch_signals) a worker's mpipool_serve returns
+ * MPIPOOL_EINTR if that worker caught it too.  If stopping the workers fails
  * (MPIPOOL_EMPI) the pool is freed all the same and the detail is in
  * mpipool_last_error(NULL).  Collective (the master's call releases the
  * workers). */

@@ -433,10 +433,6 @@ int mpipool__engine_destroy(mpipool *pool, int cancel, char *msg, size_t msgsz) 
     return MPIPOOL_OK;
 }
 
-int mpipool__engine_interrupted(const mpipool *pool) {
-    return pool->eng != NULL && pool->eng->interrupted != 0;
-}
-
 /* ---- pull imap (imap_pull.c) --------------------------------------------- */
 
 int mpipool__engine_pull(mpipool_job *j, size_t consumed, double timeout) {

@@ -99,8 +99,6 @@ int mpipool__engine_finished(mpipool_job *job);
 /* Run a job's items on the master itself (one-rank pools; inline.c).  A
  * pull imap (j->pull) returns unsettled when its window is full. */
 void mpipool__job_run_inline(mpipool_job *job);
-/* 1 if a signal stopped this pool's work (its workers are told at close). */
-int mpipool__engine_interrupted(const mpipool *pool);
 
 /* Pull imap (imap_pull.c): the caller released `consumed` results (the
  * window moves on by as many), then wait as mpipool__engine_wait does, but

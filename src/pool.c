@@ -368,7 +368,6 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
         return mpipool__error(NULL, hc, "%s: the pool is already closed (or was never opened)", func);
     /* Finish (or cancel) every job first: no chunk may be on a worker
      * when it is told to stop.  This stops the progress thread too. */
-    int32_t interrupted = mpipool__engine_interrupted(pool) || mpipool__signal_pending() != 0;
     char hung[MPIPOOL__ERR_MAX / 2] = "";
     if (mpipool__engine_destroy(pool, cancel, hung, sizeof hung) != MPIPOOL_OK) {
         /* A worker is stuck in a task: it cannot be told to stop, and MPI
@@ -388,7 +387,7 @@ static int close_master(mpipool *pool, int cancel, const char *func) {
      * they were sent, because messages from one sender arrive in order. */
     for (int w = 1; w < pool->size; w++)
         if (pool->dead == NULL || !pool->dead[w]) /* a send to a dead rank may never return */
-            MPIPOOL__MPI(pool, MPI_Send(&interrupted, 4, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
+            MPIPOOL__MPI(pool, MPI_Send(NULL, 0, MPI_BYTE, w, MPIPOOL__TAG_STOP, pool->comm));
 cleanup:
     /* The pool is closed below: its error moves to the process-wide slot. */
     if (rc != MPIPOOL_OK) mpipool__error(NULL, rc, "%s", pool->err);

@@ -502,9 +502,8 @@ cleanup:
     return rc;
 }
 
-/* Serve until TAG_STOP; *interrupted is the master's word that a signal
- * ended the run. */
-static int serve_loop(worker *wk, int *interrupted) {
+/* Serve until TAG_STOP. */
+static int serve_loop(worker *wk) {
     mpipool *pool = wk->pool;
     int rc = MPIPOOL_OK;
     for (;;) {
@@ -522,10 +521,8 @@ static int serve_loop(worker *wk, int *interrupted) {
         }
         wk->parent = st.MPI_SOURCE;
         if (st.MPI_TAG == MPIPOOL__TAG_STOP) {
-            int32_t word = 0;
             unpost(wk); /* the master sends no more work */
-            MPIPOOL__MPI(pool, mpipool__mrecv(&word, bytes >= 4 ? 4 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-            *interrupted = word != 0;
+            MPIPOOL__MPI(pool, mpipool__mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             /* Our leader's last TAG_RECLAIM may come after the master's word. */
             MPIPOOL__MPI(pool, take_reclaims(wk, MPI_ANY_SOURCE));
             rc = group_drain(wk); /* nothing should be left: the master drained first */
@@ -574,10 +571,10 @@ int mpipool__worker_run(mpipool *pool) {
     memset(&wk, 0, sizeof wk);
     wk.pool = pool;
     wk.sreq[0] = wk.sreq[1] = wk.wreq = MPI_REQUEST_NULL;
-    int interrupted = 0, rc = post_ahead(&wk) != MPI_SUCCESS
+    int rc = post_ahead(&wk) != MPI_SUCCESS
                                   ? mpipool__error(pool, MPIPOOL_EMPI, "mpipool_serve: rank %d: MPI_Irecv failed",
                                                    pool->rank)
-                                  : serve_loop(&wk, &interrupted);
+                                  : serve_loop(&wk);
     unpost(&wk);
     mpipool__watch_stop();
     if (rc != MPIPOOL_OK) tell_master(pool, rc);
@@ -593,7 +590,10 @@ int mpipool__worker_run(mpipool *pool) {
     free(wk.sres.p);
     mpipool__vout_free(&wk.vout);
     mpipool__group_free(wk.group);
-    if (rc == MPIPOOL_OK && (interrupted || mpipool__signal_pending()))
+    /* Only this rank's own signal: a worker the master stopped in order
+     * served every chunk it was given, and the master's status carries
+     * the interruption (see wire.h, TAG_STOP). */
+    if (rc == MPIPOOL_OK && mpipool__signal_pending())
         rc = mpipool__error(pool, MPIPOOL_EINTR, "mpipool_serve: rank %d: the run was interrupted by a signal",
                             pool->rank);
     return rc;

@@ -15,6 +15,9 @@
 #                                MPICH's -launcher-exec
 #   cluster.sh on HOST CMD...    the same, for a person or a test
 #   cluster.sh link HOST up|down set HOST's link (the fault test)
+#   cluster.sh reach HOST PEER [SECONDS]
+#                                wait until HOST's packets reach PEER and
+#                                back (default 10 s); exit 1 if they never do
 #   cluster.sh procs             list the PIDs still running in the hosts
 #
 # Must run as root (network namespaces); the test driver checks first.
@@ -106,6 +109,35 @@ rsh() {
   on "$h" /bin/sh -c "$*"
 }
 
+# reach HOST PEER SECONDS: from HOST, a TCP connection to a closed port of
+# PEER until the kernel there answers (a refusal is the answer: the SYN
+# went there and the RST came back), every 0.1 s up to SECONDS.  A link
+# just set up again can drop the first packets (the fault test's resumed
+# job once failed at once: "an inability to create a connection back to
+# mpirun"), so the tests wait for this before they use it.
+reach() {
+  local h=$1 peer=$2 secs=${3:-10}
+  (on "$h" python3 -c '
+import socket, sys, time
+addr, end, last = sys.argv[1], time.monotonic() + float(sys.argv[2]), None
+while True:
+    s = socket.socket()
+    s.settimeout(1)
+    try:
+        s.connect((addr, 9))
+        sys.exit(0)
+    except ConnectionRefusedError:
+        sys.exit(0)
+    except OSError as e:
+        last = e
+    finally:
+        s.close()
+    if time.monotonic() > end:
+        sys.exit("cluster.sh: %s cannot reach %s: %s" % (sys.argv[3], addr, last))
+    time.sleep(0.1)
+' "$(addr "$peer")" "$secs" "$h")
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -115,6 +147,7 @@ case "$cmd" in
   on) on "$@" ;;
   rsh) rsh "$@" ;;
   link) ip -n "$BR_NS" link set "v-$1" "$2" ;;
+  reach) reach "$@" ;;
   procs) for h in "${HOSTS[@]}"; do ns_exists "$h" && ip netns pids "$h" 2>/dev/null; done; true ;;
   *) sed -n '2,21p' "$me" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
 esac

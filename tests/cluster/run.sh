@@ -198,6 +198,9 @@ wait $fault_pid
 frc=$?
 t_end=$(date +%s.%N)
 "$cl" link node03 up
+# The resumed job needs the link carrying packets again, both ways.
+"$cl" reach node03 node01 10 && "$cl" reach node01 node03 10 ||
+  fail "fault: node03's link was set up again, but node01 and node03 do not reach each other within 10 s"
 took=$(awk -v a="$t_down" -v b="$t_end" 'BEGIN{printf "%.1f", b - a}')
 if ! grep -q '^started' "$fault_log"; then
   fail "fault: the map never started"; tail -5 "$fault_log"

@@ -79,7 +79,7 @@
  *    non-zero while the master is still in MPI_Finalize makes Open MPI
  *    4.1's launcher abort the job: its event loop sleeps for
  *    odls_base_sigkill_timeout (1 s) before it SIGTERMs the master, whose
- *    PMIx_Finalize waits for that loop meanwhile (master gone 1.08-1.11 s
+ *    PMIx_Finalize waits for that loop meanwhile (master gone 1.08-1.12 s
  *    after the signal in 1 run in 6 to 1 in 40 of test_sigterm_atexit_np3,
  *    ~0.1 s otherwise).
  *  - TAG_ABORT (worker -> master, i32 code + text): the worker hit a local

@@ -572,9 +572,8 @@ int mpipool__worker_run(mpipool *pool) {
     wk.pool = pool;
     wk.sreq[0] = wk.sreq[1] = wk.wreq = MPI_REQUEST_NULL;
     int rc = post_ahead(&wk) != MPI_SUCCESS
-                                  ? mpipool__error(pool, MPIPOOL_EMPI, "mpipool_serve: rank %d: MPI_Irecv failed",
-                                                   pool->rank)
-                                  : serve_loop(&wk);
+                 ? mpipool__error(pool, MPIPOOL_EMPI, "mpipool_serve: rank %d: MPI_Irecv failed", pool->rank)
+                 : serve_loop(&wk);
     unpost(&wk);
     mpipool__watch_stop();
     if (rc != MPIPOOL_OK) tell_master(pool, rc);

@@ -245,7 +245,8 @@ if on1 150 env RECOVER_RANK=2 RECOVER_HOST=node03 bash "$root/tests/mpi/recover.
      >"$state/recover.log" 2>&1; then
   pass "recovery: the worker on node03 was killed mid-map; $(grep -o 'ok in [0-9]* s' "$state/recover.log"), map complete on node01-02"
 else
-  fail "recovery over 3 hosts:"; tail -12 "$state/recover.log"
+  # recover.sh's verdict is its first lines, then the job's whole output.
+  fail "recovery over 3 hosts: $(grep -m1 'FAIL: ' "$state/recover.log")"; tail -12 "$state/recover.log"
 fi
 
 # 5. MPICH's hydra, the same way: reported only.  Three runs of where.c,

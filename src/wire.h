@@ -72,16 +72,9 @@
  *    the first n CHUNKs it sent that member, which counts the CHUNKs from
  *    its leader apart from the master's); it hands the rest out again in
  *    the group and reports how many in its answer (result_hdr.given_back).
- *  - TAG_STOP carries nothing.  It used to carry the master's word that a
- *    signal had interrupted the run, and every worker's mpipool_serve then
- *    returned MPIPOOL_EINTR; now only a worker's own signal does.  The
- *    master's status carries an interruption, and a worker that exits
- *    non-zero while the master is still in MPI_Finalize makes Open MPI
- *    4.1's launcher abort the job: its event loop sleeps for
- *    odls_base_sigkill_timeout (1 s) before it SIGTERMs the master, whose
- *    PMIx_Finalize waits for that loop meanwhile (master gone 1.08-1.12 s
- *    after the signal in 1 run in 6 to 1 in 40 of test_sigterm_atexit_np3,
- *    ~0.1 s otherwise).
+ *  - TAG_STOP carries nothing: a worker's mpipool_serve returns
+ *    MPIPOOL_EINTR only for a signal of its own (why: mpipool_catch_signals
+ *    in mpipool.h, and tests/mpi/test_interrupt_serve.c).
  *  - TAG_ABORT (worker -> master, i32 code + text): the worker hit a local
  *    error and leaves the pool; the master fails every job with the text
  *    (it keeps one receive for it posted while chunks are out).

@@ -589,7 +589,9 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * and each leader schedules them among the G - 1 ranks after it, runs items
  * itself between serving them (items over ~50 us that look even: only once
  * each member holds a second share, so none waits while the leader
- * computes), and answers the master in bulk, a chunk at a time in the
+ * computes; items of 0.5 ms or more that look even: each chunk split
+ * evenly, one share a rank, the leader running its own part while its
+ * members stay busy), and answers the master in bulk, a chunk at a time in the
  * order they came (a leader whose members ran dry behind one long item
  * says so, and the master sends it one chunk more).  A group chunk is at
  * most 64 KiB, and while the workers could ask the master's link for more

@@ -10,6 +10,9 @@
  * worker answers a CHUNK.  While its members are served and nothing
  * arrives, the leader runs items itself, a short slice at a time
  * (MPIPOOL__OWN_SLICE_SECONDS), so a group of G ranks computes with all G.
+ * Once the items look even and long, each chunk is split evenly instead,
+ * one share a rank; the leader keeps its own part and runs it in runs that
+ * last while its members stay busy (mpipool__plan_even_share, _own_run).
  * So the master serves G times fewer ranks, each with G times larger
  * chunks, and its message rate stops bounding the pool: see mpipool.h,
  * "Scale".  A member held up by a long item gives back what it has not
@@ -144,23 +147,59 @@ int mpipool__group_busy(const mpipool__group *g) {
     return g != NULL && (g->qlen > 0 || g->active > 0 || g->sending != NULL);
 }
 
+/* 1 once the items look even: two shares (or own slices) a rank of the
+ * group timed in this job, none far longer than the mean. */
+static int even(const mpipool__group *g) {
+    return !g->heavy && g->seen >= 2 * ((uint64_t)g->n + 1);
+}
+
+/* The mean seconds an item took so far in this group (0: unknown). */
+static double per_item(const mpipool__group *g) {
+    return g->busy_items > 0 && g->busy_sum > 0 ? g->busy_sum / g->busy_items : 0;
+}
+
+/* 1 if chunks are split evenly, one share a rank (mpipool__plan_even_share):
+ * even items, each one long enough to count at the end of a map
+ * (MPIPOOL__HEAVY_ITEM_SECONDS).  At 100 us the split gained with uniform
+ * items (SimGrid, 4096 ranks: 0.976 -> 0.982) but lost with heavy tails
+ * (0.954 -> 0.949), where a group looked even until its first long item
+ * and then held it in a member's larger share. */
+static int even_long(const mpipool__group *g) {
+    return even(g) && per_item(g) >= MPIPOOL__HEAVY_ITEM_SECONDS;
+}
+
+/* Items of c the leader keeps for itself (even_long; else none). */
+static uint64_t keep(const mpipool__group *g, const gchunk *c) {
+    return even_long(g) ? mpipool__plan_even_keep(c->h.count, (uint64_t)g->n + 1, c->mine) : 0;
+}
+
 /* Send member m (0-based) its next share, from the oldest chunk with items
  * left (the newest, with `newest`).  1 if sent, 0 if nothing is left, or
  * an MPIPOOL_E code. */
 static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     mpipool *pool = g->pool;
-    int rc = MPIPOOL_OK;
+    int rc = MPIPOOL_OK, idle = !g->slots[2 * m].c && !g->slots[2 * m + 1].c, dip = 0;
     gchunk *c = NULL;
-    for (size_t i = 0; i < g->qlen && c == NULL; i++) {
-        gchunk *q = g->q[newest ? g->qlen - 1 - i : i];
-        if (mpipool__gchunk_left(q) > 0) c = q;
-    }
+    uint64_t avail = 0;
+    /* Not the items the leader keeps (keep); a member that would otherwise
+     * sit idle takes one of those instead (the leader is behind). */
+    for (int pass = 0; pass <= idle && c == NULL; pass++)
+        for (size_t i = 0; i < g->qlen && c == NULL; i++) {
+            gchunk *q = g->q[newest ? g->qlen - 1 - i : i];
+            uint64_t l = mpipool__gchunk_left(q), k = pass ? 0 : keep(g, q);
+            if (l > k) {
+                c = q;
+                avail = l - k;
+                dip = pass;
+            }
+        }
     if (c == NULL) return 0;
     const mpipool__work_hdr *h = &c->h;
     /* Guided over what the leader holds: a share is 1/(2 * ranks) of the
      * items not yet handed out (so no member queues more than its part
      * while the leader, which takes its own items as it goes, runs dry),
-     * but at least MIN_SHARE_SECONDS of work; and no message beyond a piece. */
+     * but at least MIN_SHARE_SECONDS of work; and no message beyond a piece.
+     * With even long items, one rank's part of the chunk instead (even_long). */
     uint64_t have = mpipool__group_held(g), left = mpipool__gchunk_left(c), ranks = (uint64_t)g->n + 1;
     uint64_t share = (have + 2 * ranks - 1) / (2 * ranks), least = 1;
     if (g->busy_items > 0 && g->busy_sum > 0) {
@@ -168,6 +207,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
         if (want > 1) least = want >= (double)left ? left : (uint64_t)want;
     }
     if (share < least) share = least;
+    if (even_long(g)) share = dip ? 1 : mpipool__plan_even_share(h->count, ranks, avail);
     size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
     /* The chunk and its answer both stay within a piece. */
     uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, MPIPOOL__HDR_MAX, pool->piece);
@@ -225,12 +265,6 @@ static void note_busy(mpipool__group *g, double busy, uint64_t count) {
         g->heavy = 1;
 }
 
-/* 1 once the items look even: two shares (or own slices) a rank of the
- * group timed in this job, none far longer than the mean. */
-static int even(const mpipool__group *g) {
-    return !g->heavy && g->seen >= 2 * ((uint64_t)g->n + 1);
-}
-
 /* Tell the master once per chunk received if the members ran dry behind a
  * long share of the oldest chunk (mpipool__plan_room, TAG_ROOM): it would
  * see that chunk late only after twice its whole time. */
@@ -257,8 +291,30 @@ cleanup:
     return rc;
 }
 
-/* Run a slice of the oldest chunk with items left on the leader itself.
- * 1 if it ran one, 0 if nothing is left, or an MPIPOOL_E code. */
+/* Seconds until the first member with work in flight may run dry: its
+ * shares done one after the other, each from when it was sent at the
+ * earliest (so it errs towards looking too soon); 0 if none has any. */
+static double members_busy(const mpipool__group *g, double per, double now) {
+    double first = 0;
+    for (int m = 0; m < g->n; m++) {
+        const gslot *o[2] = {&g->slots[2 * m], &g->slots[2 * m + 1]};
+        if (o[0]->c && o[1]->c && o[1]->seq < o[0]->seq) {
+            o[0] = &g->slots[2 * m + 1];
+            o[1] = &g->slots[2 * m];
+        }
+        double until = 0;
+        for (int i = 0; i < 2; i++) {
+            if (o[i]->c == NULL || o[i]->done) continue;
+            until = (until > o[i]->t_sent ? until : o[i]->t_sent) + per * (double)o[i]->count;
+        }
+        if (until > 0 && (first == 0 || until < first)) first = until;
+    }
+    return first > now ? first - now : 0;
+}
+
+/* Run a slice (or, with even long items, a run) of the oldest chunk with
+ * items left on the leader itself.  1 if it ran one, 0 if nothing is
+ * left, or an MPIPOOL_E code. */
 static int run_own(mpipool__group *g) {
     mpipool *pool = g->pool;
     gchunk *c = NULL;
@@ -271,9 +327,15 @@ static int run_own(mpipool__group *g) {
         return mpipool__error(pool, MPIPOOL_EPROTO, "mpipool_serve: rank %d: the master asked for task #%u "
                               "but only %zu are registered", pool->rank, h->fn, mpipool__registry_count());
     uint64_t k = 1, left = mpipool__gchunk_left(c), off = 0;
-    if (g->busy_items > 0 && g->busy_sum > 0) {
-        double per = g->busy_sum / g->busy_items, want = MPIPOOL__OWN_SLICE_SECONDS / per;
+    double per = per_item(g);
+    if (per > 0) {
+        double want = MPIPOOL__OWN_SLICE_SECONDS / per;
         if (want > 1) k = want >= (double)left ? left : (uint64_t)want;
+    }
+    /* Long even items: a run as long as the members stay busy. */
+    if (even_long(g)) {
+        uint64_t run = mpipool__plan_own_run(per, members_busy(g, per, MPI_Wtime()), keep(g, c), left);
+        if (run > k) k = run;
     }
     (void)mpipool__gchunk_take(c, k, &off, &k); /* given back items first: maybe fewer */
     size_t isz = (size_t)h->in_size, osz = (size_t)h->out_size;
@@ -289,6 +351,7 @@ static int run_own(mpipool__group *g) {
     if (nfail > 0) add_failures(c, (uint64_t)nfail, g->own.first_fail, pool->rank, g->own.p, g->own.len);
     c->busy += busy;
     c->done += k;
+    c->mine += k;
     note_busy(g, busy, k);
     g->busy_sum += busy;
     g->busy_items += (double)k;

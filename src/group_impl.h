@@ -14,6 +14,7 @@ typedef struct gchunk {
     char *in;                 /* its items, h.count * h.in_size bytes      */
     char *res;                /* result_hdr + h.count * h.out_size          */
     uint64_t next, done;      /* items handed out once / run, anywhere      */
+    uint64_t mine;            /* ... of them run by the leader itself       */
     uint64_t (*redo)[2];      /* given back, to hand out again: (offset, count) */
     size_t nredo, redo_cap;
     uint64_t redo_items;      /* ... their items in all                     */

@@ -56,6 +56,28 @@ int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, i
     return even && per_item > MPIPOOL__OWN_SLICE_SECONDS && held > 1 ? 2 : 0;
 }
 
+uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail) {
+    if (ranks == 0) ranks = 1;
+    uint64_t share = count / ranks + (count % ranks != 0);
+    return share < avail ? share : avail;
+}
+
+uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran) {
+    uint64_t part = count / (ranks ? ranks : 1);
+    return part > ran ? part - ran : 0;
+}
+
+uint64_t mpipool__plan_own_run(double per_item, double slack, uint64_t keep, uint64_t left) {
+    uint64_t k = 1;
+    if (per_item > 0 && slack > 2 * per_item) {
+        double most = slack / per_item - 1;
+        k = most >= (double)UINT64_MAX ? UINT64_MAX : (uint64_t)most;
+    }
+    if (keep > 0 && k > keep) k = keep;
+    if (k > left) k = left;
+    return k;
+}
+
 int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected) {
     if (held > 0 || members <= 0 || 2 * idle < members || expected <= 0) return 0;
     return age > MPIPOOL__HEAVY_FACTOR * expected + MPIPOOL__STUCK_SLACK_SECONDS;

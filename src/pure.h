@@ -187,6 +187,29 @@ int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share);
  * hierarchy on, 0.983 -> 0.939; keeping no item, 1024 x 1 ms uniform
  * 0.957 instead of 0.974.) */
 int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, int even);
+/* Even, long items in a group (`even` as above, and an item takes
+ * MPIPOOL__HEAVY_ITEM_SECONDS or more): each GROUP chunk of `count` items is split
+ * evenly over the group's `ranks` (its leader included), one share a
+ * rank.  mpipool__plan_even_share: a member's share, ceil(count / ranks),
+ * at most `avail` (items of the chunk not handed out and not the
+ * leader's).  mpipool__plan_even_keep: the items the leader still keeps
+ * for itself, floor(count / ranks) less the `ran` it has run of the chunk.
+ * Guided over what the leader held instead (half of it a round), most
+ * shares were one item: a leader of 31 members handed out 541 shares in a
+ * 50 ms map, ran 49 items to its members' 50, and one member per group ran
+ * a 51st, which ended the map an item late (SimGrid, 1024 x 1 ms uniform:
+ * 0.974; split evenly, with the own runs below, every rank ran 50: 0.985). */
+uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail);
+uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran);
+/* Items in a group leader's own run, with even long items: as many as end
+ * an item before `slack` seconds have passed (when its first member may
+ * run dry: every member's shares in flight done, at `per_item` seconds an
+ * item), at least 1, at most `keep` (its part of the chunk, if > 0) and
+ * `left` (the chunk's items not handed out).  A leader notices its members
+ * only between its runs, and each look costs a test of every member's
+ * request: one run an item took 12.7 us a look at 63 members (SimGrid,
+ * 4096 x 1 ms uniform). */
+uint64_t mpipool__plan_own_run(double per_item, double slack, uint64_t keep, uint64_t left);
 /* A chunk (or share) this much past its expected time is not merely a
  * rank the OS let wait for a time slice (an oversubscribed node):
  * something in it is long (reclaim.c's stuck worker, dispatch.c's stuck

@@ -309,6 +309,54 @@ static void test_second_share(void **state) {
     assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 0), 0);
 }
 
+/* Even, long items in a group: a member's share, the leader's part and
+ * its own runs (group.c, even_long). */
+static void test_even_split(void **state) {
+    (void)state;
+    /* 64 items over 32 ranks: two a member; the leader keeps two, then
+     * fewer as it runs them, never below none. */
+    assert_int_equal(mpipool__plan_even_share(64, 32, 62), 2);
+    assert_int_equal(mpipool__plan_even_keep(64, 32, 0), 2);
+    assert_int_equal(mpipool__plan_even_keep(64, 32, 1), 1);
+    assert_int_equal(mpipool__plan_even_keep(64, 32, 2), 0);
+    assert_int_equal(mpipool__plan_even_keep(64, 32, 5), 0);
+    /* Not a multiple: members round up, the leader down. */
+    assert_int_equal(mpipool__plan_even_share(100, 32, 97), 4);
+    assert_int_equal(mpipool__plan_even_keep(100, 32, 0), 3);
+    /* Never more than is left for the members. */
+    assert_int_equal(mpipool__plan_even_share(64, 32, 1), 1);
+    assert_int_equal(mpipool__plan_even_share(64, 32, 0), 0);
+    /* A group of one (no member) keeps the whole chunk. */
+    assert_int_equal(mpipool__plan_even_keep(7, 1, 0), 7);
+    /* Every item of a chunk goes once: members take shares from what the
+     * leader does not keep until it is gone, no share above the even one,
+     * and with the leader's part that is the whole chunk. */
+    for (uint64_t count = 1; count <= 300; count++)
+        for (uint64_t ranks = 1; ranks <= 40; ranks++) {
+            uint64_t kept = mpipool__plan_even_keep(count, ranks, 0), avail = count - kept, handed = 0;
+            assert_true(kept <= count);
+            for (uint64_t m = 0; m + 1 < ranks; m++) {
+                uint64_t s = mpipool__plan_even_share(count, ranks, avail - handed);
+                assert_true(s <= (count + ranks - 1) / ranks);
+                handed += s;
+            }
+            assert_true(handed <= avail);
+            if (ranks > 1) assert_int_equal(handed + kept, count);
+        }
+    /* Own runs: one item when a member may need the leader within two. */
+    assert_int_equal(mpipool__plan_own_run(1e-3, 0, 5, 10), 1);
+    assert_int_equal(mpipool__plan_own_run(1e-3, 1.5e-3, 5, 10), 1);
+    /* Else to an item before the first member runs dry... */
+    assert_int_equal(mpipool__plan_own_run(1e-3, 10.5e-3, 20, 30), 9);
+    assert_int_equal(mpipool__plan_own_run(1e-3, 10.5e-3, 0, 30), 9);
+    /* ... within its part and what is left. */
+    assert_int_equal(mpipool__plan_own_run(1e-3, 10.5e-3, 4, 30), 4);
+    assert_int_equal(mpipool__plan_own_run(1e-3, 10.5e-3, 20, 3), 3);
+    /* Time unknown: one; a slack too large to count in items: what is left. */
+    assert_int_equal(mpipool__plan_own_run(0, 1.0, 20, 30), 1);
+    assert_int_equal(mpipool__plan_own_run(1e-12, 1e9, 0, 77), 77);
+}
+
 /* A group leader asking the master for one chunk more (group.c). */
 static void test_transit_late(void **state) {
     (void)state;
@@ -482,6 +530,7 @@ int main(void) {
         cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_second_share),
+        cmocka_unit_test(test_even_split),
         cmocka_unit_test(test_room),
         cmocka_unit_test(test_transit_late),
         cmocka_unit_test(test_link_busy),

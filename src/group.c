@@ -134,6 +134,7 @@ int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_
     if (h->job != g->job) { /* a new job: its items' times are not known yet */
         g->heavy = 0;
         g->seen = 0;
+        g->least = g->most = 0;
     }
     g->job = h->job;
     g->asked = 0;
@@ -159,13 +160,14 @@ static double per_item(const mpipool__group *g) {
 }
 
 /* 1 if chunks are split evenly, one share a rank (mpipool__plan_even_share):
- * even items, each one long enough to count at the end of a map
- * (MPIPOOL__HEAVY_ITEM_SECONDS).  At 100 us the split gained with uniform
- * items (SimGrid, 4096 ranks: 0.976 -> 0.982) but lost with heavy tails
- * (0.954 -> 0.949), where a group looked even until its first long item
- * and then held it in a member's larger share. */
+ * even items (within MPIPOOL__EVEN_SPREAD of each other), each one long
+ * enough to count at the end of a map (MPIPOOL__HEAVY_ITEM_SECONDS).  At
+ * 100 us the split gained with uniform items (SimGrid, 4096 ranks: 0.976
+ * -> 0.982) but lost with heavy tails (0.954 -> 0.949), where a group
+ * looked even until its first long item and then held it in a member's
+ * larger share. */
 static int even_long(const mpipool__group *g) {
-    return even(g) && per_item(g) >= MPIPOOL__HEAVY_ITEM_SECONDS;
+    return even(g) && per_item(g) >= MPIPOOL__HEAVY_ITEM_SECONDS && mpipool__plan_even_spread(g->least, g->most);
 }
 
 /* Items of c the leader keeps for itself (even_long; else none). */
@@ -261,6 +263,9 @@ static void add_failures(gchunk *c, uint64_t nfail, uint64_t first_fail, int ran
  * far more than the mean so far (before them). */
 static void note_busy(mpipool__group *g, double busy, uint64_t count) {
     g->seen++;
+    double per = count > 0 ? busy / (double)count : 0;
+    if (g->seen == 1 || per < g->least) g->least = per;
+    if (per > g->most) g->most = per;
     if (g->busy_items > 0 && busy > MPIPOOL__HEAVY_FACTOR * (g->busy_sum / g->busy_items) * (double)count)
         g->heavy = 1;
 }

@@ -62,6 +62,8 @@ struct mpipool__group {
     mpipool__fails own;       /* the failures of the leader's own slice      */
     uint64_t job;             /* the job of the last chunk taken             */
     uint64_t seen;            /* ... its shares and own slices timed so far  */
+    double least, most;       /* ... the least and most seconds an item took
+                                 in one of them (an even split's test)       */
     int asked;                /* TAG_ROOM sent since the last chunk came    */
     int heavy;                /* ... one of which took far longer than the
                                  mean (heavy tails)                          */

@@ -62,6 +62,10 @@ uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail
     return share < avail ? share : avail;
 }
 
+int mpipool__plan_even_spread(double least, double most) {
+    return least > 0 && most <= MPIPOOL__EVEN_SPREAD * least;
+}
+
 uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran) {
     uint64_t part = count / (ranks ? ranks : 1);
     return part > ran ? part - ran : 0;

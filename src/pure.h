@@ -200,6 +200,15 @@ int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, i
  * a 51st, which ended the map an item late (SimGrid, 1024 x 1 ms uniform:
  * 0.974; split evenly, with the own runs below, every rank ran 50: 0.985). */
 uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail);
+/* ... and only while no share or own run of the job took over
+ * MPIPOOL__EVEN_SPREAD times as long an item (`most` seconds) as another
+ * did (`least`): 1 if so.  "Even" alone (no outlier over
+ * MPIPOOL__HEAVY_FACTOR times the mean) let half the groups of a
+ * Pareto(1.5) map split evenly until a long item came, which then held
+ * up a whole share (SimGrid, 256 ranks x 1 ms Pareto, hierarchy on:
+ * 0.985 -> 0.970; with this test 0.985). */
+int mpipool__plan_even_spread(double least, double most);
+#define MPIPOOL__EVEN_SPREAD 2.0
 uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran);
 /* Items in a group leader's own run, with even long items: as many as end
  * an item before `slack` seconds have passed (when its first member may

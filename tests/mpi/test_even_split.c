@@ -8,14 +8,14 @@
  * Run with the hierarchy forced on in groups of 3 (CTest): at 4 ranks rank
  * 1 leads ranks 2 and 3; at 2 ranks the one worker is a group of one, which
  * keeps every item of its chunks; at 1 rank the master runs everything.
- * N items of 1 ms each (longer than a leader's own slice, 50 us, so the
- * split applies once the group has timed two shares a rank, unless a busy
- * machine makes one item look like a heavy tail), automatic chunks.  A
- * temporary print in group.c, in 3 runs at 4 ranks when this was written,
- * showed (over the two maps) 31 or 32 shares split evenly, 3 or 4 items
- * taken from the leader's part by an idle member, and 16 own runs of more
- * than one item; which share went where is timing, not asserted (the
- * arithmetic is test_plan's).
+ * N items of 1 ms each (0.5 ms or more, so the split applies once the
+ * group has timed two shares a rank, unless a busy machine makes one item
+ * look like a heavy tail, or take twice as long as another), automatic
+ * chunks.  A temporary print in group.c, in 5 runs at 4 ranks while two
+ * simulations loaded the machine, showed (over the two maps) 10 to 32
+ * shares split evenly, up to 7 items taken from the leader's part by an
+ * idle member, and 7 to 15 own runs of more than one item; which share
+ * went where is timing, not asserted (the arithmetic is test_plan's).
  *
  * Checks at 1, 2 and 4 ranks:
  *  - item FAIL fails: MPIPOOL_ETASK from the map, its status ETASK and its

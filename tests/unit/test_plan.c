@@ -343,6 +343,12 @@ static void test_even_split(void **state) {
             assert_true(handed <= avail);
             if (ranks > 1) assert_int_equal(handed + kept, count);
         }
+    /* Even enough to split: no item over twice as long as another. */
+    assert_int_equal(mpipool__plan_even_spread(1e-3, 1e-3), 1);
+    assert_int_equal(mpipool__plan_even_spread(1e-3, MPIPOOL__EVEN_SPREAD * 1e-3), 1);
+    assert_int_equal(mpipool__plan_even_spread(1e-3, MPIPOOL__EVEN_SPREAD * 1e-3 * 1.01), 0);
+    assert_int_equal(mpipool__plan_even_spread(0, 1e-3), 0);
+    assert_int_equal(mpipool__plan_even_spread(0, 0), 0);
     /* Own runs: one item when a member may need the leader within two. */
     assert_int_equal(mpipool__plan_own_run(1e-3, 0, 5, 10), 1);
     assert_int_equal(mpipool__plan_own_run(1e-3, 1.5e-3, 5, 10), 1);

@@ -135,6 +135,7 @@ def main():
     ap.add_argument("--dyn-max", type=int)
     ap.add_argument("--elapsed", type=int)
     ap.add_argument("--hierarchy")
+    ap.add_argument("--only", help="SCALE_ONLY's record (run.sh): the points re-run, and the run the rest are from")
     a = ap.parse_args()
 
     if a.save_section:
@@ -172,10 +173,22 @@ def main():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     us = float(cal["us_per_message"])
     out = [HEADING, ""]
-    out.append(f"Produced by `bench/run scale` (which runs `bench/scale/run.sh`) on {now}; the whole run, "
-               f"calibration and builds included, took **{a.elapsed} s** of wall time on this 2-core machine "
-               f"({sim_wall:.0f} s of simulations, {a.jobs} at a time). Load average after: "
-               f"{open('/proc/loadavg').read().split()[0]}.")
+    load = open('/proc/loadavg').read().split()[0]
+    o = None
+    if a.only and os.path.exists(a.only):
+        o = dict(l.rstrip("\n").split("=", 1) for l in open(a.only) if "=" in l)
+    if o is None:
+        out.append(f"Produced by `bench/run scale` (which runs `bench/scale/run.sh`) on {now}; the whole run, "
+                   f"calibration and builds included, took **{a.elapsed} s** of wall time on this 2-core machine "
+                   f"({sim_wall:.0f} s of simulations, {a.jobs} at a time). Load average after: {load}.")
+    else:
+        out.append(f"Produced by `bench/run scale` (which runs `bench/scale/run.sh`) in two steps. The whole grid "
+                   f"ran on {o.get('grid_date', '?')} with commit {o.get('grid_commit', '?')} "
+                   f"(**{o.get('grid_elapsed', '?')} s** of wall time on this 2-core machine); then the points "
+                   f"whose names match `SCALE_ONLY='{o.get('only', '')}'` ran again on {o.get('date', '?')} with "
+                   f"commit {o.get('commit', '?')} (**{a.elapsed} s**), a change that could move only them; every "
+                   f"other point is the grid's. {sim_wall:.0f} s of simulations in all, {a.jobs} at a time. Load "
+                   f"average after: {load}.")
     out.append("")
     out.append("mpipool's real code (src/*.c, built with `smpicc`) and two hand-written MPI peers run on a "
                "simulated cluster of 4096 hosts (bench/scale/platform.xml: one rank per 1 Gflop/s host, "

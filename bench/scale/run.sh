@@ -28,7 +28,11 @@
 # the draws (default "default 1 2 3 4 5"; "default" is the grid's own),
 # SCALE_SEED_POINTS the Pareto points as RANKS:D_US (default "1024:100
 # 1024:1000 4096:100 4096:1000"); SCALE_T, the timeouts and SCALE_JOBS as
-# above.
+# above.  SCALE_ONLY (full run): an extended regex; only the points whose
+# names (bench/build/scale/plan.txt, e.g. "1024-1000-pareto-mpipool-on")
+# match it run again, with today's code, and every other point keeps its
+# result from the last whole grid in bench/build/scale (after a change that
+# can only move those points; the Scale section says which points re-ran).
 #
 # Exit status: non-zero if a build fails, or a program fails or gives wrong
 # results (a point that only runs out of wall time is reported, not failed,
@@ -44,7 +48,7 @@ case "${1:-}" in
   "") ;;
   --smoke) mode=smoke ;;
   --seeds) mode=seeds ;;
-  -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "bench/scale/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
@@ -72,7 +76,18 @@ else
   RT_N=20000; RT_REPS=3
 fi
 mkdir -p "$O/points"
-rm -f "$O"/points/*
+ONLY=
+if [ "$mode" = full ] && [ -n "${SCALE_ONLY:-}" ]; then
+  ONLY=$SCALE_ONLY
+  if [ ! -f "$O/grid.txt" ]; then
+    echo "bench/scale: SCALE_ONLY needs a whole grid's results in $O first (bench/run scale)" >&2
+    exit 2
+  fi
+else
+  rm -f "$O"/points/* "$O/only.txt"
+  printf 'grid_date=%s\ngrid_commit=%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" >"$O/grid.txt"
+fi
 log=$O/log.txt
 : >"$log"
 failures=0
@@ -227,9 +242,24 @@ if [ -n "$LONG_T" ] && [ "$LONG_T" != 0 ]; then
   done
   sort -u "$long_plan" -o "$long_plan"
 fi
-say "$(cat "$plan" "$long_plan" | wc -l) simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration (longer runs: ${LONG_T:-none})"
+nsim=$(cat "$plan" "$long_plan" | wc -l)
+[ -n "$ONLY" ] && nsim=$(cat "$plan" "$long_plan" | cut -d' ' -f1 | grep -Ec -- "$ONLY")
+say "$nsim simulations, $JOBS at a time, ${TMO}s wall each at most (${TMO_4096}s at 4096 ranks); T = $T s ideal per configuration (longer runs: ${LONG_T:-none})"
 running=0
+if [ -n "$ONLY" ]; then
+  missing=0
+  while read -r name _; do
+    if ! echo "$name" | grep -Eq -- "$ONLY" && [ ! -f "$O/points/$name.meta" ]; then
+      echo "bench/scale: SCALE_ONLY: no earlier result for $name in $O/points" >&2
+      missing=1
+    fi
+  done < <(cat "$long_plan" "$plan")
+  [ $missing = 0 ] || exit 2
+  { cat "$O/grid.txt"; printf 'only=%s\ndate=%s\ncommit=%s\n' "$ONLY" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+      "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"; } >"$O/only.txt"
+fi
 while read -r name p impl d dist t seed; do
+  if [ -n "$ONLY" ] && ! echo "$name" | grep -Eq -- "$ONLY"; then continue; fi
   printf '  %s ranks=%s D=%sus %s T=%s%s\n' "$impl" "$p" "$d" "$dist" "$t" "${seed:+ seed=$seed}"
   point "$name" "$p" "$impl" "$d" "$dist" "$t" "$seed" &
   running=$((running + 1))
@@ -296,6 +326,7 @@ for f in "$O"/points/*.meta; do
   fi
 done
 elapsed=$(( $(date +%s) - started ))
+[ "$mode" = full ] && [ -z "$ONLY" ] && echo "grid_elapsed=$elapsed" >>"$O/grid.txt"
 say "grid done in ${elapsed}s; $dat"
 
 # ---- report ----------------------------------------------------------------
@@ -318,7 +349,7 @@ elif [ "$mode" = full ]; then
   if ! python3 bench/scale/report.py --dat "$dat" --calibration "$O/calibration.txt" \
         --results bench/RESULTS.md --png bench/scale.png --gp "$O/scale.gp" \
         --points "$O/points" --plan "$plan" --t "$T" --long-dat "$long_dat" --long-t "${LONG_T:-0}" --timeout "$TMO" --timeout-4096 "$TMO_4096" --jobs "$JOBS" \
-        --dyn-max "$DYN_MAX" --elapsed "$elapsed" --hierarchy "$hier"; then
+        --dyn-max "$DYN_MAX" --elapsed "$elapsed" --hierarchy "$hier" --only "$O/only.txt"; then
     echo "bench/scale: report.py failed" >&2
     failures=$((failures + 1))
   else

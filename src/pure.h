@@ -188,19 +188,21 @@ int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share);
  * 0.957 instead of 0.974.) */
 int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, int even);
 /* Even, long items in a group (`even` as above, and an item takes
- * MPIPOOL__HEAVY_ITEM_SECONDS or more): each GROUP chunk of `count` items is split
- * evenly over the group's `ranks` (its leader included), one share a
- * rank.  mpipool__plan_even_share: a member's share, ceil(count / ranks),
- * at most `avail` (items of the chunk not handed out and not the
- * leader's).  mpipool__plan_even_keep: the items the leader still keeps
- * for itself, floor(count / ranks) less the `ran` it has run of the chunk.
+ * MPIPOOL__HEAVY_ITEM_SECONDS or more): each GROUP chunk of `count`
+ * items is split evenly over the group's `ranks` (its leader included),
+ * one share a rank.  mpipool__plan_even_share: a member's share,
+ * ceil(count / ranks), at most `avail` (items of the chunk not handed out
+ * and not the leader's).  mpipool__plan_even_keep: the items the leader
+ * still keeps for itself, floor(count / ranks) less the `ran` it has run
+ * of the chunk.
  * Guided over what the leader held instead (half of it a round), most
  * shares were one item: a leader of 31 members handed out 541 shares in a
  * 50 ms map, ran 49 items to its members' 50, and one member per group ran
  * a 51st, which ended the map an item late (SimGrid, 1024 x 1 ms uniform:
  * 0.974; split evenly, with the own runs below, every rank ran 50: 0.985). */
 uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail);
-/* ... and only while no share or own run of the job took over
+uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran);
+/* The split applies only while no share or own run of the job took over
  * MPIPOOL__EVEN_SPREAD times as long an item (`most` seconds) as another
  * did (`least`): 1 if so.  "Even" alone (no outlier over
  * MPIPOOL__HEAVY_FACTOR times the mean) let half the groups of a
@@ -209,7 +211,6 @@ uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail
  * 0.985 -> 0.970; with this test 0.985). */
 int mpipool__plan_even_spread(double least, double most);
 #define MPIPOOL__EVEN_SPREAD 2.0
-uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran);
 /* Items in a group leader's own run, with even long items: as many as end
  * an item before `slack` seconds have passed (when its first member may
  * run dry: every member's shares in flight done, at `per_item` seconds an

@@ -204,8 +204,8 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
      * With even long items, one rank's part of the chunk instead (even_long). */
     uint64_t have = mpipool__group_held(g), left = mpipool__gchunk_left(c), ranks = (uint64_t)g->n + 1;
     uint64_t share = (have + 2 * ranks - 1) / (2 * ranks), least = 1;
-    if (g->busy_items > 0 && g->busy_sum > 0) {
-        double want = MIN_SHARE_SECONDS / (g->busy_sum / g->busy_items);
+    if (per_item(g) > 0) {
+        double want = MIN_SHARE_SECONDS / per_item(g);
         if (want > 1) least = want >= (double)left ? left : (uint64_t)want;
     }
     if (share < least) share = least;
@@ -477,7 +477,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
      * while there is enough for every rank to have two, or before the
      * leader runs an item of its own that is long (plan_second_share);
      * else the leader takes its own part. */
-    double per = g->busy_items > 0 ? g->busy_sum / g->busy_items : 0;
+    double per = per_item(g);
     for (int round = 0; round < 2; round++) {
         for (int m = 0; m < g->n; m++) {
             gslot *a = &g->slots[2 * m], *b = a + 1;
@@ -520,8 +520,8 @@ cleanup:
 }
 
 double mpipool__group_due(const mpipool__group *g) {
-    if (g == NULL || g->active == 0 || g->busy_items <= 0 || g->busy_sum <= 0) return 0;
-    double per = g->busy_sum / g->busy_items, due = 0, now = MPI_Wtime();
+    if (g == NULL || g->active == 0 || per_item(g) <= 0) return 0;
+    double per = per_item(g), due = 0, now = MPI_Wtime();
     for (int i = 0; i < 2 * g->n; i++) {
         const gslot *s = &g->slots[i], *other = &g->slots[i ^ 1];
         if (s->c == NULL || s->done) continue;

@@ -250,13 +250,29 @@ static void drop_requests(slot *s) {
     s->rmsg = NULL;
 }
 
-/* Worker w is gone: its chunks go back to their jobs, oldest (the one it
- * was running) first, and it never gets another (recover.c). */
+/* Worker w's chunk holding the item its death report names, or NULL.
+ * The report may overtake the answer to an older chunk (another tag), so
+ * the chunk it was running is not always its oldest one left: taken for
+ * the oldest, the item that killed it went back to the job as unstarted
+ * and killed a second worker, also without recovery (MPICH, CI,
+ * recover_journal.sh poison: item 81 crashed ranks 1 and 2 in one run). */
+static slot *reported_slot(const mpipool__engine *e, int w, const mpipool__died_msg *why) {
+    if (why == NULL) return NULL;
+    for (slot *s = mpipool__rank_slots(e, w), *end = s + e->per * e->span[w]; s < end; s++)
+        if (s->worker == w && s->job->id == why->job && why->item >= s->first && why->item - s->first < s->count)
+            return s;
+    return NULL;
+}
+
+/* Worker w is gone: its chunks go back to their jobs, oldest first, and it
+ * never gets another (recover.c).  The one it was running: the one its
+ * report names, else the oldest. */
 static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
-    int running = 1;
+    slot *named = reported_slot(e, w, why);
+    int running = named == NULL;
     for (slot *s; (s = mpipool__oldest_slot(e, w)) != NULL;) {
         mpipool__obs_lost(e->pool, s->job, w, s->first, s->count);
-        mpipool__recover_requeue(e, s, w, running, why);
+        mpipool__recover_requeue(e, s, w, named ? s == named : running, why);
         running = 0;
         drop_requests(s);
         slot_release(e, s);

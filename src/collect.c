@@ -35,6 +35,16 @@ static int bad_answer(mpipool__engine *e, const char *fmt, ...) {
     return -1;
 }
 
+/* A group leader's word on its items (wire.h, result_hdr.even): fair
+ * parts (dispatch.c) once every leader said they are even and long, and
+ * none ever that they are not. */
+static void note_even(mpipool__engine *e, mpipool_job *j, int w, uint32_t even) {
+    if (even == MPIPOOL__EVEN_NO) j->uneven = 1;
+    if (even != MPIPOOL__EVEN_YES || e->even_job[w] == j->id) return;
+    e->even_job[w] = j->id;
+    j->even_leaders++;
+}
+
 /* Wait for the chunk's sends and pieces, put its header in s->rhdr (and
  * small results in place), and check that the answer is the chunk's. */
 static int check_answer(mpipool__engine *e, slot *s) {
@@ -144,6 +154,7 @@ static int collect(mpipool__engine *e, slot *s) {
         j->per_item = j->busy_sum / j->busy_items;
     }
     j->done += ran;
+    if (s->units > 1) note_even(e, j, s->worker, h->even);
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     if (h->given_back) mpipool__obs_members_gave_back(e->pool, s->worker, h->given_back);
     mpipool__recover_heard(e, s->worker);

@@ -143,6 +143,8 @@ struct mpipool__engine {
                                  was collected (collect.c)                */
     uint64_t *last_job;       /* per rank: the job of the last chunk sent it, */
     size_t *last_count;       /* ... and its items (slow start, plan.c)     */
+    size_t *job_items;        /* ... and all the items of that job sent it  */
+    uint64_t *even_job;       /* per leader: the job it last said was even  */
     MPI_Request *rreqs;       /* the slots' receives, then ENGINE_EXTRA_REQS */
     int *idx;
     MPI_Status *statuses;     /* nslots + 1, for the Testsome on rreqs     */

@@ -200,6 +200,8 @@ static void engine_free(mpipool__engine *e) {
     free(e->answered);
     free(e->last_job);
     free(e->last_count);
+    free(e->job_items);
+    free(e->even_job);
     mpipool__recover_free(e);
     mpipool__reclaim_free(e);
     free(e);
@@ -221,9 +223,12 @@ int mpipool__engine_create(mpipool *pool) {
     e->answered = calloc((size_t)pool->size, sizeof *e->answered);
     e->last_job = calloc((size_t)pool->size, sizeof *e->last_job);
     e->last_count = calloc((size_t)pool->size, sizeof *e->last_count);
+    e->job_items = calloc((size_t)pool->size, sizeof *e->job_items);
+    e->even_job = calloc((size_t)pool->size, sizeof *e->even_job);
     e->room = calloc((size_t)pool->size, sizeof *e->room);
     int rec = mpipool__recover_init(e), rcl = mpipool__reclaim_init(e);
-    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->span || !e->answered || !e->last_job || !e->last_count || !e->room || rec != 0 || rcl != 0) {
+    if (!e->slots || !e->rreqs || !e->idx || !e->statuses || !e->inflight || !e->span || !e->answered ||
+        !e->last_job || !e->last_count || !e->job_items || !e->even_job || !e->room || rec != 0 || rcl != 0) {
         engine_free(e);
         return MPIPOOL_ENOMEM;
     }
@@ -248,6 +253,8 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
         j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->per_item = -1.0;
     j->heavy = 0;
+    j->even_leaders = 0;
+    j->uneven = 0;
     j->id = pool->next_job++;
     if (j->status)
         for (size_t i = 0; i < j->n; i++) j->status[i] = MPIPOOL_ECANCELED;

@@ -27,6 +27,10 @@ struct mpipool_job {
     int heavy;                /* a chunk's items took far longer than that
                                  (plan.c, mpipool__plan_heavy): heavy tails */
     double busy_sum, busy_items; /* worker seconds and items behind per_item */
+    size_t even_leaders;      /* group leaders that said its items are even
+                                 and long (collect.c); all: fair parts     */
+    int uneven;               /* one said they are not, or a part was lost
+                                 (a death, items given back): no fair parts */
     size_t next;              /* first item not yet sent                  */
     size_t done;              /* items whose results are back             */
     int chunks_out;           /* chunks on workers                        */

@@ -170,6 +170,14 @@ static int even_long(const mpipool__group *g) {
     return even(g) && per_item(g) >= MPIPOOL__HEAVY_ITEM_SECONDS && mpipool__plan_even_spread(g->least, g->most);
 }
 
+/* What the answer for a chunk of `job` tells the master of the items
+ * (wire.h, result_hdr.even): fair parts need every group even and long. */
+static uint32_t evenness(const mpipool__group *g, uint64_t job) {
+    if (job != g->job) return MPIPOOL__EVEN_UNKNOWN; /* the times are another job's */
+    if (even_long(g)) return MPIPOOL__EVEN_YES;
+    return g->heavy || even(g) ? MPIPOOL__EVEN_NO : MPIPOOL__EVEN_UNKNOWN;
+}
+
 /* Items of c the leader keeps for itself (even_long; else none). */
 static uint64_t keep(const mpipool__group *g, const gchunk *c) {
     return even_long(g) ? mpipool__plan_even_keep(c->h.count, (uint64_t)g->n + 1, c->mine) : 0;
@@ -415,7 +423,7 @@ static int answer(mpipool__group *g, gchunk *c) {
     int rc = MPIPOOL_OK;
     size_t bytes = sizeof(mpipool__result_hdr) + (size_t)c->h.count * (size_t)c->h.out_size;
     mpipool__result_hdr rh = {c->h.job, c->h.first, c->h.count, c->nfail, c->first_fail, 0, 0, c->busy,
-                              c->nfail ? c->fail_rank : 0, 0, c->back};
+                              c->nfail ? c->fail_rank : 0, 0, c->back, evenness(g, c->h.job), 0};
     /* The same rule as a worker's answer, so the master's pre-posted
      * receives match: beyond a piece, the header alone, then pieces. */
     rh.pieces = bytes > pool->piece ? bytes - sizeof rh : 0;

@@ -66,6 +66,21 @@ int mpipool__plan_even_spread(double least, double most) {
     return least > 0 && most <= MPIPOOL__EVEN_SPREAD * least;
 }
 
+size_t mpipool__plan_fair_part(size_t n, size_t units, size_t workers) {
+    if (workers == 0) return n;
+    /* ceil(n * units / workers) without overflow: units <= workers. */
+    size_t q = n / workers, r = n % workers;
+    return q * units + (r * units + workers - 1) / workers;
+}
+
+size_t mpipool__plan_fair_chunk(size_t left, size_t units, size_t count) {
+    if (units == 0) units = 1;
+    size_t half = (left / 2 + units - 1) / units * units;
+    if (count < half) count = half;
+    if (left <= MPIPOOL__FAIR_LAST * units) count = left;
+    return count < left ? count : left;
+}
+
 uint64_t mpipool__plan_even_keep(uint64_t count, uint64_t ranks, uint64_t ran) {
     uint64_t part = count / (ranks ? ranks : 1);
     return part > ran ? part - ran : 0;

@@ -177,7 +177,15 @@ typedef struct {
     int64_t fail_rank;   /* GROUP: the member that ran item first_fail; 0 = the sender */
     uint64_t out_bytes;  /* > 0: a TAG_OUTPUT of this many bytes follows (after any TAG_FAIL) */
     uint64_t given_back; /* GROUP: items its members gave back unstarted (run again in the group) */
+    uint32_t even;       /* GROUP: MPIPOOL__EVEN_* (the leader's view of its items' times) */
+    uint32_t unused_;
 } mpipool__result_hdr;
+
+/* What a leader's answer says of its items (result_hdr.even): even and
+ * long, so it splits chunks evenly (group.c) and the master may send it
+ * fair parts (dispatch.c); not (heavy tails, uneven, or short); or not
+ * known yet (too few timed). */
+enum { MPIPOOL__EVEN_UNKNOWN = 0, MPIPOOL__EVEN_YES = 1, MPIPOOL__EVEN_NO = 2 };
 
 /* The larger of the two headers: a chunk (work_hdr) and its answer
  * (result_hdr) that must both fit one message hold this many bytes of

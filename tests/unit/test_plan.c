@@ -311,6 +311,60 @@ static void test_second_share(void **state) {
 
 /* Even, long items in a group: a member's share, the leader's part and
  * its own runs (group.c, even_long). */
+/* Fair parts: every group's part together cover the map, none is more
+ * than a rank's item over its exact share, and the chunks of one group
+ * add up to its part exactly, in few of them, the last one whole. */
+static void test_fair_parts(void **state) {
+    (void)state;
+    /* The grid's map: 50 items a rank, 64 groups of 64 (the last of 63). */
+    assert_int_equal(mpipool__plan_fair_part(204750, 64, 4095), 3200);
+    assert_int_equal(mpipool__plan_fair_part(204750, 63, 4095), 3150);
+    /* Not a multiple: rounded up, so the parts cover n. */
+    assert_int_equal(mpipool__plan_fair_part(10, 1, 3), 4);
+    assert_int_equal(mpipool__plan_fair_part(0, 8, 63), 0);
+    assert_int_equal(mpipool__plan_fair_part(7, 5, 0), 7);
+    /* No overflow where n * units would not fit. */
+    size_t big = SIZE_MAX / 2;
+    assert_true(mpipool__plan_fair_part(big, 3, 4) >= big / 4 * 3);
+    assert_true(mpipool__plan_fair_part(big, 3, 4) <= big / 4 * 3 + 3);
+    for (size_t workers = 1; workers <= 70; workers++)
+        for (size_t g = 1; g <= workers; g++)
+            for (size_t n = 0; n <= 400; n += 7) {
+                size_t sum = 0;
+                for (size_t first = 0; first < workers; first += g) {
+                    size_t units = workers - first < g ? workers - first : g, part;
+                    part = mpipool__plan_fair_part(n, units, workers);
+                    /* ceil of the exact share */
+                    assert_true(part * workers >= n * units);
+                    assert_true(part * workers < n * units + workers);
+                    sum += part;
+                }
+                assert_true(sum >= n);
+            }
+    /* Chunks: at least half of what is left, in whole items a rank. */
+    assert_int_equal(mpipool__plan_fair_chunk(3072, 64, 100), 1536);
+    assert_int_equal(mpipool__plan_fair_chunk(3072, 64, 2000), 2000);
+    assert_int_equal(mpipool__plan_fair_chunk(3000, 64, 1), 1536);
+    /* MPIPOOL__FAIR_LAST items a rank or fewer: all of it at once. */
+    assert_int_equal(mpipool__plan_fair_chunk(MPIPOOL__FAIR_LAST * 64, 64, 64), MPIPOOL__FAIR_LAST * 64);
+    assert_int_equal(mpipool__plan_fair_chunk(5, 64, 1), 5);
+    /* Never more than is left. */
+    assert_int_equal(mpipool__plan_fair_chunk(3072, 64, 5000), 3072);
+    assert_int_equal(mpipool__plan_fair_chunk(7, 0, 1), 7);
+    for (size_t units = 1; units <= 80; units += 3)
+        for (size_t part = 1; part <= 2000; part += 13) {
+            size_t left = part, chunks = 0;
+            while (left > 0) {
+                size_t c = mpipool__plan_fair_chunk(left, units, 1);
+                assert_true(c >= 1 && c <= left);
+                left -= c;
+                chunks++;
+            }
+            /* halving down to MPIPOOL__FAIR_LAST items a rank */
+            assert_true(chunks <= 8);
+        }
+}
+
 static void test_even_split(void **state) {
     (void)state;
     /* 64 items over 32 ranks: two a member; the leader keeps two, then
@@ -537,6 +591,7 @@ int main(void) {
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_second_share),
         cmocka_unit_test(test_even_split),
+        cmocka_unit_test(test_fair_parts),
         cmocka_unit_test(test_room),
         cmocka_unit_test(test_transit_late),
         cmocka_unit_test(test_link_busy),

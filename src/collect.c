@@ -37,8 +37,17 @@ static int bad_answer(mpipool__engine *e, const char *fmt, ...) {
 
 /* A group leader's word on its items (wire.h, result_hdr.even): fair
  * parts (dispatch.c) once every leader said they are even and long, and
- * none ever that they are not. */
-static void note_even(mpipool__engine *e, mpipool_job *j, int w, uint32_t even) {
+ * none ever that they are not; nor while one group's items took longer
+ * than another's (MPIPOOL__FAIR_SPREAD: slower nodes, say), which fair
+ * parts would leave with as many items as the fast ones. */
+static void note_even(mpipool__engine *e, mpipool_job *j, int w, const mpipool__result_hdr *h) {
+    uint32_t even = h->even;
+    if (h->count > 0 && h->busy > 0) {
+        double per = h->busy / (double)h->count;
+        if (j->grp_least <= 0 || per < j->grp_least) j->grp_least = per;
+        if (per > j->grp_most) j->grp_most = per;
+        if (j->grp_most > MPIPOOL__FAIR_SPREAD * j->grp_least) even = MPIPOOL__EVEN_NO;
+    }
     if (even == MPIPOOL__EVEN_NO) j->uneven = 1;
     if (even != MPIPOOL__EVEN_YES || e->even_job[w] == j->id) return;
     e->even_job[w] = j->id;
@@ -154,7 +163,7 @@ static int collect(mpipool__engine *e, slot *s) {
         j->per_item = j->busy_sum / j->busy_items;
     }
     j->done += ran;
-    if (s->units > 1) note_even(e, j, s->worker, h->even);
+    if (s->units > 1) note_even(e, j, s->worker, h);
     if (ran < s->count) mpipool__reclaim_back(e, s, ran);
     if (h->given_back) mpipool__obs_members_gave_back(e->pool, s->worker, h->given_back);
     mpipool__recover_heard(e, s->worker);

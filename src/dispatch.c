@@ -504,7 +504,9 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             if (members > 0) {
                 /* A fair part may be larger than slow start allows: its
                  * items are long (0.5 ms or more), so the link is idle. */
-                if ((count = fair_count(e, j, w, members, count, leaders)) == 0) continue; /* it has its part */
+                /* (A last "group" of one rank gets plain chunks and never says.) */
+                size_t groups = (size_t)e->workers / j->group + ((size_t)e->workers % j->group > 1);
+                if ((count = fair_count(e, j, w, members, count, groups)) == 0) continue; /* it has its part */
                 count = group_cap(j, count);
                 if (count * j->in_size > SMALL_CHUNK_BYTES && e->ntransit >= TRANSIT_MAX && paced(e, j))
                     continue; /* the link is busy with other groups' chunks: later */

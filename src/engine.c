@@ -255,6 +255,7 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     j->heavy = 0;
     j->even_leaders = 0;
     j->uneven = 0;
+    j->grp_least = j->grp_most = 0;
     j->id = pool->next_job++;
     if (j->status)
         for (size_t i = 0; i < j->n; i++) j->status[i] = MPIPOOL_ECANCELED;

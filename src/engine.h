@@ -31,6 +31,8 @@ struct mpipool_job {
                                  and long (collect.c); all: fair parts     */
     int uneven;               /* one said they are not, or a part was lost
                                  (a death, items given back): no fair parts */
+    double grp_least, grp_most; /* the least and most seconds an item took in
+                                 one group chunk's answer (collect.c)      */
     size_t next;              /* first item not yet sent                  */
     size_t done;              /* items whose results are back             */
     int chunks_out;           /* chunks on workers                        */

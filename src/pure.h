@@ -231,6 +231,10 @@ int mpipool__plan_even_spread(double least, double most);
 size_t mpipool__plan_fair_part(size_t n, size_t units, size_t workers);
 size_t mpipool__plan_fair_chunk(size_t left, size_t units, size_t count);
 #define MPIPOOL__FAIR_LAST 16
+/* ... and only while no group chunk's items took over this many times as
+ * long, on average, as another's (a group on slower nodes would get as
+ * many items as the fast ones). */
+#define MPIPOOL__FAIR_SPREAD 1.25
 /* Items in a group leader's own run, with even long items: as many as end
  * an item before `slack` seconds have passed (when its first member may
  * run dry: every member's shares in flight done, at `per_item` seconds an

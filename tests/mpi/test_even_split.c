@@ -16,6 +16,10 @@
  * shares split evenly, up to 7 items taken from the leader's part by an
  * idle member, and 7 to 15 own runs of more than one item; which share
  * went where is timing, not asserted (the arithmetic is test_plan's).
+ * At 4 ranks the group is the whole pool, and once its leader says its
+ * items are even the master sends the rest of each map as fair parts
+ * (dispatch.c, fair_count): a temporary print there showed 3 or 4 fair
+ * chunks a run in 4 runs, while two simulations loaded the machine.
  *
  * Checks at 1, 2 and 4 ranks:
  *  - item FAIL fails: MPIPOOL_ETASK from the map, its status ETASK and its

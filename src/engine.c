@@ -252,9 +252,8 @@ int mpipool__engine_submit(mpipool *pool, mpipool_job *j) {
     if (j->in_var || j->out_var || j->source || j->in_size == 0 || j->out_size == 0)
         j->schedule = MPIPOOL_SCHEDULE_DYNAMIC;
     j->per_item = -1.0;
-    j->heavy = 0;
+    j->heavy = j->uneven = 0; /* what the answers tell of its items */
     j->even_leaders = 0;
-    j->uneven = 0;
     j->grp_least = j->grp_most = 0;
     j->id = pool->next_job++;
     if (j->status)

@@ -424,15 +424,15 @@ static size_t group_cap(const mpipool_job *j, size_t count) {
 }
 
 /* Leader w's next chunk of `count` items (guided), for its `members`:
- * once every one of the job's `leaders` said its items are even and long
+ * once every one of the job's `groups` said its items are even and long
  * (collect.c), a fair part of the map in few chunks (plan.c,
  * mpipool__plan_fair_chunk), and 0 once the group has its part.  Not
  * where the parts could be lost or sent twice: a dead worker, items
  * given back, a journal's resume (parts of n are done), a stream (no n),
  * a chunk_size the caller chose. */
-static size_t fair_count(mpipool__engine *e, mpipool_job *j, int w, int members, size_t count, size_t leaders) {
+static size_t fair_count(mpipool__engine *e, mpipool_job *j, int w, int members, size_t count, size_t groups) {
     if (j->redo || e->ndead) j->uneven = 1;
-    if (j->uneven || j->even_leaders < leaders || j->resume || j->source || j->user_chunk || j->per_item <= 0)
+    if (j->uneven || j->even_leaders < groups || j->resume || j->source || j->user_chunk || j->per_item <= 0)
         return count;
     size_t part = mpipool__plan_fair_part(j->n, (size_t)members + 1, (size_t)e->workers);
     size_t had = e->last_job[w] == j->id ? e->job_items[w] : 0;
@@ -503,8 +503,8 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
                                                  SLOW_START_BYTES / (j->in_size + j->out_size + 1));
             if (members > 0) {
                 /* A fair part may be larger than slow start allows: its
-                 * items are long (0.5 ms or more), so the link is idle. */
-                /* (A last "group" of one rank gets plain chunks and never says.) */
+                 * items are long (0.5 ms or more), so the link is idle.  A
+                 * last "group" of one rank gets plain chunks, never says. */
                 size_t groups = (size_t)e->workers / j->group + ((size_t)e->workers % j->group > 1);
                 if ((count = fair_count(e, j, w, members, count, groups)) == 0) continue; /* it has its part */
                 count = group_cap(j, count);
@@ -574,16 +574,21 @@ static double due_of(const slot *s, double start, double now) {
  * Called with e->lock held, only before the master sleeps. */
 double mpipool__dispatch_next_due(const mpipool__engine *e, double now) {
     double due = 0;
+    int grouped = 0;
     for (int i = 0; i < e->nslots; i++) {
         const slot *s = &e->slots[i];
-        if (!s->worker || s->units > 1) continue;
+        if (!s->worker) continue;
+        if (s->units > 1) {
+            grouped = 1;
+            continue;
+        }
         double t = due_of(s, s->t_sent, now);
         if (t > 0 && (due == 0 || t < due)) due = t;
     }
-    for (int w = 1; w <= e->workers; w++) {
+    for (int w = 1; grouped && w <= e->workers; w++) {
         double free_at = e->answered[w]; /* its chunk before began no sooner */
-        const slot *s = NULL;
-        while (e->inflight[w] > 0 && (s = next_of(e, w, s)) != NULL && s->units > 1) {
+        for (const slot *s = e->inflight[w] > 0 ? next_of(e, w, NULL) : NULL; s; s = next_of(e, w, s)) {
+            if (s->units <= 1) continue; /* a flat map's, above */
             double start = s->t_sent > free_at ? s->t_sent : free_at, t = due_of(s, start, now);
             if (s->job->per_item > 0) free_at = start + s->job->per_item * (double)s->count / (double)s->units;
             if (t > 0 && (due == 0 || t < due)) due = t;

@@ -422,8 +422,9 @@ static int answer(mpipool__group *g, gchunk *c) {
     mpipool *pool = g->pool;
     int rc = MPIPOOL_OK;
     size_t bytes = sizeof(mpipool__result_hdr) + (size_t)c->h.count * (size_t)c->h.out_size;
+    uint32_t back = c->back < UINT32_MAX ? (uint32_t)c->back : UINT32_MAX;
     mpipool__result_hdr rh = {c->h.job, c->h.first, c->h.count, c->nfail, c->first_fail, 0, 0, c->busy,
-                              c->nfail ? c->fail_rank : 0, 0, c->back, evenness(g, c->h.job), 0};
+                              c->nfail ? c->fail_rank : 0, 0, back, evenness(g, c->h.job)};
     /* The same rule as a worker's answer, so the master's pre-posted
      * receives match: beyond a piece, the header alone, then pieces. */
     rh.pieces = bytes > pool->piece ? bytes - sizeof rh : 0;

@@ -176,9 +176,9 @@ typedef struct {
     double busy;         /* seconds the worker spent running the tasks */
     int64_t fail_rank;   /* GROUP: the member that ran item first_fail; 0 = the sender */
     uint64_t out_bytes;  /* > 0: a TAG_OUTPUT of this many bytes follows (after any TAG_FAIL) */
-    uint64_t given_back; /* GROUP: items its members gave back unstarted (run again in the group) */
+    uint32_t given_back; /* GROUP: items its members gave back unstarted (run again in the group;
+                            fewer than a group chunk's items, which fit one message) */
     uint32_t even;       /* GROUP: MPIPOOL__EVEN_* (the leader's view of its items' times) */
-    uint32_t unused_;
 } mpipool__result_hdr;
 
 /* What a leader's answer says of its items (result_hdr.even): even and

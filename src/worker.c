@@ -262,7 +262,7 @@ static int run_chunk(worker *wk, const mpipool__work_hdr *h, const char *msg, si
     if (buf_reserve(&wk->out[k], bytes) != 0)
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for %zu bytes of results",
                               pool->rank, bytes);
-    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0};
+    mpipool__result_hdr rh = {h->job, h->first, h->count, 0, 0, 0, 0, 0.0, 0, 0, 0, 0};
     mpipool__batch b = {fn, data, var_out ? 0 : (size_t)h->in_size, in_sizes,
                         var_out ? NULL : wk->out[k].p + sizeof rh, var_out ? 0 : (size_t)h->out_size,
                         var_out ? &wk->vout : NULL, h->first, h->count, pool->rank, pool,
@@ -307,7 +307,7 @@ static int run_static(worker *wk, const mpipool__work_hdr *h) {
     mpipool_fn fn = NULL;
     size_t first, count;
     buf *data = &wk->sdata, *res = &wk->sres;
-    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0};
+    mpipool__result_hdr rh = {h->job, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0};
     /* Even if something is wrong locally we must enter both collectives, or
      * every other rank would hang; we report it in the status instead. */
     int bad = lookup_fn(wk, h, &fn) != MPIPOOL_OK;

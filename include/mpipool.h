@@ -591,7 +591,10 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * each member holds a second share, so none waits while the leader
  * computes; items of 0.5 ms or more that look even: each chunk split
  * evenly, one share a rank, the leader running its own part while its
- * members stay busy), and answers the master in bulk, a chunk at a time in the
+ * members stay busy, and once every leader says its items look so, the
+ * master gives each group exactly its part of the map, items x its ranks /
+ * workers, as a static split would, half of what is left a chunk and the
+ * last 16 items a rank at once), and answers the master in bulk, a chunk at a time in the
  * order they came (a leader whose members ran dry behind one long item
  * says so, and the master sends it one chunk more).  A group chunk is at
  * most 64 KiB, and while the workers could ask the master's link for more

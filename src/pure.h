@@ -225,9 +225,9 @@ int mpipool__plan_even_spread(double least, double most);
  * outside its own items 67 us per chunk, a group's last chunk reached
  * its leader inside an item of its own and its members waited up to an
  * item, and groups that asked last got more than others (SimGrid, 4096 x
- * 1 ms uniform 0.971; with fair parts 0.984; 1024 ranks 0.985 -> 0.993;
- * 4096 ranks at T = 0.2 s 0.987 -> 0.989.  All at once once known: 0.980;
- * a last chunk of 8 items a rank: 0.983.) */
+ * 1 ms uniform 0.971; with fair parts 0.983; 1024 ranks 0.985 -> 0.992;
+ * 4096 ranks at T = 0.2 s 0.987 -> 0.994.  A group's whole part at once,
+ * once known: 0.980; a last chunk of 8 items a rank: 0.983.) */
 size_t mpipool__plan_fair_part(size_t n, size_t units, size_t workers);
 size_t mpipool__plan_fair_chunk(size_t left, size_t units, size_t count);
 #define MPIPOOL__FAIR_LAST 16

@@ -309,8 +309,6 @@ static void test_second_share(void **state) {
     assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 0), 0);
 }
 
-/* Even, long items in a group: a member's share, the leader's part and
- * its own runs (group.c, even_long). */
 /* Fair parts: every group's part together cover the map, none is more
  * than a rank's item over its exact share, and the chunks of one group
  * add up to its part exactly, in few of them, the last one whole. */
@@ -365,6 +363,8 @@ static void test_fair_parts(void **state) {
         }
 }
 
+/* Even, long items in a group: a member's share, the leader's part and
+ * its own runs (group.c, even_long). */
 static void test_even_split(void **state) {
     (void)state;
     /* 64 items over 32 ranks: two a member; the leader keeps two, then

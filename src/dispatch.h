@@ -233,7 +233,7 @@ static inline double mpipool__engine_now(mpipool__engine *e) {
  * With e->lock. */
 int mpipool__dispatch_collect(mpipool__engine *e);
 int mpipool__dispatch_fill(mpipool__engine *e);
-/* 1 if a large message is probably moving (sleeping would stall it). */
+/* wake.c: 1 if a large message is probably moving (sleeping would stall it). */
 int mpipool__dispatch_moving(mpipool__engine *e);
 /* MPI_Wtime when the next result should arrive; 0 if unknown.  `now`:
  * MPI_Wtime. */

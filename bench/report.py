@@ -143,15 +143,21 @@ def main():
     par_impls = [("mpipool", "mpipool default (automatic chunks)"), ("mpipool-chunk1", "mpipool chunk_size 1"),
                  ("dynamic-chunk1", "hand-written dynamic, chunk 1"), ("scatter-gather", "hand-written Scatterv/Gatherv"),
                  ("py-pool-default", "Python Pool.map default chunksize"), ("py-pool-chunk1", "Python Pool.map chunksize 1"),
-                 ("mpi4py-default", "mpi4py MPIPoolExecutor.map")]
+                 ("mpi4py-default", "mpi4py MPIPoolExecutor.map"),
+                 ("inorder-reference", "in-order reference (durations known, no messages)")]
+    # Rows for information, not peers to beat: mpipool's other settings, and
+    # the yardstick (bench/peers/inorder.c), which knows every duration.
+    info = {"mpipool-chunk1", "inorder-reference"}
     lb = R.med("pareto", "mpipool", "lower_bound")
+    ib = R.med("pareto", "inorder-reference", "inorder_bound")
     mk = {i: R.med("pareto", i, "seconds") for i, _ in par_impls}
     pn = R.pick("pareto", "mpipool")
     npar = int(pn[0]["n"]) if pn else 0
     mine = mk.get("mpipool")
     if mine and lb:
         rows.append((f"{npar} Pareto tasks, {pn[0]['sum']:.1f} s CPU: makespan / lower bound "
-                     f"(LB = {lb:.3f} s, longest {pn[0]['longest']:.3f} s)",
+                     f"(LB = {lb:.3f} s, longest {pn[0]['longest']:.3f} s"
+                     + (f"; in-order list schedule, computed: {ib:.3f} s = {ib / lb:.3f}× LB)" if ib else ")"),
                      fmt(mine, " s") + f" ({mine / lb:.3f}× LB)", "lower bound max(sum/W, longest)", fmt(lb, " s"),
                      f"{mine / lb:.3f}×", "≤ 1.03× LB", verdict(mine / lb <= 1.03), R.ref("pareto", "mpipool")))
     for i, label in par_impls[1:]:
@@ -159,8 +165,8 @@ def main():
         ratio = v / mine if v and mine else None
         rows.append((f"Pareto makespan, mpipool default vs {label}", fmt(mine, " s"), label,
                      fmt(v, " s") + (f" ({v / lb:.3f}× LB)" if v and lb else ""),
-                     fmt(ratio) + "× (peer / mpipool)", "mpipool faster (> 1×)" if not i.startswith("mpipool") else "(for information)",
-                     verdict(ratio > 1.0 if ratio else None) if not i.startswith("mpipool") else "—",
+                     fmt(ratio) + "× (peer / mpipool)", "mpipool faster (> 1×)" if i not in info else "(for information)",
+                     verdict(ratio > 1.0 if ratio else None) if i not in info else "—",
                      R.ref("pareto", "mpipool") + " " + R.ref("pareto", i)))
 
     # 5. 1 MiB items
@@ -348,6 +354,15 @@ NOTES = """## How to read this (and what was scaled down)
 - **Noise.** This 2-core machine was shared with other jobs (see the load
   averages above), and 3 ranks on 2 cores oversubscribe it, so repetitions vary
   by tens of percent; medians of 5 damp but do not remove that.
+- **The in-order reference** (`bench/peers/inorder.c`) is a yardstick, not
+  a peer: it computes the in-order list schedule from the durations (item i
+  to the worker free first, as a dynamic master with no overhead would send
+  it) and each worker runs its own items with no message, while rank 0
+  sleeps. No scheduler that keeps index order and does not know the
+  durations can beat that schedule on average (its computed makespan is
+  given beside the lower bound); how close mpipool and the dynamic peer
+  come to the reference's measured time is what their messages cost on
+  this machine.
 - **The Pareto lower bound assumes two idle cores.** Tasks spin for a fixed
   amount of *CPU* time while the makespan is *wall* time, so any other load
   on the machine (the master rank, mpiexec, other users' jobs) inflates every

@@ -279,8 +279,9 @@ static void note_busy(mpipool__group *g, double busy, uint64_t count) {
 }
 
 /* Tell the master once per chunk received if the members ran dry behind a
- * long share of the oldest chunk (mpipool__plan_room, TAG_ROOM): it would
- * see that chunk late only after twice its whole time. */
+ * share of the oldest chunk that has run past the slack
+ * (mpipool__plan_room, TAG_ROOM): it would see that chunk late only after
+ * twice its whole time. */
 static int ask_room(mpipool__group *g, double per) {
     static const int one = 1;
     mpipool *pool = g->pool;

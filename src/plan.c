@@ -99,7 +99,7 @@ uint64_t mpipool__plan_own_run(double per_item, double slack, uint64_t keep, uin
 
 int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected) {
     if (held > 0 || members <= 0 || 2 * idle < members || expected <= 0) return 0;
-    return age > MPIPOOL__HEAVY_FACTOR * expected + MPIPOOL__STUCK_SLACK_SECONDS;
+    return age > MPIPOOL__STUCK_SLACK_SECONDS;
 }
 
 int mpipool__plan_transit_late(double age, double mean) {

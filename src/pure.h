@@ -252,14 +252,19 @@ uint64_t mpipool__plan_own_run(double per_item, double slack, uint64_t keep, uin
 /* Whether a group leader asks the master for one chunk more (TAG_ROOM):
  * it holds no item not yet handed out (`held`), at least half of its
  * `members` are `idle`, and a share of its oldest chunk has run `age`
- * seconds, over MPIPOOL__HEAVY_FACTOR times the `expected` time of its
- * items (at the mean so far; <= 0: unknown, never) plus the slack.  The
- * group answers its chunks in order, so the rest of it ran dry behind one
- * long item; the master, which sees only the chunk, would give the group
- * more only once the chunk is late by twice its whole time (SimGrid, 1024
- * ranks x 100 us Pareto: 0.723 -> 0.762 with this alone).  In a map bound
- * by the master's link, groups run dry too, but behind no long share:
- * they do not ask, and a deeper queue there would only crowd the link. */
+ * seconds, over the slack (its items' `expected` time, at the mean so far,
+ * must be known: <= 0, never).  The group answers its chunks in order, so
+ * the rest of it ran dry behind that share, and the answer that would
+ * bring it more is not about to come; the master, which sees only the
+ * chunk, would give the group more only once the chunk is late by twice
+ * its whole time (SimGrid, 1024 ranks x 100 us Pareto: 0.723 -> 0.762 with
+ * this alone, asking once the share was 4 times its expected time; asking
+ * once it is past the slack, 0.770, and over 21 draws of the item times a
+ * mean of 0.881 against 0.868, ahead in 18; bench/RESULTS.md, "Asking for
+ * room sooner").  In a map bound by the master's link, groups run dry too,
+ * but behind no share older than the slack: they do not ask (4096 x 10 us
+ * uniform: the same figure to the last digit), and a deeper queue there
+ * would only crowd the link. */
 int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected);
 /* Whether a group chunk the master sent synchronously `age` seconds ago,
  * not yet arrived, stops counting against the chunks on their way

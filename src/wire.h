@@ -44,8 +44,8 @@
  *    master paces group chunks (mpipool__plan_link_busy, MPIPOOL_PACE), it
  *    sends one beyond a small one with MPI_Issend (nothing changes for the
  *    leader), so that it sees the chunk arrive (dispatch.c, TRANSIT_MAX).
- *    A leader whose members ran dry behind one long share of its oldest
- *    chunk (mpipool__plan_room) sends TAG_ROOM (i32 1, to rank 0), at
+ *    A leader whose members ran dry behind a share of its oldest chunk
+ *    that has run past the slack (mpipool__plan_room) sends TAG_ROOM (i32 1, to rank 0), at
  *    most once per GROUP chunk it receives; the master may then send it
  *    one GROUP chunk more than it would otherwise (dispatch.c,
  *    leader_depth).  It has no answer; one that comes after the map is

@@ -595,8 +595,8 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * master gives each group exactly its part of the map, items x its ranks /
  * workers, as a static split would, half of what is left a chunk and the
  * last 16 items a rank at once), and answers the master in bulk, a chunk at a time in the
- * order they came (a leader whose members ran dry behind one long item
- * says so, and the master sends it one chunk more).  A group chunk is at
+ * order they came (a leader whose members ran dry behind a share running
+ * for over 1 ms says so, and the master sends it one chunk more).  A group chunk is at
  * most 64 KiB, and while the workers could ask the master's link for more
  * than 125 MB/s (a tenth of 10 Gbps), at most four of over 4 KiB cross it
  * at once (sent with MPI_Issend), so that the groups get theirs one after

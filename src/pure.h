@@ -262,9 +262,8 @@ uint64_t mpipool__plan_own_run(double per_item, double slack, uint64_t keep, uin
  * once it is past the slack, 0.770, and over 21 draws of the item times a
  * mean of 0.881 against 0.868, ahead in 18; bench/RESULTS.md, "Asking for
  * room sooner").  In a map bound by the master's link, groups run dry too,
- * but behind no share older than the slack: they do not ask (4096 x 10 us
- * uniform: the same figure to the last digit), and a deeper queue there
- * would only crowd the link. */
+ * and a deeper queue there would only crowd the link; the rule changed
+ * nothing there (4096 x 10 us uniform: the same figure to the last digit). */
 int mpipool__plan_room(uint64_t held, int idle, int members, double age, double expected);
 /* Whether a group chunk the master sent synchronously `age` seconds ago,
  * not yet arrived, stops counting against the chunks on their way

@@ -6,10 +6,11 @@
  * collect.c's: this file reads them, and only completes (MPI_Test) a large
  * send it finds done.
  *
- * Invariant: a due time is never later than the answer it stands for
- * should come (a chunk queued behind another on a group leader is due after
- * that one, not before); an estimate gone wrong (the chunk overdue) says
- * nothing, so the master's sleeps grow as when nothing is due.
+ * Invariant: a due time is an estimate from the mean time per item, never
+ * a promise; a group chunk queued behind another on its leader is due from
+ * that one's estimated end, not from its own send; and an estimate gone
+ * wrong (the chunk overdue) says nothing, so the master's sleeps grow as
+ * when nothing is due.
  */
 #include "dispatch.h"
 

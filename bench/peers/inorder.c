@@ -71,6 +71,10 @@ int main(int argc, char **argv) {
     }
     peer_work_fill(&w, us);
     double bound = plan(us, w.n, workers, who), lb, longest, sum;
+    if (bound < 0) {
+        fprintf(stderr, "peer_inorder: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     peer_work_bound(&w, us, workers, &lb, &longest, &sum);
     for (int r = 0; r < reps && !bad; r++) {
         MPI_Request req;

@@ -165,6 +165,15 @@ static int transit_poll(mpipool__engine *e) {
     return 0;
 }
 
+/* How many of the `count` items planned for a chunk of j it holds: a
+ * redo entry's, or never past the map's end, whoever sized it (a fair part
+ * did once: fair_count), nor into what a journal already has. */
+static size_t chunk_count(mpipool_job *j, const mpipool__redo *r, size_t count) {
+    if (r) return mpipool__redo_count(j, count);
+    if (count > j->n - j->next) count = j->n - j->next;
+    return j->resume ? mpipool__job_clip(j, count) : count;
+}
+
 /* Send worker w the next `count` items of j; with members > 0, w is a group
  * leader and the chunk is for its ranks w+1 .. w+members (kind GROUP). */
 static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t count, int members) {
@@ -172,8 +181,7 @@ static int send_chunk(mpipool__engine *e, mpipool_job *j, slot *s, int w, size_t
     int var_in = j->in_var || j->source != NULL;
     double obs_t0 = mpipool__obs_now(e->pool);
     const mpipool__redo *r = j->redo; /* items a dead worker had go first */
-    if (r) count = mpipool__redo_count(j, count);
-    else if (j->resume && (count = mpipool__job_clip(j, count)) == 0) return 0; /* the rest is in the journal */
+    if ((count = chunk_count(j, r, count)) == 0) return 0;
     size_t first = r ? (size_t)r->first : j->next;
     if (var_in) {
         /* Copy the items first: a stream may end (or fail) here. */
@@ -436,7 +444,12 @@ static size_t fair_count(mpipool__engine *e, mpipool_job *j, int w, int members,
         return count;
     size_t part = mpipool__plan_fair_part(j->n, (size_t)members + 1, (size_t)e->workers);
     size_t had = e->last_job[w] == j->id ? e->job_items[w] : 0;
-    return had >= part ? 0 : mpipool__plan_fair_chunk(part - had, (size_t)members + 1, count);
+    if (had >= part) return 0;
+    /* Parts are rounded up, and a lone rank beside the groups takes plain
+     * chunks, more than its part if it is faster: a group's part may run
+     * past what is left.  The chunk ends at the map's end. */
+    size_t c = mpipool__plan_fair_chunk(part - had, (size_t)members + 1, count), left = j->n - j->next;
+    return c < left ? c : left;
 }
 
 /* Hand out chunks: first one to every worker, then a second to each, then

@@ -20,11 +20,14 @@ def sh(cmd):
 
 
 def parse(path):
-    runs, cmd, load = [], None, {}
+    runs, cmd, load, rnd = [], None, {}, None
     for line in open(path):
         line = line.rstrip("\n")
         if line.startswith("CMD "):
             cmd = line[4:]
+        elif line.startswith("ROUND "):
+            # "<group> <k>": the runs up to the next ROUND line ("-": none)
+            rnd = None if line[6:] == "-" else line[6:]
         elif line.startswith("LOAD_"):
             k, v = line.split(" ", 1)
             load[k] = v
@@ -36,6 +39,7 @@ def parse(path):
                 except ValueError:
                     pass
             d["cmd"] = cmd
+            d["round"] = rnd
             runs.append(d)
     return runs, load
 
@@ -65,6 +69,22 @@ class Results:
             self.cmds.append(c)
         return f"[{self.cmds.index(c) + 1}]"
 
+    def round_ratio(self, workload, num, den, field, invert=False, **kw):
+        """(median, least, most) of the rounds' own ratios num/den (den/num
+        with invert), each round's medians against each other; None if no
+        round ran both.  kw filters num's runs only."""
+        a, b = self.pick(workload, num, **kw), self.pick(workload, den)
+        ratios = []
+        for rnd in sorted({r["round"] for r in a if r["round"]}):
+            x = [r[field] for r in a if r["round"] == rnd]
+            y = [r[field] for r in b if r["round"] == rnd]
+            if x and y and statistics.median(x) and statistics.median(y):
+                q = statistics.median(x) / statistics.median(y)
+                ratios.append(1 / q if invert else q)
+        if not ratios:
+            return None
+        return statistics.median(ratios), min(ratios), max(ratios)
+
     def count(self, workload, impl, **kw):
         return len(self.pick(workload, impl, **kw))
 
@@ -79,6 +99,15 @@ def fmt(x, unit=""):
     if abs(x) >= 1:
         return f"{x:.3g}{unit}"
     return f"{x:.3g}{unit}"
+
+
+def ratio_cell(rounds, pooled, suffix="×"):
+    """The ratio shown and judged: the median of the rounds' own ratios
+    (their range beside it) where rounds ran, else `pooled`."""
+    if rounds is None:
+        return fmt(pooled) + suffix, pooled
+    med, lo, hi = rounds
+    return fmt(med) + suffix + (f" (rounds {fmt(lo)}–{fmt(hi)})" if hi > lo else ""), med
 
 
 def verdict(ok):
@@ -108,12 +137,13 @@ def main():
                         ("mpipool-dynamic-batch", "default (dynamic), batch task"),
                         ("mpipool-dynamic", "default (dynamic), per-item task")):
         t = R.med("squares", impl, "seconds")
-        ratio = t_sg / t if t and t_sg else None
+        cell, ratio = ratio_cell(R.round_ratio("squares", impl, "scatter-gather", "seconds", invert=True),
+                                 t_sg / t if t and t_sg else None)
         target = impl == "mpipool-static-batch"
         tgt = ratio is not None and ratio >= 0.90 if target else None
         rows.append((f"squares of {n_sq:.0e} ints, uniform, mpipool {label}: time",
                      fmt(t, " s"), "hand-written Scatterv/Gatherv", fmt(t_sg, " s"),
-                     fmt(ratio) + "×", "≥ 0.90× peer speed" if target else "(for information)",
+                     cell, "≥ 0.90× peer speed" if target else "(for information)",
                      verdict(tgt), R.ref("squares", impl) + " " + R.ref("squares", "scatter-gather")))
 
     # 2. one item per message
@@ -162,25 +192,27 @@ def main():
                      f"{mine / lb:.3f}×", "≤ 1.03× LB", verdict(mine / lb <= 1.03), R.ref("pareto", "mpipool")))
     for i, label in par_impls[1:]:
         v = mk.get(i)
-        ratio = v / mine if v and mine else None
+        cell, ratio = ratio_cell(R.round_ratio("pareto", i, "mpipool", "seconds"), v / mine if v and mine else None,
+                                 "× (peer / mpipool)")
         rows.append((f"Pareto makespan, mpipool default vs {label}", fmt(mine, " s"), label,
                      fmt(v, " s") + (f" ({v / lb:.3f}× LB)" if v and lb else ""),
-                     fmt(ratio) + "× (peer / mpipool)", "mpipool faster (> 1×)" if i not in info else "(for information)",
+                     cell, "mpipool faster (> 1×)" if i not in info else "(for information)",
                      verdict(ratio > 1.0 if ratio else None) if i not in info else "—",
                      R.ref("pareto", "mpipool") + " " + R.ref("pareto", i)))
 
     # 5. 1 MiB items
     bw = R.med("bigitems", "mpipool", "MiB_per_s")
     pp = R.med("bigitems", "pingpong", "MiB_per_s")
-    ratio = bw / pp if bw and pp else None
+    cell, ratio = ratio_cell(R.round_ratio("bigitems", "mpipool", "pingpong", "MiB_per_s"), bw / pp if bw and pp else None)
     rows.append(("1 MiB items (in + out counted): MiB/s", fmt(bw), "MPI ping-pong, 1 MiB, 2 ranks, one buffer (in cache)", fmt(pp),
-                 fmt(ratio) + "×", "≥ 0.9×", verdict(ratio >= 0.9 if ratio else None),
+                 cell, "≥ 0.9×", verdict(ratio >= 0.9 if ratio else None),
                  R.ref("bigitems", "mpipool") + " " + R.ref("bigitems", "pingpong")))
     pps = R.med("bigitems", "pingpong-stream", "MiB_per_s")
-    ratio = bw / pps if bw and pps else None
+    cell, ratio = ratio_cell(R.round_ratio("bigitems", "mpipool", "pingpong-stream", "MiB_per_s"),
+                             bw / pps if bw and pps else None)
     rows.append(("1 MiB items (in + out counted): MiB/s", fmt(bw),
                  "MPI ping-pong, 1 MiB, 2 ranks, distinct buffers (the same memory traffic)", fmt(pps),
-                 fmt(ratio) + "×", "≥ 0.9×", verdict(ratio >= 0.9 if ratio else None),
+                 cell, "≥ 0.9×", verdict(ratio >= 0.9 if ratio else None),
                  R.ref("bigitems", "mpipool") + " " + R.ref("bigitems", "pingpong-stream")))
 
     # 6. master CPU
@@ -289,8 +321,10 @@ plot '{pdat}' using 1:3:xtic(2) with boxes title 'makespan', \\
     L.append(f"| load average (1/5/15 min) before / after | {load.get('LOAD_BEFORE', '?')} / {load.get('LOAD_AFTER', '?')} |")
     L.append(f"| programs that failed | {a.failures} |")
     L.append("")
+    full = a.mode == 'full'
     L.append("3 ranks (1 master + 2 workers) on 2 cores unless said; every figure is the median of "
-             f"{'5 repetitions (inside one launch, after MPI_Init; the first is included)' if a.mode == 'full' else '1 run'}"
+             f"{'5 repetitions (inside one launch, after MPI_Init; the first is included)' if full else '1 run'}"
+             f"{'; the squares, the 1 MiB items and the Pareto rows of mpipool, its chunk_size 1, the dynamic peer and the in-order reference ran in 3 rounds, alternating with their peers: their figures are medians of 15 repetitions, and their ratios the median of the 3 rounds ratios (each round against itself), with the rounds range beside it' if full else ''}"
              "; times are MPI_Wtime (or time.perf_counter) around the map only.\n")
     L.append("| benchmark | mpipool | peer | peer value | ratio | target | target? | commands |")
     L.append("|---|---|---|---|---|---|---|---|")
@@ -353,7 +387,10 @@ NOTES = """## How to read this (and what was scaled down)
   smallest n + 1 MiB.
 - **Noise.** This 2-core machine was shared with other jobs (see the load
   averages above), and 3 ranks on 2 cores oversubscribe it, so repetitions vary
-  by tens of percent; medians of 5 damp but do not remove that.
+  by tens of percent, and so do launches a few minutes apart; medians of 5
+  damp but do not remove that. The rows most exposed (memory-bound squares
+  and 1 MiB items, and the Pareto row against its closest peers) run in 3
+  alternating launches, and their medians are over all 15 repetitions.
 - **The in-order reference** (`bench/peers/inorder.c`) is a yardstick, not
   a peer: it computes the in-order list schedule from the durations (item i
   to the worker free first, as a dynamic master with no overhead would send

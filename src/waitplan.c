@@ -51,7 +51,7 @@ int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__w
         }
     }
     /* The ladder's place (*backoff_us) is kept; only this sleep is cut. */
-    double most = (now - start) * 1e6 / MPIPOOL__WAIT_SLEEP_SHARE;
+    double most = (now - start) * 1e6 / (st->share ? st->share : MPIPOOL__WAIT_SLEEP_SHARE);
     if ((double)us > most) us = most >= 1 ? (unsigned)most : 1;
     *sleep_us = us;
     return MPIPOOL__WAIT_SLEEP;

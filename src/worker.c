@@ -379,6 +379,7 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
     unsigned polls = 0;
     mpipool__backoff bo;
     mpipool__backoff_reset(&bo);
+    if (!wk->group) bo.pace.share = MPIPOOL__WAIT_IDLE_SHARE; /* pure.h says why */
     for (;; polls++) {
         if (wk->held == 2) {
             *msg = wk->held_msg;

@@ -19,7 +19,7 @@
 /* One step with only the sleep state given (the pace of the window is
  * tested on its own below). */
 static int step(double now, double start, double due, int hot, unsigned *backoff, unsigned *sleep) {
-    mpipool__wait_state st = {*backoff, 0, 0};
+    mpipool__wait_state st = {*backoff, 0, 0, 0};
     int r = mpipool__wait_plan(now, start, due, hot, &st, sleep);
     *backoff = st.backoff_us;
     return r;
@@ -66,6 +66,26 @@ static void test_sleep_share_of_wait(void **state) {
         assert_int_equal(step(100.0 + 1e-3, 100.0, 0, hot, &b, &s), MPIPOOL__WAIT_SLEEP);
         assert_int_equal(s, 4);
     }
+}
+
+/* A worker waiting for its next chunk (st.share = WAIT_IDLE_SHARE): a
+ * sleep is at most a 64th of the wait so far, so the next map after a few
+ * ms of the master's own work is noticed within tens of us; a long idle
+ * spell still reaches the 1 ms sleeps. */
+static void test_idle_share(void **state) {
+    (void)state;
+    mpipool__wait_state st = {MPIPOOL__WAIT_SLEEP_MAX_US, 0, 0, MPIPOOL__WAIT_IDLE_SHARE};
+    unsigned s = 0;
+    assert_int_equal(mpipool__wait_plan(100.0 + 5e-3, 100.0, 0, 0, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_true(s >= 77 && s <= 78); /* 5000 / 64 = 78.1: an eighth would be 625 */
+    assert_int_equal(mpipool__wait_plan(100.0 + 20e-3, 100.0, 0, 0, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_true(s >= 312 && s <= 313);
+    assert_int_equal(mpipool__wait_plan(100.0 + 70e-3, 100.0, 0, 0, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_int_equal(s, MPIPOOL__WAIT_SLEEP_MAX_US);
+    /* 0 is the default share, an eighth. */
+    st.share = 0;
+    assert_int_equal(mpipool__wait_plan(100.0 + 5e-3, 100.0, 0, 0, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_true(s >= 624 && s <= 625);
 }
 
 /* An answer due: polls without yielding or sleeping all through its
@@ -135,7 +155,7 @@ static void test_fresh_wait_late_answer(void **state) {
 static void test_window_pace(void **state) {
     (void)state;
     double due = 100.0, t = due;
-    mpipool__wait_state st = {0, 0, 0};
+    mpipool__wait_state st = {0, 0, 0, 0};
     unsigned s = 0;
     int yields = 0;
     for (int k = 0; k < 200; k++, t += 1 * US) /* 200 us of fast polls */
@@ -146,7 +166,7 @@ static void test_window_pace(void **state) {
         yields += mpipool__wait_plan(t, 0.0, due, 1, &st, &s) == MPIPOOL__WAIT_YIELD_STEP;
     assert_int_equal(yields, 0);
     /* Without the window (SimGrid) or outside it, the pace plays no part. */
-    st = (mpipool__wait_state){0, 0, 0};
+    st = (mpipool__wait_state){0, 0, 0, 0};
     assert_int_equal(mpipool__wait_plan(due + 5 * US, due, due, 0, &st, &s), MPIPOOL__WAIT_POLL);
 }
 
@@ -154,6 +174,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ladder_without_due),
         cmocka_unit_test(test_sleep_share_of_wait),
+        cmocka_unit_test(test_idle_share),
         cmocka_unit_test(test_hot_window),
         cmocka_unit_test(test_sleep_ends_at_window),
         cmocka_unit_test(test_late_answer),

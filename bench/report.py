@@ -225,6 +225,21 @@ def main():
                  verdict(cf <= 0.05 if cf is not None else None),
                  R.ref("mastercpu", "mpipool") + " " + R.ref("mastercpu", "dynamic-chunk1")))
 
+    # 6b. short maps after the master's own work (an iterative program)
+    for g in sorted({r["gap_ms"] for r in R.pick("shortmaps", "mpipool")}):
+        sm = R.med("shortmaps", "mpipool", "seconds", gap_ms=g)
+        sp = R.med("shortmaps", "dynamic-chunk1", "seconds", gap_ms=g)
+        ideal = None
+        one = R.pick("shortmaps", "mpipool", gap_ms=g)
+        if one:
+            ideal = one[0]["n"] * one[0]["task_ms"] / 1000 / max(1, one[0]["ranks"] - 1)
+        rows.append((f"a map of 4 tasks of 1 ms after the master's own {g:g} ms (idle workers; ideal "
+                     f"{fmt(ideal * 1000 if ideal else None, ' ms')}): map time",
+                     fmt(sm * 1000 if sm else None, " ms"), "hand-written dynamic (workers in blocking MPI_Recv)",
+                     fmt(sp * 1000 if sp else None, " ms"), fmt(sp / sm if sm and sp else None) + "× (peer / mpipool)",
+                     "(for information)", "—",
+                     R.ref("shortmaps", "mpipool", gap_ms=g) + " " + R.ref("shortmaps", "dynamic-chunk1", gap_ms=g)))
+
     # 7. imap RSS
     im = sorted(R.pick("imap", "mpipool"), key=lambda r: r["n"])
     if im:

@@ -9,6 +9,8 @@
  *                      scaled so the durations sum to exactly `total` seconds
  *                      (bench/peers/pareto.py computes the same list)
  *   bench_result       print the one machine-readable line bench/run parses
+ *   bench_pause        sleep `ms` milliseconds: the master's own work between
+ *                      two maps, during which the workers wait idle
  *
  * Header-only: every function is static.
  */
@@ -92,6 +94,12 @@ static inline void bench_result(const char *workload, const char *impl, size_t n
            workload, impl, n, ranks, rep, seconds, seconds > 0 ? (double)n / seconds : 0.0,
            extra[0] ? " " : "", extra);
     fflush(stdout);
+}
+
+static inline void bench_pause(double ms) {
+    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - 1000.0 * (double)(time_t)(ms / 1000)) * 1e6)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }
 
 static inline long bench_arg(int argc, char **argv, int i, long dflt) {

@@ -306,7 +306,13 @@ if [ $fails -gt 0 ] && [ -n "${MPIPOOL_SLURM_KEEP:-}" ]; then
   mkdir -p "$MPIPOOL_SLURM_KEEP" && cp -r "$work" "$state/log" "$state/slurm.conf" "$MPIPOOL_SLURM_KEEP/"
   echo "slurm: files kept in $MPIPOOL_SLURM_KEEP"
 fi
-left=$(on1 10 squeue -h -o '%i %T' | tr '\n' ' ')
+# A job whose processes have ended stays COMPLETING while slurmd cleans
+# up (seen once in CI: "7 COMPLETING" right after salloc returned): wait
+# for those to leave, at most 30 s; any other job left is a failure.
+for ((i = 0; i < 60; i++)); do
+  left=$(on1 10 squeue -h -o '%i %T' | tr '\n' ' ')
+  case " $left" in *COMPLETING*) sleep 0.5 ;; *) break ;; esac
+done
 [ -z "$left" ] || fail "jobs left in the queue: $left"
 "$sl" down && "$sl" down
 nss=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(node0[123]|mpipool-br)$' | tr '\n' ' ')

@@ -166,8 +166,9 @@ static int transit_poll(mpipool__engine *e) {
 }
 
 /* How many of the `count` items planned for a chunk of j it holds: a
- * redo entry's, or never past the map's end, whoever sized it (a fair part
- * did once: fair_count), nor into what a journal already has. */
+ * redo entry's, or never past the map's end, whoever sized it (a fair
+ * part may reach past it: fair_count), nor into what a journal already
+ * has. */
 static size_t chunk_count(mpipool_job *j, const mpipool__redo *r, size_t count) {
     if (r) return mpipool__redo_count(j, count);
     if (count > j->n - j->next) count = j->n - j->next;
@@ -444,12 +445,10 @@ static size_t fair_count(mpipool__engine *e, mpipool_job *j, int w, int members,
         return count;
     size_t part = mpipool__plan_fair_part(j->n, (size_t)members + 1, (size_t)e->workers);
     size_t had = e->last_job[w] == j->id ? e->job_items[w] : 0;
-    if (had >= part) return 0;
     /* Parts are rounded up, and a lone rank beside the groups takes plain
      * chunks, more than its part if it is faster: a group's part may run
-     * past what is left.  The chunk ends at the map's end. */
-    size_t c = mpipool__plan_fair_chunk(part - had, (size_t)members + 1, count), left = j->n - j->next;
-    return c < left ? c : left;
+     * past what is left, and send_chunk ends it at the map's end. */
+    return had >= part ? 0 : mpipool__plan_fair_chunk(part - had, (size_t)members + 1, count);
 }
 
 /* Hand out chunks: first one to every worker, then a second to each, then

@@ -310,9 +310,8 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
  * than WAIT_IDLE_SHARE ms still reach the 1 ms sleeps, so an idle worker's
  * CPU is unchanged; the extra wake-ups are about 64 * ln(64 ms / 250 us) ~
  * 350 per idle spell (an eighth: ~28), ~3.6 us each here.  Not the
- * master's or a leader's waits: the master's
- * polls cost it time it needs at scale (SimGrid), and a leader's
- * group_due() already cuts its sleeps. */
+ * master's or a leader's waits: the master's polls cost it time it needs
+ * at scale (SimGrid), and a leader's group_due() already cuts its sleeps. */
 #define MPIPOOL__WAIT_IDLE_SHARE 64
 #define MPIPOOL__WAIT_HOT_AHEAD 100e-6
 #define MPIPOOL__WAIT_HOT_AFTER 1e-3

@@ -45,8 +45,8 @@
  *    sends one beyond a small one with MPI_Issend (nothing changes for the
  *    leader), so that it sees the chunk arrive (dispatch.c, TRANSIT_MAX).
  *    A leader whose members ran dry behind a share of its oldest chunk
- *    that has run past the slack (mpipool__plan_room) sends TAG_ROOM (i32 1, to rank 0), at
- *    most once per GROUP chunk it receives; the master may then send it
+ *    that has run past the slack (mpipool__plan_room) sends TAG_ROOM
+ *    (i32 1, to rank 0), at most once per GROUP chunk it receives; the master may then send it
  *    one GROUP chunk more than it would otherwise (dispatch.c,
  *    leader_depth).  It has no answer; one that comes after the map is
  *    simply received (the master posts a receive for it with a GROUP

@@ -432,6 +432,14 @@ static size_t group_cap(const mpipool_job *j, size_t count) {
     return count < most ? count : most;
 }
 
+/* A plain worker's chunk of j: within PLAIN_CHUNK_BYTES, unless the
+ * caller chose a chunk_size (kept as asked) or the sizes vary. */
+static size_t plain_cap(const mpipool_job *j, size_t count) {
+    if (j->user_chunk || j->source || j->in_var || j->out_var) return count;
+    size_t most = mpipool__plan_max_items(j->in_size, j->out_size, 0, PLAIN_CHUNK_BYTES);
+    return count < most ? count : most;
+}
+
 /* Leader w's next chunk of `count` items (guided), for its `members`:
  * once every one of the job's `groups` said its items are even and long
  * (collect.c), a fair part of the map in few chunks (plan.c,
@@ -513,6 +521,7 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             if (j->user_chunk == 0 && !j->source && !j->in_var && !j->out_var && e->last_job[w] == j->id)
                 count = mpipool__plan_slow_start(count, e->last_count[w],
                                                  SLOW_START_BYTES / (j->in_size + j->out_size + 1));
+            if (members == 0) count = plain_cap(j, count);
             if (members > 0) {
                 /* A fair part may be larger than slow start allows: its
                  * items are long (0.5 ms or more), so the link is idle.  A

@@ -99,6 +99,35 @@ static void test_calls_cover_items_once(void **state) {
     free(out);
 }
 
+/* Items of 64 KiB: a dynamic map without a chunk_size sends a worker at
+ * most 256 KiB of items a chunk (dispatch.h, PLAIN_CHUNK_BYTES), so no call
+ * holds more than 4 items; with a chunk_size of 16, the calls are as asked.
+ * (One rank: the master runs the map itself, in calls of its own size.) */
+static void test_big_items_chunk_bytes(void **state) {
+    (void)state;
+    enum { N = 512, BIG = 64 << 10 };
+    char *in = malloc((size_t)N * BIG);
+    int64_t *out = malloc(2 * N * sizeof *out);
+    for (size_t i = 0; i < (size_t)N * BIG; i++) in[i] = (char)(i * 13);
+    for (int asked = 0; asked < 2; asked++) {
+        mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
+        o.chunk_size = asked ? 16 : 0;
+        assert_rc(pool, mpipool_map(pool, span_many, in, BIG, out, 2 * sizeof *out, N, &o), MPIPOOL_OK);
+        size_t calls = batch_calls(out, N, asked ? "chunk_size 16" : "automatic");
+        int64_t most = 0;
+        for (size_t i = 0; i < N; i++) most = out[2 * i + 1] > most ? out[2 * i + 1] : most;
+        if (world_size < 2) continue;
+        if (asked) {
+            assert_int_equal(most, 16);
+            assert_int_equal(calls, N / 16);
+        } else if (most > 4) {
+            fail_msg("a call of %lld items of 64 KiB: more than 256 KiB in one chunk", (long long)most);
+        }
+    }
+    free(in);
+    free(out);
+}
+
 static void test_failure_is_per_call(void **state) {
     (void)state;
     enum { N = 4000, CHUNK = 100, BAD = 1234 };
@@ -251,6 +280,7 @@ int main(int argc, char **argv) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_same_as_per_item),
             cmocka_unit_test(test_calls_cover_items_once),
+            cmocka_unit_test(test_big_items_chunk_bytes),
             cmocka_unit_test(test_failure_is_per_call),
             cmocka_unit_test(test_refused_where_sizes_vary),
             cmocka_unit_test(test_registration),

@@ -215,6 +215,14 @@ def main():
                  cell, "≥ 0.9×", verdict(ratio >= 0.9 if ratio else None),
                  R.ref("bigitems", "mpipool") + " " + R.ref("bigitems", "pingpong-stream")))
 
+    pbc = R.med("bigitems", "dynamic-bigcopy", "MiB_per_s")
+    cell, ratio = ratio_cell(R.round_ratio("bigitems", "mpipool", "dynamic-bigcopy", "MiB_per_s"),
+                             bw / pbc if bw and pbc else None)
+    rows.append(("1 MiB items (in + out counted): MiB/s", fmt(bw),
+                 "hand-written dynamic, 1 item a message, 2 in flight, no copy on the master, the same task",
+                 fmt(pbc), cell, "(for information)", "—",
+                 R.ref("bigitems", "mpipool") + " " + R.ref("bigitems", "dynamic-bigcopy")))
+
     # 6. master CPU
     cf = R.med("mastercpu", "mpipool", "cpu_frac")
     cfp = R.med("mastercpu", "dynamic-chunk1", "cpu_frac")
@@ -396,6 +404,10 @@ NOTES = """## How to read this (and what was scaled down)
   slices there and 256 back, which is the memory traffic mpipool has: it
   moves 256 distinct MiB out of the caller's array and back, and its task
   copies each item to its result (one more pass over memory per item).
+  The hand-written 1 MiB peer (`peers/bigcopy.c`, for information) runs
+  mpipool's own work with 3 ranks: each item sent straight from the input
+  array and its result received straight into the output array, two in
+  flight per worker, the same copy as the task.
 - **Master CPU** is getrusage(RUSAGE_SELF) on rank 0 (all its threads)
   around the map, divided by the wall time of the map.
 - **imap "flat"** means: peak RSS at the largest n ≤ 1.10 × that at the

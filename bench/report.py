@@ -157,17 +157,21 @@ def main():
                  R.ref("roundtrip", "mpipool", chunk=1.0) + " " + R.ref("roundtrip", "dynamic-chunk1")))
 
     # 3. Python peers, same work (squares), items/s
-    mp_dyn = R.med("squares", "mpipool-static-batch", "items_per_s")
+    # mpipool's fastest way to run that work in this run (NOTES, "Sizes")
+    sq_modes = {"mpipool-static-batch": "static batch", "mpipool-static": "static per-item",
+                "mpipool-dynamic-batch": "default batch", "mpipool-dynamic": "default per-item"}
+    sq_best = max(sq_modes, key=lambda m: R.med("squares", m, "items_per_s") or 0)
+    mp_dyn = R.med("squares", sq_best, "items_per_s")
     for impl, label in (("py-pool-default", "multiprocessing.Pool.map, default chunksize"),
                         ("py-pool-chunk1", "multiprocessing.Pool.map, chunksize 1"),
                         ("mpi4py-default", "mpi4py MPIPoolExecutor.map (chunksize 1)")):
         v = R.med("squares", impl, "items_per_s")
         pn = R.pick("squares", impl)
         ratio = mp_dyn / v if mp_dyn and v else None
-        rows.append((f"squares, items/s: mpipool static batch (n = {n_sq:.0e}) vs {label} (n = {int(pn[0]['n']) if pn else 0})",
+        rows.append((f"squares, items/s: mpipool {sq_modes[sq_best]} (n = {n_sq:.0e}) vs {label} (n = {int(pn[0]['n']) if pn else 0})",
                      fmt(mp_dyn), label, fmt(v), fmt(ratio) + "×", "≥ 100×",
                      verdict(ratio >= 100 if ratio else None),
-                     R.ref("squares", "mpipool-static-batch") + " " + R.ref("squares", impl)))
+                     R.ref("squares", sq_best) + " " + R.ref("squares", impl)))
 
     # 4. Pareto
     par_impls = [("mpipool", "mpipool default (automatic chunks)"), ("mpipool-chunk1", "mpipool chunk_size 1"),
@@ -388,8 +392,9 @@ NOTES = """## How to read this (and what was scaled down)
 - **Sizes.** Squares run on 10^8 ints as the issue asks. The Python peers
   cannot do 10^8 items in the time budget, so they run the same task on a
   smaller n (given in the row) and the comparison is in items/s; mpipool's
-  items/s is from its fastest way to run that work, the static map of a
-  batch task over 10^8 items (the default map's figure is in the rows above).
+  items/s is from its fastest way to run that work over 10^8 items: the
+  fastest median of its four squares rows above (static or default map,
+  batch or per-item task) in the same run, named in the row.
 - **Batch vs per-item tasks.** A per-item task costs an indirect call per
   item (a few ns), which is more than squaring an int; a batch task
   (`MPIPOOL_BATCH_TASK`) runs a run of items per call, like the peer's loop.

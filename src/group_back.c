@@ -8,7 +8,7 @@
  * nothing left to hand out or run itself and half the group is idle, it
  * asks each member whose oldest share is long past its time for the items
  * it has not started (TAG_RECLAIM, wire.h): the member stops between runs
- * of items and answers with the ones it ran; the leader hands the others out again, first, to
+ * of items (pace.c) and answers with the ones it ran; the leader hands the others out again, first, to
  * whoever is free (itself included).
  *
  * Invariants:

@@ -5,8 +5,9 @@
  * rest of the map) would otherwise keep the items queued behind its long
  * one, and the idle workers would wait for them.  The master asks such a
  * worker for its unstarted items (TAG_RECLAIM, wire.h); the worker answers
- * each chunk as usual, with the items it ran, and the rest go back to the
- * job (redo.c), out before anything else, to the idle workers.
+ * each chunk as usual, with the items it ran (a chunk's last item it runs:
+ * pace.c), and the rest go back to the job (redo.c), out before anything
+ * else, to the idle workers.
  *
  * Invariants:
  *  - a worker is asked at most once per chunk sent to it (asked[w] is

@@ -62,10 +62,12 @@
  *    worker (it counts the CHUNK and GROUP messages it
  *    sent; the worker counts those it received).  A worker that sees it
  *    while running such a chunk (it looks between runs of items, only in
- *    flat chunks whose results are not pieced) stops at the next item and
- *    answers as usual with result_hdr.count = the items it ran, the first
- *    ones of the chunk; such a chunk it has not started, it answers with
- *    count 0.  The master gives the rest back to the job (redo.c).  A
+ *    flat chunks whose results are not pieced) stops at the next item
+ *    (unless only the chunk's last item is left, which it runs, once per
+ *    TAG_RECLAIM: pace.c) and answers as usual with
+ *    result_hdr.count = the items it ran, the first ones of the chunk (0
+ *    for a chunk it did not start).  The master gives the rest back to the
+ *    job (redo.c).  A
  *    TAG_RECLAIM that finds nothing to stop is simply received and
  *    dropped: it has no answer of its own.  A group leader asks its
  *    members the same way (group_back.c; leader -> member, u64 n: among

@@ -8,9 +8,10 @@
  *    master between chunks: the next chunk is usually already here when one
  *    finishes;
  *  - while a chunk runs, the worker looks for a TAG_RECLAIM from whoever
- *    sent it about every PACE_SECONDS, between items, and stops there if
- *    the master (or its group leader) wants the chunk's unstarted items
- *    back (wire.h, reclaim.c, group_back.c).
+ *    sent it between runs of items (pace.c), and if the master (or its
+ *    group leader) wants the chunk's unstarted items back, it stops there
+ *    (running the chunk's last item if only that is left: pace.c says
+ *    why; wire.h, reclaim.c, group_back.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include "exec.h"
 #include "group.h"
 #include "internal.h"
+#include "pace.h"
 #include "signals.h"
 #include "watchdog.h"
 #include "wire.h"
@@ -46,11 +48,8 @@ typedef struct {
     int parent;             /* who sent the chunk being run: the master, or our leader */
     mpipool__group *group;  /* we lead a group (group.c), or NULL */
     uint64_t from_master;   /* CHUNK and GROUP messages the master sent us */
-    uint64_t reclaim_upto;  /* it wants back what we have not started of those up to this one */
-    uint64_t from_leader, leader_upto; /* the same for the CHUNKs our group leader sent us */
-    uint64_t pace_items;    /* items between two looks for a TAG_RECLAIM ... */
-    uint64_t pace_job;      /* ... measured in this job's chunks */
-    int pace_rc;            /* an MPI error while looking */
+    uint64_t from_leader;   /* CHUNKs our group leader sent us */
+    mpipool__reclaims rcl;  /* what they asked back (pace.c) */
     buf pin[2];             /* the master's work messages land here, alternately, */
     int pk;                 /* ... pin[pk] from the receive posted ahead: */
     MPI_Request wreq;       /* it, or MPI_REQUEST_NULL (SimGrid; no memory) */
@@ -111,66 +110,6 @@ static void unpost(worker *wk) {
  * waits for its leader's). */
 #define PROBE_EVERY 8
 
-/* Between two looks for a TAG_RECLAIM while a chunk runs: short enough
- * that items queued behind a long one go back soon after it ends, long
- * enough that looking costs nothing (one probe, ~1 us, per this). */
-#define PACE_SECONDS 500e-6
-
-/* A TAG_RECLAIM from `from` asks for what we have not started of its
- * chunks up to the upto-th. */
-static void note_reclaim(worker *wk, int from, uint64_t upto) {
-    uint64_t *mine = from == 0 ? &wk->reclaim_upto : &wk->leader_upto;
-    if (upto > *mine) *mine = upto;
-}
-
-/* Receive every TAG_RECLAIM already here from `from`.  An MPI code. */
-static int take_reclaims(worker *wk, int from) {
-    for (;;) {
-        int flag = 0, rc = MPI_Iprobe(from, MPIPOOL__TAG_RECLAIM, wk->pool->comm, &flag, MPI_STATUS_IGNORE);
-        if (rc != MPI_SUCCESS || !flag) return rc;
-        uint64_t upto = 0;
-        rc = MPI_Recv(&upto, 8, MPI_BYTE, from, MPIPOOL__TAG_RECLAIM, wk->pool->comm, MPI_STATUS_IGNORE);
-        if (rc != MPI_SUCCESS) return rc;
-        note_reclaim(wk, from, upto);
-    }
-}
-
-/* The pace of a chunk (exec.h): runs of about PACE_SECONDS of items, the
- * first as long as the last of the job's previous chunk. */
-typedef struct {
-    worker *wk;
-    int from;               /* who sent the chunk: the master (0) or our leader */
-    uint64_t number;        /* the chunk's, among those it sent us */
-    double t;               /* when the last run started */
-    uint64_t at;            /* ... after this many items */
-    double looked;          /* seconds spent in pace() itself */
-} pacer;
-
-static uint64_t pace(void *arg, uint64_t done) {
-    pacer *p = arg;
-    worker *wk = p->wk;
-    double now = MPI_Wtime();
-    if (done > p->at) {
-        double dt = now - p->t, fit;
-        uint64_t ran = done - p->at, k = ran * 4; /* grow by at most 4 a run */
-        if (dt >= PACE_SECONDS / 4 && (fit = (double)ran * PACE_SECONDS / dt) < (double)k) k = (uint64_t)fit;
-        wk->pace_items = k ? k : 1;
-    }
-    int rc = take_reclaims(wk, p->from);
-    /* The next run's time starts after the probe: an oversubscribed rank
-     * may yield its core inside MPI_Iprobe for a whole time slice, and
-     * counted as the items' time that shrank the runs to one item. */
-    p->t = MPI_Wtime();
-    p->looked += p->t - now;
-    if (rc != MPI_SUCCESS) {
-        wk->pace_rc = rc;
-        return 0;
-    }
-    if (p->number <= (p->from == 0 ? wk->reclaim_upto : wk->leader_upto)) return 0;
-    p->at = done;
-    return wk->pace_items;
-}
-
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
     *fn = mpipool__registry_fn(h->fn);
     if (*fn == NULL)
@@ -178,7 +117,6 @@ static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
                               "but only %zu are registered", wk->pool->rank, h->fn, mpipool__registry_count());
     return MPIPOOL_OK;
 }
-
 
 /* Send result buffer k (header rh + payload, `bytes` in all).  Up to a
  * piece: one nonblocking send.  Larger: the header alone, then the rest in
@@ -209,11 +147,12 @@ static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, 
     /* Only a chunk of automatic size whose results go in one message may
      * stop early: a map's chunk_size is the calls a batch task sees. */
     int paced = h->reclaim && bytes <= pool->piece;
-    pacer pc = {wk, wk->parent, wk->parent == 0 ? wk->from_master : wk->from_leader, 0.0, 0, 0.0};
-    mpipool__pace pp = {pace, &pc, h->count};
-    if (paced && h->job != wk->pace_job) {
-        wk->pace_job = h->job;
-        wk->pace_items = 1;
+    mpipool__pacer pc = {&wk->rcl, pool->comm, wk->parent, wk->parent == 0 ? wk->from_master : wk->from_leader,
+                         h->count, 0.0, 0, 0.0};
+    mpipool__pace pp = {mpipool__pace_next, &pc, h->count};
+    if (paced && h->job != wk->rcl.job) {
+        wk->rcl.job = h->job;
+        wk->rcl.items = 1;
     }
     double t0 = MPI_Wtime();
     (void)mpipool__watch_need(pool, h, pool->recover / 4);
@@ -224,9 +163,9 @@ static int run_items(worker *wk, const mpipool__work_hdr *h, mpipool__batch *b, 
      * by it) and so the runs ever shorter, until one item each took a
      * time slice (test_batch under load: 38,000 calls for 50,000 items). */
     rh->busy = MPI_Wtime() - t0 - pc.looked;
-    if (wk->pace_rc != MPI_SUCCESS) {
-        int mrc = wk->pace_rc;
-        wk->pace_rc = MPI_SUCCESS;
+    if (wk->rcl.rc != MPI_SUCCESS) {
+        int mrc = wk->rcl.rc;
+        wk->rcl.rc = MPI_SUCCESS;
         return mpipool__mpi_error(pool, mrc, "mpipool_serve", "MPI_Iprobe/MPI_Recv of a TAG_RECLAIM");
     }
     if (*nfail < 0)
@@ -517,7 +456,7 @@ static int serve_loop(worker *wk) {
             /* Between chunks: it concerns those still to come, if any. */
             uint64_t upto = 0;
             MPIPOOL__MPI(pool, mpipool__mrecv(&upto, bytes >= 8 ? 8 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
-            note_reclaim(wk, st.MPI_SOURCE, upto);
+            mpipool__reclaims_note(&wk->rcl, st.MPI_SOURCE, upto);
             continue;
         }
         wk->parent = st.MPI_SOURCE;
@@ -525,7 +464,7 @@ static int serve_loop(worker *wk) {
             unpost(wk); /* the master sends no more work */
             MPIPOOL__MPI(pool, mpipool__mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             /* Our leader's last TAG_RECLAIM may come after the master's word. */
-            MPIPOOL__MPI(pool, take_reclaims(wk, MPI_ANY_SOURCE));
+            MPIPOOL__MPI(pool, mpipool__reclaims_take(&wk->rcl, pool->comm, MPI_ANY_SOURCE));
             rc = group_drain(wk); /* nothing should be left: the master drained first */
             break;
         }

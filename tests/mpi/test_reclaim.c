@@ -10,15 +10,17 @@
  * has been handed out and the other workers have run everything else, so
  * no sleep and no timing: the long item returns only once the master has
  * asked, and its worker then stops after the run item L was in (runs of
- * about 0.5 ms of items, worker.c) and gives back the rest: the rest of
- * L's chunk and the chunk queued behind it, if any.  Whether there is any
+ * about 0.5 ms of items, pace.c; or after one more item, if that is the
+ * last of its chunk: it starts that one sooner than any other rank
+ * could), and gives back the rest: the rest of L's chunk and the chunk
+ * queued behind it, if any.  Whether there is any
  * depends on timing: when the master ran out of items while L's worker
  * held only L's chunk (the others took the last ones), and L's run reaches
  * the end of the chunk, there is nothing to give back (seen over TCP, 3
  * runs in 15).  So the check is what holds either way: after item L, its
- * worker ran the rest of L's run (items L+1, L+2, ...) and nothing else
- * but items given back and sent again; without reclamation it would run
- * the chunk queued behind.  With one worker nothing is asked and item L
+ * worker ran the rest of L's run (items L+1, L+2, ...), at most one
+ * chunk's last item, and nothing else but items given back and sent again; without
+ * reclamation it would run the chunk queued behind.  With one worker nothing is asked and item L
  * does not wait.  With the hierarchy on (MPIPOOL_GROUP_SIZE=2 at 4 ranks:
  * rank 1 leads rank 2, rank 3 is alone), the long item is instead the
  * first item member rank 2 runs, and it waits until its leader asks for
@@ -38,7 +40,7 @@
  *  - every item ran exactly once (per-item run counters in the file);
  *  - with two or more flat workers, the master let item L go, and the
  *    rank that ran it ran after it only items L+1, L+2, ... (the rest of
- *    its run) and at most as many others as the stats count given back;
+ *    its run) and at most one more than the stats count given back;
  *    with the hierarchy on, the long item ran on member rank 2 and its
  *    leader, rank 1, let it go (or, with nothing behind it, it finished
  *    last); with one worker none is given back;
@@ -196,11 +198,13 @@ static void run_map(const char *journal) {
         if (asker == -1) fprintf(stderr, "test_reclaim: rank 2 held nothing behind its long item: none asked\n");
     } else if (sh->wait) {
         /* Item L's worker gives back the rest of its chunk after the run
-         * item L was in, and the whole chunk behind it, if any: after L it
-         * runs only the rest of L's run, and items given back (by it or by
-         * a worker the OS left waiting long enough) and sent again. */
+         * item L was in, and the chunk behind it, if any (but a chunk's
+         * last item it runs): after L it runs only the rest of L's run,
+         * at most that one item,
+         * and items given back (by it or by a worker the OS left waiting
+         * long enough) and sent again. */
         uint64_t rest = 0, others = lr >= 1 && lr < 8 ? ran_after_long(lr, (uint64_t)li, &rest) : 0;
-        if (lr < 1 || lr >= 8 || others > back || atomic_load(&sh->asker) != 0)
+        if (lr < 1 || lr >= 8 || others > back + 1 || atomic_load(&sh->asker) != 0)
             fail_msg("rank %d ran item %lld (let go by rank %d), then %llu items of its run and %llu others, "
                      "but only %llu items were given back (%llu by it)", lr, (long long)li,
                      (int)atomic_load(&sh->asker), (unsigned long long)rest, (unsigned long long)others,

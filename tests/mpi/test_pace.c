@@ -2,8 +2,9 @@
  * test_pace.c — pace.c, a worker's looks for a TAG_RECLAIM while it runs a
  * chunk: asked back, it stops before its next item, except when that item
  * is the chunk's last, which it runs (once per request); a chunk queued
- * behind is given back whole; a later request gets its own item; the
- * master's and the leader's requests are apart.  The requests arrive as
+ * behind is given back whole; a later request gets its own item; a
+ * one-item chunk runs without a look; the master's and the leader's
+ * requests are apart.  The requests arrive as
  * real TAG_RECLAIM messages sent to this rank on MPI_COMM_SELF (rank 0
  * there stands for the master).  One rank.
  */
@@ -56,9 +57,26 @@ static void test_once_per_request(void **state) {
     (void)state;
     mpipool__reclaims r = {{0, 0}, {0, 0}, 1, 0, MPI_SUCCESS};
     mpipool__pacer a = pacer_for(&r, 0, 1, 1), b = pacer_for(&r, 0, 2, 1);
-    ask_self(2);
+    /* The request is known (an earlier look took it): no look needed. */
+    mpipool__reclaims_note(&r, 0, 2);
     assert_int_equal(mpipool__pace_next(&a, 0), 1);
     assert_int_equal(mpipool__pace_next(&b, 0), 0); /* the one item of this request was a's */
+    assert_true(r.kept[0] == 2);
+}
+
+/* No look (no MPI_Iprobe, which may yield the core) before a one-item
+ * chunk's item: a request on its way stays there until a chunk of more
+ * items looks, and that one then goes back whole. */
+static void test_one_item_no_look(void **state) {
+    (void)state;
+    mpipool__reclaims r = {{0, 0}, {0, 0}, 1, 0, MPI_SUCCESS};
+    mpipool__pacer a = pacer_for(&r, 0, 1, 1), c = pacer_for(&r, 0, 2, 3);
+    ask_self(2);
+    assert_int_equal(mpipool__pace_next(&a, 0), 1);
+    assert_true(r.upto[0] == 0 && a.looked == 0.0); /* not taken: no look */
+    assert_int_equal(mpipool__pace_next(&c, 0), 0); /* taken now: chunk 2's three items go back */
+    assert_true(r.upto[0] == 2 && r.kept[0] == 0);
+    assert_int_equal(r.rc, MPI_SUCCESS);
     settle();
 }
 
@@ -83,6 +101,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_last_item_kept),
         cmocka_unit_test(test_once_per_request),
+        cmocka_unit_test(test_one_item_no_look),
         cmocka_unit_test(test_leader_apart),
     };
     if (cmocka_run_group_tests_name("pace", tests, NULL, NULL) != 0) harness_failed = 1;

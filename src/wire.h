@@ -62,7 +62,8 @@
  *    worker (it counts the CHUNK and GROUP messages it
  *    sent; the worker counts those it received).  A worker that sees it
  *    while running such a chunk (it looks between runs of items, only in
- *    flat chunks whose results are not pieced) stops at the next item
+ *    flat chunks whose results are not pieced, and not before a one-item
+ *    chunk's item) stops at the next item
  *    (unless only the chunk's last item is left, which it runs, once per
  *    TAG_RECLAIM: pace.c) and answers as usual with
  *    result_hdr.count = the items it ran, the first ones of the chunk (0

@@ -12,14 +12,24 @@
  * MPIPOOL_GROUP_SIZE are read by the library at mpipool_open and echoed in
  * the result line.  Prints one "SCALE key=value ..." line on the master;
  * exit 1 if the map fails or any result is wrong, 2 on bad arguments.
+ *
+ * SCALE_RUNS=1 also prints, on stderr, one line per task call on every
+ * rank ("RUN rank start seconds first count", on the simulated clock) and
+ * one "MAP t0 t1 workers" line on the master (when the map began and
+ * ended, on the same clock): runs.py reads
+ * them (where the workers sat idle, and why).  It reads the simulated
+ * clock without an MPI call, so the figures are the same as without it.
  */
 #include <mpipool.h>
+#include <simgrid/engine.h>
 #include <smpi/smpi.h>
 #include "simwork.h"
 
 /* The task's duration parameters, the same on every rank (set from argv
  * before mpipool_open: SMPI privatises globals per simulated rank). */
 static simwork g_work;
+/* SCALE_RUNS: on, and this rank. */
+static int g_runs, g_rank;
 
 /* One call, `count` consecutive items: charge their summed durations to the
  * simulated clock at once, then write their results. */
@@ -28,6 +38,8 @@ static int simtask(mpipool_task *t) {
     uint32_t *out = t->out;
     double s = 0;
     for (size_t k = 0; k < t->count; k++) s += simwork_duration(&g_work, in[k]);
+    if (g_runs)
+        fprintf(stderr, "RUN %d %.7f %.7f %u %zu\n", g_rank, simgrid_get_clock(), s, in[0], t->count);
     smpi_execute(s);
     for (size_t k = 0; k < t->count; k++) out[k] = simwork_result(in[k]);
     return 0;
@@ -47,6 +59,8 @@ int main(int argc, char **argv) {
     }
     int ranks;
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    g_runs = getenv("SCALE_RUNS") && *getenv("SCALE_RUNS");
     if (simwork_parse(&g_work, argc, argv, 1, ranks > 1 ? ranks - 1 : 1) != 0) {
         if (mpipool_is_master(pool))
             fprintf(stderr, "scale: usage: scale D_US uniform|pareto T_S (D_US > 0, T_S > 0)\n");
@@ -70,6 +84,7 @@ int main(int argc, char **argv) {
     double t0 = MPI_Wtime();
     int rc = mpipool_map(pool, simtask, in, sizeof *in, out, sizeof *out, n, NULL);
     double t1 = MPI_Wtime();
+    if (g_runs) fprintf(stderr, "MAP %.7f %.7f %d\n", t0, t1, ranks - 1);
 
     int bad = 0;
     if (rc != MPIPOOL_OK) {

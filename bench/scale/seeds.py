@@ -37,14 +37,14 @@ def read_rows(path):
 
 
 def read_order(path):
-    """order_bound.c's table: (ranks, D) -> (at, estimate)."""
+    """order_bound.c's table: (ranks, D) -> (at, estimate, list schedule or None)."""
     out = {}
     if not os.path.exists(path):
         return out
     for line in open(path):
         f = line.split()
-        if len(f) == 7 and f[0].isdigit():
-            out[(int(f[0]), int(float(f[1])))] = (float(f[4]), float(f[6]))
+        if len(f) in (7, 9) and f[0].isdigit():
+            out[(int(f[0]), int(float(f[1])))] = (float(f[4]), float(f[6]), float(f[7]) if len(f) == 9 else None)
     return out
 
 
@@ -63,14 +63,14 @@ def fmt(d):
 def point_table(rows, order, p, dur, seeds, peers):
     """The lines of one point's table and its summary sentence."""
     out = [f"**{p} ranks × {dur} µs, Pareto**", "",
-           "| draw | longest item at (of n) | in-order estimate | mpipool | " +
+           "| draw | longest item at (of n) | in-order estimate | in-order list schedule | mpipool | " +
            " | ".join(name for _, name in peers) + " | mpipool ≥ every peer |",
-           "|" + "---|" * (5 + len(peers))]
+           "|" + "---|" * (6 + len(peers))]
     wins = counted = 0
     sums = {}
     for seed in seeds:
         m = rows.get((p, dur, seed, "mpipool-auto"))
-        at, est = order.get(seed, {}).get((p, dur), (None, None))
+        at, est, lst = order.get(seed, {}).get((p, dur), (None, None, None))
         cells = [fmt(rows.get((p, dur, seed, impl))) for impl, _ in peers]
         me = eff(m)
         others = [eff(rows.get((p, dur, seed, impl))) for impl, _ in peers]
@@ -83,7 +83,7 @@ def point_table(rows, order, p, dur, seeds, peers):
             for impl, v in [("mpipool-auto", me)] + [(impl, o) for (impl, _), o in zip(peers, others)]:
                 sums[impl] = sums.get(impl, 0.0) + v
         out.append(f"| {seed} | {'—' if at is None else f'{at:.3f}'} | {'—' if est is None else f'{est:.3f}'} | "
-                   f"{fmt(m)} | " + " | ".join(cells) + f" | {verdict} |")
+                   f"{'—' if lst is None else f'{lst:.3f}'} | {fmt(m)} | " + " | ".join(cells) + f" | {verdict} |")
     out.append("")
     if counted:
         means = ", ".join(f"{name} {sums[impl] / counted:.3f}" for impl, name in
@@ -126,7 +126,8 @@ def main():
            "At these points the ideal time is the longest item alone, so a run's efficiency is mostly when that "
            "item starts: where it falls in the map.  A scheduler that hands items out in index order (mpipool, "
            "the dynamic peer) starts it after about the work ahead of it spread over every worker; the "
-           "\"in-order estimate\" is the efficiency that leaves (bench/scale/order_bound.c).  Static "
+           "\"in-order estimate\" is the efficiency that leaves, and the \"in-order list schedule\" the exact "
+           "efficiency of such a scheduler with no overhead at all (bench/scale/order_bound.c).  Static "
            "Scatterv/Gatherv starts it after the items ahead of it in its own rank's block only, which "
            "helps or hurts by where it falls in that block.  One draw is a lottery; several say which "
            "scheduler is better.", ""]

@@ -16,9 +16,9 @@
  * SCALE_RUNS=1 also prints, on stderr, one line per task call on every
  * rank ("RUN rank start seconds first count", on the simulated clock) and
  * one "MAP t0 t1 workers" line on the master (when the map began and
- * ended, on the same clock): runs.py reads
- * them (where the workers sat idle, and why).  It reads the simulated
- * clock without an MPI call, so the figures are the same as without it.
+ * ended, on the same clock), for runs.py (where the workers sat idle, and
+ * why).  It reads the simulated clock without an MPI call, so the figures
+ * are the same as without it.
  */
 #include <mpipool.h>
 #include <simgrid/engine.h>

@@ -6,8 +6,9 @@
 #
 #   bench/scale/run.sh            full grid; writes bench/build/scale/results.dat,
 #                                 the "Scale" section of bench/RESULTS.md, bench/scale.png
-#   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s), and linkcap.sh; writes only under
-#                                 bench/build/scale-smoke/ and scale-linkcap/; RESULTS.md untouched
+#   bench/scale/run.sh --smoke    64 ranks, tiny sizes (< 60 s), linkcap.sh, runs.py and
+#                                 order_bound.c; writes only under bench/build/scale-smoke/
+#                                 and scale-linkcap/; RESULTS.md untouched
 #   bench/scale/run.sh --seeds    the heavy-tailed points again over other draws of
 #                                 the item times; writes bench/build/scale-seeds/ and
 #                                 the "Heavy tails over several draws" section
@@ -361,6 +362,20 @@ else
   # The link check (bench/run scale --linkcap) runs too: a few seconds.
   if ! bash "$here/linkcap.sh" >"$O/linkcap.txt" 2>&1; then
     echo "bench/scale: linkcap.sh failed (see $O/linkcap.txt)" >&2
+    failures=$((failures + 1))
+  fi
+  # And the diagnostics (bench/README.md), so that they keep working: one
+  # point with groups and SCALE_RUNS=1 through runs.py, and order_bound.
+  if ! timeout "$TMO" env MPIPOOL_HIERARCHY=on SCALE_RUNS=1 smpirun -np 64 -platform "$PLATFORM" \
+         -hostfile "$hosts" "${CFG[@]}" "$O/scale" 100 pareto "$T" >"$O/runs.out" 2>"$O/runs.txt" </dev/null ||
+     ! python3 "$here/runs.py" --hierarchy on "$O/runs.txt" >"$O/runs-report.txt" 2>&1 ||
+     ! grep -q '^longest call' "$O/runs-report.txt"; then
+    echo "bench/scale: SCALE_RUNS=1 or runs.py failed (see $O/runs.txt, $O/runs-report.txt)" >&2
+    failures=$((failures + 1))
+  fi
+  if ! cc -O2 -o "$O/order_bound" bench/scale/order_bound.c -lm >>"$O/build.log" 2>&1 ||
+     ! "$O/order_bound" "$T" >"$O/order.txt" 2>&1 || [ "$(grep -c '^[0-9]' "$O/order.txt")" != 12 ]; then
+    echo "bench/scale: order_bound failed (see $O/order.txt, $O/build.log)" >&2
     failures=$((failures + 1))
   fi
 fi

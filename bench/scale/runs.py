@@ -16,8 +16,9 @@ workers" line from the master) and prints:
 
 Groups are the library's (src/plan.c, mpipool__plan_group): ranks 1, 1 + G,
 1 + 2G, ... lead the G - 1 ranks after them, G the nearest integer to the
-square root of the workers, when the workers are MPIPOOL__HIER_AUTO_WORKERS
-(512) or more; --group G sets G, and --group 0 is the flat map (no leaders).
+square root of the workers.  --hierarchy says whether the run had them, as
+MPIPOOL_HIERARCHY did: auto (the default) from MPIPOOL__HIER_AUTO_WORKERS
+(512) workers, on, or off; --group G sets G (MPIPOOL_GROUP_SIZE).
 
     SCALE_RUNS=1 smpirun ... scale 100 pareto 0.05 2>runs.txt
     python3 bench/scale/runs.py runs.txt
@@ -27,9 +28,11 @@ import math
 import sys
 
 
-def library_group(workers):
-    if workers < 512:
+def library_group(workers, hierarchy, size):
+    if hierarchy == "off" or (hierarchy == "auto" and workers < 512) or workers < 2:
         return 0
+    if size:
+        return size
     g = 1
     while (g + 1) * (g + 1) <= workers:
         g += 1
@@ -76,12 +79,13 @@ def overlap(a, b, spans):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
-    ap.add_argument("--group", type=int, default=None, help="ranks a group (0: flat); default the library's")
+    ap.add_argument("--hierarchy", choices=["auto", "on", "off"], default="auto", help="as MPIPOOL_HIERARCHY")
+    ap.add_argument("--group", type=int, default=0, help="ranks a group, as MPIPOOL_GROUP_SIZE")
     ap.add_argument("--until", type=float, default=None, help="seconds since the map began")
     ap.add_argument("--own-long", type=float, default=3e-4, help="a leader's call this long counts (s)")
     a = ap.parse_args()
     workers, calls = read(a.file)
-    g = library_group(workers) if a.group is None else a.group
+    g = library_group(workers, a.hierarchy, a.group)
     total = sum(y - x for s in calls.values() for x, y in s)
     until = a.until if a.until else total / workers
     ms = int(math.ceil(max(y for s in calls.values() for _, y in s) * 1e3))

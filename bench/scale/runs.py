@@ -18,18 +18,29 @@ Groups are the library's (src/plan.c, mpipool__plan_group): ranks 1, 1 + G,
 1 + 2G, ... lead the G - 1 ranks after them, G the nearest integer to the
 square root of the workers.  --hierarchy says whether the run had them, as
 MPIPOOL_HIERARCHY did: auto (the default) from MPIPOOL__HIER_AUTO_WORKERS
-(512) workers, on, or off; --group G sets G (MPIPOOL_GROUP_SIZE).
+workers (read from src/pure.h), on, or off; --group G sets G (MPIPOOL_GROUP_SIZE).
 
     SCALE_RUNS=1 smpirun ... scale 100 pareto 0.05 2>runs.txt
     python3 bench/scale/runs.py runs.txt
 """
 import argparse
 import math
+import os
+import re
 import sys
 
 
+def auto_workers():
+    """MPIPOOL__HIER_AUTO_WORKERS, from src/pure.h (as run.sh reads it)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "pure.h")
+    m = re.search(r"^#define MPIPOOL__HIER_AUTO_WORKERS (\d+)", open(path).read(), re.M)
+    if not m:
+        sys.exit("runs.py: MPIPOOL__HIER_AUTO_WORKERS not found in %s" % path)
+    return int(m.group(1))
+
+
 def library_group(workers, hierarchy, size):
-    if hierarchy == "off" or (hierarchy == "auto" and workers < 512) or workers < 2:
+    if hierarchy == "off" or (hierarchy == "auto" and workers < auto_workers()) or workers < 2:
         return 0
     if size:
         return size

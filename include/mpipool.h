@@ -596,8 +596,12 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * workers, as a static split would, half of what is left a chunk and the
  * last 16 items a rank at once), and answers the master in bulk, a chunk at a time in the
  * order they came (a leader whose members ran dry behind a share running
- * for over 1 ms says so, and the master sends it one chunk more).  A group chunk is at
- * most 64 KiB, and while the workers could ask the master's link for more
+ * for over 1 ms says so, and the master sends it one chunk more).  Where
+ * items take 0.5 ms or more and some take far longer than the mean (heavy
+ * tails), a leader of 5 ranks or more runs none itself and hands each
+ * member one item at a time, so that no item waits behind a long one on a
+ * leader or a member.  A group chunk is at most 64 KiB, and (items of
+ * 0.5 ms or more) at most 5 ms of work a rank; while the workers could ask the master's link for more
  * than 125 MB/s (a tenth of 10 Gbps), at most four of over 4 KiB cross it
  * at once (sent with MPI_Issend), so that the groups get theirs one after
  * another rather than all together at the end.  G is about

@@ -294,6 +294,7 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
          * again by its leader, which takes back its members' unstarted
          * items itself: group_back.c; the master never does.) */
         double cap = j->group > 1 ? MAX_CHUNK_SECONDS : CHUNK_TAIL_FACTOR * least;
+        if (j->group > 1 && j->per_item >= MPIPOOL__HEAVY_ITEM_SECONDS) cap = GROUP_LONG_CHUNK_SECONDS;
         if (cap > MAX_CHUNK_SECONDS) cap = MAX_CHUNK_SECONDS;
         double most = (least > cap ? least : cap) / j->per_item;
         if (most < (double)max_chunk) max_chunk = most < (double)min_chunk ? min_chunk : (size_t)most;

@@ -40,6 +40,14 @@
  * only a longer tail when one worker is left with it at the end (heavy-
  * tailed work).  Guided shrinking still applies below it. */
 #define MAX_CHUNK_SECONDS 20e-3
+/* ... but a group chunk of items of MPIPOOL__HEAVY_ITEM_SECONDS or more
+ * holds at most this long a rank: a group runs its chunks one after
+ * another, so an item waits for the chunks of its group sent before it,
+ * and with 20 ms a rank the map's first two rounds held all of it (T =
+ * 50 ms): an item a few percent into the map started after a group's
+ * whole first chunk (SimGrid, 1024 x 1 ms Pareto, draw 18: 19 ms, where
+ * the in-order list schedule starts it at 4 ms). */
+#define GROUP_LONG_CHUNK_SECONDS 5e-3
 /* ... and, below that, at most this many times the least (see next_chunk):
  * the longer a chunk, the longer a long item in it may wait to start. */
 #define CHUNK_TAIL_FACTOR 2.0

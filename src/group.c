@@ -218,6 +218,7 @@ static int dispatch(mpipool__group *g, int m, gslot *s, int newest) {
     }
     if (share < least) share = least;
     if (even_long(g)) share = dip ? 1 : mpipool__plan_even_share(h->count, ranks, avail);
+    else if (mpipool__plan_heavy_long(g->heavy, per_item(g), g->n)) share = 1; /* none behind a long one */
     size_t item = h->in_size > h->out_size ? (size_t)h->in_size : (size_t)h->out_size;
     /* The chunk and its answer both stay within a piece. */
     uint64_t most = (uint64_t)mpipool__plan_max_items(item, item, MPIPOOL__HDR_MAX, pool->piece);
@@ -494,6 +495,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
             int inflight = (a->c != NULL) + (b->c != NULL);
             if (inflight > round) continue;
             int from = round == 0 ? 1 : mpipool__plan_second_share(mpipool__group_held(g), (uint64_t)g->n + 1, per, even(g));
+            if (round == 1 && mpipool__plan_heavy_long(g->heavy, per, g->n)) from = 0;
             if (from == 0) goto own;
             int r = dispatch(g, m, a->c ? b : a, from == 2);
             if (r < 0) return r;
@@ -508,8 +510,9 @@ own:
      * while we hold more than two chunks: the master sends more only while
      * one is stuck on a long item (dispatch.c, leader_depth), and a leader
      * inside an item of its own would keep them from its members (in a
-     * group of fewer than 5 ranks its own work counts for too much). */
-    if (!*moved && (g->qlen <= 2 || g->n < 4)) {
+     * group of fewer than 5 ranks its own work counts for too much); nor
+     * once the items are long with heavy tails (plan_heavy_long). */
+    if (!*moved && (g->qlen <= 2 || g->n < 4) && !mpipool__plan_heavy_long(g->heavy, per, g->n)) {
         int r = run_own(g);
         if (r < 0) return r;
         if (r > 0) *moved = 1;

@@ -56,6 +56,10 @@ int mpipool__plan_second_share(uint64_t held, uint64_t ranks, double per_item, i
     return even && per_item > MPIPOOL__OWN_SLICE_SECONDS && held > 1 ? 2 : 0;
 }
 
+int mpipool__plan_heavy_long(int heavy, double per_item, int members) {
+    return heavy && members >= 4 && per_item >= MPIPOOL__HEAVY_ITEM_SECONDS;
+}
+
 uint64_t mpipool__plan_even_share(uint64_t count, uint64_t ranks, uint64_t avail) {
     if (ranks == 0) ranks = 1;
     uint64_t share = count / ranks + (count % ranks != 0);

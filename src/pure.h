@@ -166,6 +166,19 @@ int mpipool__plan_heavy(double busy, size_t ran, double per_item, size_t share);
 #define MPIPOOL__HEAVY_FACTOR 4.0
 #define MPIPOOL__HEAVY_SHARE 250
 #define MPIPOOL__HEAVY_ITEM_SECONDS 500e-6
+/* 1 if a group leader with `members` (4 or more) should keep out of its
+ * group's way: its shares or slices showed heavy tails (`heavy`, one took
+ * over MPIPOOL__HEAVY_FACTOR times the mean) and its items take
+ * MPIPOOL__HEAVY_ITEM_SECONDS or more (`per_item`, the mean).  Then it runs
+ * no item of its own and hands each member one item at a time, with no
+ * second share queued behind it (group.c).  A leader answers its members
+ * only between its own items, so one long item of its own left its whole
+ * group without work, and a member's queued share waited out the member's
+ * long item: SimGrid, 1024 ranks x 1 ms Pareto, draw 18, a member's
+ * 40-item second share waited 343 ms.  (With the chunk cap of dispatch.h,
+ * GROUP_LONG_CHUNK_SECONDS: 30 draws, bench/RESULTS.md.)  In a smaller
+ * group the leader's own work counts for too much. */
+int mpipool__plan_heavy_long(int heavy, double per_item, int members);
 /* A group leader's own items run in slices of about this long (group.c),
  * at least one item, so that it answers its members within about that. */
 #define MPIPOOL__OWN_SLICE_SECONDS 50e-6

@@ -309,6 +309,18 @@ static void test_second_share(void **state) {
     assert_int_equal(mpipool__plan_second_share(64, 32, 1e-3, 0), 0);
 }
 
+/* A leader keeps out of its group's way only with heavy tails, long
+ * items and a group of 5 ranks or more. */
+static void test_heavy_long(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__plan_heavy_long(1, 1e-3, 31), 1);
+    assert_int_equal(mpipool__plan_heavy_long(1, MPIPOOL__HEAVY_ITEM_SECONDS, 4), 1);
+    assert_int_equal(mpipool__plan_heavy_long(0, 1e-3, 31), 0);   /* even or not yet known */
+    assert_int_equal(mpipool__plan_heavy_long(1, 100e-6, 31), 0); /* short: its items cost little */
+    assert_int_equal(mpipool__plan_heavy_long(1, 0, 31), 0);      /* time unknown */
+    assert_int_equal(mpipool__plan_heavy_long(1, 1e-3, 3), 0);    /* small group */
+}
+
 /* Fair parts: every group's part together cover the map, none is more
  * than a rank's item over its exact share, and the chunks of one group
  * add up to its part exactly, in few of them, the last one whole. */
@@ -592,6 +604,7 @@ int main(void) {
         cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_second_share),
+        cmocka_unit_test(test_heavy_long),
         cmocka_unit_test(test_even_split),
         cmocka_unit_test(test_fair_parts),
         cmocka_unit_test(test_room),

@@ -449,6 +449,25 @@ cleanup:
     return rc;
 }
 
+/* Free the answers whose sends to the master are complete. */
+static int reap_answers(mpipool__group *g) {
+    mpipool *pool = g->pool;
+    int rc = MPIPOOL_OK;
+    for (gchunk **pp = &g->sending; *pp;) {
+        gchunk *c = *pp;
+        int flag = 0;
+        MPIPOOL__MPI(pool, MPI_Test(&c->sreq, &flag, MPI_STATUS_IGNORE));
+        if (!flag) {
+            pp = &c->link;
+            continue;
+        }
+        *pp = c->link;
+        chunk_free(c);
+    }
+cleanup:
+    return rc;
+}
+
 int mpipool__group_progress(mpipool__group *g, int *moved) {
     mpipool *pool = g->pool;
     int rc = MPIPOOL_OK, ndone = 0, ns = 2 * g->n;
@@ -517,17 +536,7 @@ own:
         if (r < 0) return r;
         if (r > 0) *moved = 1;
     }
-    for (gchunk **pp = &g->sending; *pp;) {
-        gchunk *c = *pp;
-        int flag = 0;
-        MPIPOOL__MPI(pool, MPI_Test(&c->sreq, &flag, MPI_STATUS_IGNORE));
-        if (!flag) {
-            pp = &c->link;
-            continue;
-        }
-        *pp = c->link;
-        chunk_free(c);
-    }
+    rc = reap_answers(g);
 cleanup:
     return rc;
 }

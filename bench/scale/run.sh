@@ -73,7 +73,7 @@ if [ "$mode" != smoke ]; then
   RT_N=100000; RT_REPS=5
 else
   O=bench/build/scale-smoke
-  T=0.002; RANKS=64; DURS="100"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000; LONG_T=0.004
+  T=0.002; RANKS=64; DURS="100 1000"; TMO=50; TMO_4096=50; JOBS=2; DYN_MAX=100000; LONG_T=0.004
   RT_N=20000; RT_REPS=3
 fi
 mkdir -p "$O/points"

@@ -601,10 +601,11 @@ MPIPOOL_EXTERN void mpipool_map_options_init(mpipool_map_options *opts);
  * tails), a leader of 5 ranks or more runs none itself and hands each
  * member one item at a time, so that no item waits behind a long one on a
  * leader or a member.  A group chunk is at most 64 KiB, and (items of
- * 0.5 ms or more) at most 5 ms of work a rank; while the workers could ask the master's link for more
- * than 125 MB/s (a tenth of 10 Gbps), at most four of over 4 KiB cross it
- * at once (sent with MPI_Issend), so that the groups get theirs one after
- * another rather than all together at the end.  G is about
+ * 0.5 ms or more) at most 5 ms of work a rank; while the workers could ask
+ * the master's link for more than 125 MB/s (a tenth of 10 Gbps), at most
+ * four of over 4 KiB cross it at once (sent with MPI_Issend), so that the
+ * groups get theirs one after another rather than all together at the
+ * end.  G is about
  * sqrt(workers) (16 at 256 workers, 64 at 4096), so the master and each
  * leader serve about as many ranks.  Nothing changes for the caller:
  * results are in order, failures name the item and the rank that ran it,

@@ -45,7 +45,7 @@
  * another, so an item waits for the chunks of its group sent before it,
  * and with 20 ms a rank the map's first two rounds held all of it (T =
  * 50 ms): an item a few percent into the map started after a group's
- * whole first chunk (SimGrid, 1024 x 1 ms Pareto, draw 18: 19 ms, where
+ * whole first chunk (SimGrid, 1024 x 1 ms Pareto, draw 18: 17 ms, where
  * the in-order list schedule starts it at 4 ms). */
 #define GROUP_LONG_CHUNK_SECONDS 5e-3
 /* ... and, below that, at most this many times the least (see next_chunk):

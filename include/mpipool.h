@@ -1029,7 +1029,8 @@ typedef struct mpipool_worker_stats {
     uint64_t given_back;   /* items it gave back unstarted at the end of a map,
                               because a long item held them up; they ran
                               elsewhere ("Reclamation" in mpipool(7)); for
-                              a group leader, its members' too              */
+                              a group leader, its members' too, and the
+                              group chunks it gave back whole             */
 } mpipool_worker_stats;
 
 typedef struct mpipool_pool_stats {

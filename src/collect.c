@@ -2,7 +2,8 @@
  * collect.c — the master's side of the workers' answers: receiving each
  * chunk's results (fixed-size straight into `out`, variable-size probed
  * for), checking that an answer is the chunk's, and settling chunks whose
- * worker left the pool or died (recover.c decides which are dead).
+ * worker left the pool or died (recover.c decides which are dead), or
+ * that a group leader gave back unstarted (reclaim.c, TAG_GAVE).
  *
  * Invariants:
  *  - each worker's chunks are collected in the order they were sent (its
@@ -18,7 +19,6 @@
 #include "dispatch.h"
 #include "jobs.h"
 #include "observe.h"
-#include "reclaim.h"
 #include "recover.h"
 #include "transport.h"
 
@@ -115,6 +115,13 @@ static void slot_release(mpipool__engine *e, slot *s) {
     s->completed = 0;
 }
 
+/* Items [first, first + count) of s come back unstarted (reclaim.c): they
+ * go to the job again, before any item never sent (redo.c). */
+static void give_back(mpipool__engine *e, slot *s, uint64_t first, uint64_t count) {
+    mpipool__obs_given_back(e->pool, s->job, s->worker, first, count);
+    mpipool__recover_put_back(s, first, count, s->deaths, s->why, "gave it back");
+}
+
 static int collect(mpipool__engine *e, slot *s) {
     mpipool_job *j = s->job;
     const mpipool__result_hdr *h = &s->rhdr;
@@ -164,7 +171,7 @@ static int collect(mpipool__engine *e, slot *s) {
     }
     j->done += ran;
     if (s->units > 1) note_even(e, j, s->worker, h);
-    if (ran < s->count) mpipool__reclaim_back(e, s, ran);
+    if (ran < s->count) give_back(e, s, s->first + ran, s->count - ran);
     if (h->given_back) mpipool__obs_members_gave_back(e->pool, s->worker, h->given_back);
     mpipool__recover_heard(e, s->worker);
     e->answered[s->worker] = mpipool__engine_now(e);
@@ -299,6 +306,52 @@ static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
     }
     mpipool__obs_lost(e->pool, NULL, w, 0, 0);
     mpipool__recover_bury(e, w, why);
+}
+
+/* Leader w's result receives for slot s, which it will never answer
+ * (it gave the chunk back): cancelled.  0, or -1 if one had matched. */
+static int cancel_answer(mpipool__engine *e, slot *s, int w) {
+    int lost = 0;
+    MPI_Request *r[] = {&s->rreq};
+    for (int k = -1; k < s->nrecv_pieces; k++) {
+        MPI_Request *q = k < 0 ? r[0] : &s->pieces[s->nsend_pieces + k];
+        if (*q == MPI_REQUEST_NULL) continue;
+        MPI_Status st;
+        int cancelled = 0;
+        int persistent = q == &s->rreq && s->rreq == s->rpers;
+        ENGINE_MPI(e, MPI_Cancel(q));
+        ENGINE_MPI(e, MPI_Wait(q, &st));
+        ENGINE_MPI(e, MPI_Test_cancelled(&st, &cancelled));
+        if (persistent) { /* made again with the slot's next chunk (SMPI starts no cancelled one) */
+            ENGINE_MPI(e, MPI_Request_free(&s->rpers));
+            *q = MPI_REQUEST_NULL;
+        }
+        lost |= !cancelled;
+    }
+    if (lost)
+        return bad_answer(e, "rank %d answered items %llu+%llu, which it gave back", w,
+                          (unsigned long long)s->first, (unsigned long long)s->count);
+    ENGINE_MPI(e, MPI_Wait(&s->sreq, MPI_STATUS_IGNORE)); /* it has the chunk */
+    for (int k = 0; k < s->nsend_pieces; k++) ENGINE_MPI(e, MPI_Wait(&s->pieces[k], MPI_STATUS_IGNORE));
+    free(s->pieces);
+    s->pieces = NULL;
+    return 0;
+}
+
+int mpipool__dispatch_gave(mpipool__engine *e, int w, const uint64_t *t, size_t n) {
+    for (size_t i = 0; i < n; i++, t += 3) {
+        slot *s = mpipool__rank_slots(e, w), *end = s + e->per * e->span[w];
+        while (s < end && !(s->worker == w && !s->completed && s->units > 1 && s->job->id == t[0] &&
+                            s->first == t[1] && s->count == t[2]))
+            s++;
+        if (s == end)
+            return bad_answer(e, "rank %d gave back items %llu+%llu of job %llu, which it does not hold", w,
+                              (unsigned long long)t[1], (unsigned long long)t[2], (unsigned long long)t[0]);
+        if (cancel_answer(e, s, w) != 0) return -1;
+        give_back(e, s, s->first, s->count);
+        slot_release(e, s);
+    }
+    return 0;
 }
 
 int mpipool__dispatch_collect(mpipool__engine *e) {

@@ -513,7 +513,7 @@ int mpipool__dispatch_fill(mpipool__engine *e) {
             if (members == 0) depth = flat_depth(e, j, depth);
             int most = round == 1 ? 1 : round == 2 ? depth
                                       : members > 0 && depth >= 2 ? leader_depth(e, w, members) : 0;
-            if (e->dead[w] || e->inflight[w] >= most) continue;
+            if (e->dead[w] || e->gave[w] || e->inflight[w] >= most) continue;
             slot *s = free_slot(e, w, round == 3 ? members : 0);
             if (s == NULL) continue;
             size_t count = next_chunk_for(j, (size_t)e->workers, fanout, (size_t)members + 1);

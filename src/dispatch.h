@@ -196,6 +196,9 @@ struct mpipool__engine {
     uint64_t *asked;          /* per rank: nsent when last asked to give back */
     MPI_Request *rc_req;      /* per rank: its TAG_RECLAIM on the way        */
     uint64_t *rc_buf;
+    char *gave;               /* per rank: a leader's TAG_GAVE is awaited: it is
+                                 sent nothing until it came (wire.h)        */
+    int ngave;                /* ... for this many ranks                     */
     double rc_look;           /* MPI_Wtime before which not to look again    */
 };
 /* Rank w's own slots (e->per of them). */
@@ -255,6 +258,10 @@ int mpipool__dispatch_moving(mpipool__engine *e);
 /* MPI_Wtime when the next result should arrive; 0 if unknown.  `now`:
  * MPI_Wtime. */
 double mpipool__dispatch_next_due(const mpipool__engine *e, double now);
+/* collect.c: leader w gave back the GROUP chunks named by the `n` (job,
+ * first, count) triples `t` (TAG_GAVE, wire.h): their items go back to
+ * their jobs.  0, or -1 when the engine broke. */
+int mpipool__dispatch_gave(mpipool__engine *e, int w, const uint64_t *t, size_t n);
 /* collect.c: post / cancel the receive for TAG_ABORT. */
 int mpipool__dispatch_watch(mpipool__engine *e);
 void mpipool__dispatch_unwatch(mpipool__engine *e);

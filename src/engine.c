@@ -68,7 +68,7 @@ static int progress_once(mpipool__engine *e) {
     /* The watch is posted while chunks are out; a fill that breaks the
      * engine needs none. */
     if (!e->broken && e->busy > 0) mpipool__dispatch_watch(e);
-    if (!e->broken && e->busy > 0) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
+    if (!e->broken && (e->busy > 0 || e->ngave > 0)) (void)mpipool__reclaim_look(e); /* an error breaks the engine */
     for (mpipool_job *j = e->head, *next; j; j = next) {
         next = j->next_job;
         /* A broken engine cannot drain: chunks still out are never collected. */

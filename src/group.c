@@ -45,15 +45,6 @@
  * that, while they each run a second share (mpipool__plan_second_share). */
 #define MIN_SHARE_SECONDS 200e-6
 
-static void chunk_free(gchunk *c) {
-    if (c == NULL) return;
-    free(c->in);
-    free(c->res);
-    free(c->redo);
-    mpipool__fails_free(&c->fails);
-    free(c);
-}
-
 static int grow(char **p, size_t *cap, size_t need) {
     if (need <= *cap) return 0;
     char *q = realloc(*p, need);
@@ -99,7 +90,7 @@ oom:
 }
 
 int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_hdr *h, const char *msg,
-                        size_t got) {
+                        size_t got, uint64_t number) {
     int rc = group_for(pool, gp, h);
     if (rc != MPIPOOL_OK) return rc;
     mpipool__group *g = *gp;
@@ -126,11 +117,12 @@ int mpipool__group_take(mpipool *pool, mpipool__group **gp, const mpipool__work_
         }
     }
     if (!c || !c->in || !c->res || g->qlen == g->qcap) {
-        chunk_free(c);
+        mpipool__gchunk_free(c);
         return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory for a group chunk of "
                               "%llu items", pool->rank, (unsigned long long)h->count);
     }
     c->h = *h;
+    c->number = number;
     if (h->job != g->job) { /* a new job: its items' times are not known yet */
         g->heavy = 0;
         g->seen = 0;
@@ -462,7 +454,7 @@ static int reap_answers(mpipool__group *g) {
             continue;
         }
         *pp = c->link;
-        chunk_free(c);
+        mpipool__gchunk_free(c);
     }
 cleanup:
     return rc;
@@ -498,7 +490,7 @@ int mpipool__group_progress(mpipool__group *g, int *moved) {
         memmove(g->q, g->q + 1, (g->qlen - 1) * sizeof *g->q);
         g->qlen--;
         if ((rc = answer(g, c)) != MPIPOOL_OK) {
-            chunk_free(c);
+            mpipool__gchunk_free(c);
             return rc;
         }
         *moved = 1;
@@ -570,12 +562,12 @@ void mpipool__group_free(mpipool__group *g) {
         free(s->sbuf);
         free(s->rbuf);
     }
-    for (size_t i = 0; i < g->qlen; i++) chunk_free(g->q[i]);
+    for (size_t i = 0; i < g->qlen; i++) mpipool__gchunk_free(g->q[i]);
     while (g->sending) {
         gchunk *c = g->sending;
         g->sending = c->link;
         if (c->sreq != MPI_REQUEST_NULL) MPI_Wait(&c->sreq, MPI_STATUS_IGNORE);
-        chunk_free(c);
+        mpipool__gchunk_free(c);
     }
     mpipool__group_back_free(g);
     mpipool__fails_free(&g->own);

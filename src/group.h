@@ -11,10 +11,16 @@
 typedef struct mpipool__group mpipool__group;
 
 /* Queue a GROUP chunk from the master (header h, the whole message `msg` of
- * `got` bytes), creating *g on first use.  MPIPOOL_OK or a code, with the
+ * `got` bytes; the `number`th chunk it sent this rank), creating *g on
+ * first use.  MPIPOOL_OK or a code, with the
  * pool's last error set. */
 int mpipool__group_take(mpipool *pool, mpipool__group **g, const mpipool__work_hdr *h, const char *msg,
-                        size_t got);
+                        size_t got, uint64_t number);
+/* The master's TAG_TAKE_BACK (wire.h), once the first `upto` chunks it
+ * sent this rank are here: give back the GROUP chunks not started, the
+ * newest of g's queue (g may be NULL: none), and tell it so (TAG_GAVE).
+ * MPIPOOL_OK or a code. */
+int mpipool__group_give_up(mpipool *pool, mpipool__group *g, uint64_t upto);
 /* One pass: collect members' results, answer finished chunks, hand members
  * new shares.  *moved = 1 if anything happened.  MPIPOOL_OK or a code. */
 int mpipool__group_progress(mpipool__group *g, int *moved);

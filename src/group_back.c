@@ -11,6 +11,11 @@
  * of items (pace.c) and answers with the ones it ran; the leader hands the others out again, first, to
  * whoever is free (itself included).
  *
+ * The master asks a leader the same for its queue (TAG_TAKE_BACK, wire.h):
+ * the GROUP chunks it has not started, at the end of its queue, go back
+ * whole (mpipool__group_give_up), so that a group held up behind a long
+ * item does not keep chunks the idle groups could run.
+ *
  * Invariants:
  *  - a member is asked at most once per share sent to it (gback.asked is
  *    the count of shares it had when asked), and at most one TAG_RECLAIM
@@ -33,6 +38,15 @@
  * with 10 ms; 1024 x 100 us Pareto, SCALE_SEED=1: 0.929 before, 0.955 and
  * 0.953). */
 #define HELD_UP_SLACK_SECONDS 10e-3
+
+void mpipool__gchunk_free(gchunk *c) {
+    if (c == NULL) return;
+    free(c->in);
+    free(c->res);
+    free(c->redo);
+    mpipool__fails_free(&c->fails);
+    free(c);
+}
 
 uint64_t mpipool__gchunk_left(const gchunk *c) {
     return c->h.count - c->next + c->redo_items;
@@ -136,4 +150,36 @@ void mpipool__group_back_free(mpipool__group *g) {
     }
     free(g->back);
     g->back = NULL;
+}
+
+/* 1 if none of c's items was handed out or run: it can go back whole. */
+static int untouched(const gchunk *c) {
+    return c->next == 0 && c->nredo == 0 && c->done == 0;
+}
+
+int mpipool__group_give_up(mpipool *pool, mpipool__group *g, uint64_t upto) {
+    int rc = MPIPOOL_OK;
+    size_t keep = g ? g->qlen : 0;
+    /* The newest ones only: the master pairs answers with chunks by order,
+     * and it cancels the receives of those we give back (wire.h). */
+    while (keep > 0 && g->q[keep - 1]->number <= upto && untouched(g->q[keep - 1])) keep--;
+    size_t n = g ? g->qlen - keep : 0;
+    uint64_t *msg = calloc(n ? n * 3 : 1, sizeof *msg);
+    if (msg == NULL)
+        return mpipool__error(pool, MPIPOOL_ENOMEM, "mpipool_serve: rank %d: no memory to give back %zu chunks",
+                              pool->rank, n);
+    for (size_t i = 0; i < n; i++) {
+        const mpipool__work_hdr *h = &g->q[keep + i]->h;
+        msg[3 * i] = h->job;
+        msg[3 * i + 1] = h->first;
+        msg[3 * i + 2] = h->count;
+    }
+    /* Small (a leader holds a few chunks), and the master takes it soon:
+     * it sends us nothing until it has. */
+    MPIPOOL__MPI(pool, MPI_Send(msg, (int)(n * 3 * sizeof *msg), MPI_BYTE, 0, MPIPOOL__TAG_GAVE, pool->comm));
+    for (size_t i = keep; g && i < g->qlen; i++) mpipool__gchunk_free(g->q[i]);
+    if (g) g->qlen = keep;
+cleanup:
+    free(msg);
+    return rc;
 }

@@ -11,6 +11,7 @@
  * except those a member gave back (`redo`), which go out first. */
 typedef struct gchunk {
     mpipool__work_hdr h;
+    uint64_t number;          /* the master's count of it (TAG_TAKE_BACK)   */
     char *in;                 /* its items, h.count * h.in_size bytes      */
     char *res;                /* result_hdr + h.count * h.out_size          */
     uint64_t next, done;      /* items handed out once / run, anywhere      */
@@ -70,6 +71,7 @@ struct mpipool__group {
     double look;              /* MPI_Wtime before which no TAG_RECLAIM is sent */
 };
 
+void mpipool__gchunk_free(gchunk *c);
 /* Items of c not handed out (given back ones included). */
 uint64_t mpipool__gchunk_left(const gchunk *c);
 /* Items the leader holds: not handed out, in every queued chunk. */

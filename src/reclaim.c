@@ -9,14 +9,29 @@
  * pace.c), and the rest go back to the job (redo.c), out before anything
  * else, to the idle workers.
  *
+ * A group leader answers its chunks whole and in order, so a group held
+ * up behind a long item also keeps every chunk queued behind that one
+ * (dispatch.c gives a late leader more, to keep its members busy).  The
+ * master asks a leader whose oldest chunk is long past its time for the
+ * chunks it has not started (TAG_TAKE_BACK); it answers with the ones it
+ * gives back (TAG_GAVE, group_back.c), whose items go back to the job as
+ * above.  (SimGrid, 1024 ranks x 100 us Pareto, the grid's draw, at eight
+ * message costs: 0.726-0.772 before, 0.753-0.773 with this; bench/RESULTS.md.)
+ *
  * Invariants:
  *  - a worker is asked at most once per chunk sent to it (asked[w] is
  *    the count of chunks it had when asked; nsent[w], dispatch.c's);
- *  - at most one TAG_RECLAIM per worker is in flight (its buffer is reused);
- *  - only flat chunks of automatic size are asked for (work_hdr.reclaim):
- *    a group leader answers whole (it takes back from its own members:
- *    group_back.c), and a map's chunk_size is the calls a batch task sees.
- * No answer is owed to a TAG_RECLAIM, so a late one costs nothing.
+ *  - at most one TAG_RECLAIM or TAG_TAKE_BACK per worker is in flight
+ *    (its buffer is reused);
+ *  - only flat chunks of automatic size are asked for items
+ *    (work_hdr.reclaim): a group leader answers whole (it takes back from
+ *    its own members: group_back.c), and a map's chunk_size is the calls a
+ *    batch task sees;
+ *  - a leader asked is sent nothing until its TAG_GAVE came (gave[w]): the
+ *    chunks it gives back are then the newest the master sent it, whose
+ *    result receives nothing else can match (collect.c cancels them).
+ * No answer is owed to a TAG_RECLAIM, so a late one costs nothing; every
+ * TAG_TAKE_BACK is answered, and the engine takes the answer before it ends.
  */
 #include <stdlib.h>
 #include "jobs.h"
@@ -33,7 +48,8 @@ int mpipool__reclaim_init(mpipool__engine *e) {
     e->asked = calloc(n, sizeof *e->asked);
     e->rc_buf = calloc(n, sizeof *e->rc_buf);
     e->rc_req = malloc(n * sizeof *e->rc_req);
-    if (!e->nsent || !e->asked || !e->rc_buf || !e->rc_req) return -1;
+    e->gave = calloc(n, 1);
+    if (!e->nsent || !e->asked || !e->rc_buf || !e->rc_req || !e->gave) return -1;
     for (size_t w = 0; w < n; w++) e->rc_req[w] = MPI_REQUEST_NULL;
     return 0;
 }
@@ -43,9 +59,15 @@ void mpipool__reclaim_free(mpipool__engine *e) {
     free(e->asked);
     free(e->rc_buf);
     free(e->rc_req);
+    free(e->gave);
 }
 
+static int take_gave(mpipool__engine *e, int wait);
+
 void mpipool__reclaim_settle(mpipool__engine *e) {
+    /* A live leader answers every TAG_TAKE_BACK before its STOP (it has
+     * nothing left to give by now). */
+    if (!e->broken) (void)take_gave(e, 1);
     for (int w = 1; e->rc_req && w <= e->workers; w++) {
         if (e->rc_req[w] == MPI_REQUEST_NULL) continue;
         /* A live worker takes every message until its STOP; one that died
@@ -74,7 +96,26 @@ static const slot *stuck(const mpipool__engine *e, int w, double now) {
     return now - s->t_sent > 2 * expected + MPIPOOL__STUCK_SLACK_SECONDS ? s : NULL;
 }
 
-static int ask(mpipool__engine *e, int w) {
+/* Leader w's oldest chunk, if it is past twice its time since it could
+ * start, plus two items and the slack (dispatch.c, leader_depth's "long"),
+ * with a chunk queued behind it; and an idle rank of that job's waits. */
+static const slot *late_leader(const mpipool__engine *e, int w, double now) {
+    const slot *s = mpipool__oldest_slot(e, w);
+    if (s == NULL || s->units <= 1 || s->completed || e->inflight[w] < 2 || s->job->cancelled ||
+        s->job->per_item <= 0)
+        return NULL;
+    double per = s->job->per_item, start = s->t_sent > e->answered[w] ? s->t_sent : e->answered[w];
+    if (now - start <= 2 * per * (double)s->count / (double)s->units + 2 * per + MPIPOOL__STUCK_SLACK_SECONDS)
+        return NULL;
+    for (int v = 1; v <= e->workers; v++) /* fed this job (members never are), and idle */
+        if (!e->dead[v] && e->inflight[v] == 0 && e->last_job[v] == s->job->id) return s;
+    return NULL;
+}
+
+/* Ask worker w for its unstarted items (TAG_RECLAIM), or group leader w
+ * for its unstarted chunks (TAG_TAKE_BACK: it is sent nothing more until
+ * its TAG_GAVE came). */
+static int ask(mpipool__engine *e, int w, int leader) {
     if (e->rc_req[w] != MPI_REQUEST_NULL) {
         int flag = 0;
         ENGINE_MPI(e, MPI_Test(&e->rc_req[w], &flag, MPI_STATUS_IGNORE));
@@ -82,11 +123,52 @@ static int ask(mpipool__engine *e, int w) {
     }
     e->rc_buf[w] = e->nsent[w];
     e->asked[w] = e->nsent[w];
-    ENGINE_MPI(e, MPI_Isend(&e->rc_buf[w], 8, MPI_BYTE, w, MPIPOOL__TAG_RECLAIM, e->pool->comm, &e->rc_req[w]));
+    int tag = leader ? MPIPOOL__TAG_TAKE_BACK : MPIPOOL__TAG_RECLAIM;
+    ENGINE_MPI(e, MPI_Isend(&e->rc_buf[w], 8, MPI_BYTE, w, tag, e->pool->comm, &e->rc_req[w]));
+    if (leader) {
+        e->gave[w] = 1;
+        e->ngave++;
+    }
+    return 0;
+}
+
+/* Take the leaders' TAG_GAVEs that came (all that are awaited, with
+ * `wait`; a dead rank's never comes).  0, or -1 when the engine broke. */
+static int take_gave(mpipool__engine *e, int wait) {
+    for (int w = 1; w <= e->workers && e->ngave > 0; w++)
+        if (e->gave[w] && e->dead[w]) {
+            e->gave[w] = 0;
+            e->ngave--;
+        }
+    while (e->ngave > 0) {
+        MPI_Status st;
+        int flag = 0, len = 0;
+        if (wait) ENGINE_MPI(e, MPI_Probe(MPI_ANY_SOURCE, MPIPOOL__TAG_GAVE, e->pool->comm, &st));
+        else ENGINE_MPI(e, MPI_Iprobe(MPI_ANY_SOURCE, MPIPOOL__TAG_GAVE, e->pool->comm, &flag, &st));
+        if (!wait && !flag) return 0;
+        ENGINE_MPI(e, MPI_Get_count(&st, MPI_BYTE, &len));
+        uint64_t *t = malloc(len > 0 ? (size_t)len : 1);
+        if (t == NULL) {
+            mpipool__engine_break(e, MPI_ERR_NO_MEM, "a leader's TAG_GAVE");
+            return -1;
+        }
+        int w = st.MPI_SOURCE, rc = MPI_Recv(t, len, MPI_BYTE, w, MPIPOOL__TAG_GAVE, e->pool->comm, MPI_STATUS_IGNORE);
+        if (rc == MPI_SUCCESS && w >= 1 && w <= e->workers && e->gave[w]) {
+            e->gave[w] = 0;
+            e->ngave--;
+            rc = mpipool__dispatch_gave(e, w, t, (size_t)len / (3 * sizeof *t)) == 0 ? MPI_SUCCESS : MPI_ERR_OTHER;
+        }
+        free(t);
+        if (rc != MPI_SUCCESS) {
+            if (!e->broken) mpipool__engine_break(e, rc, "MPI_Recv of a TAG_GAVE");
+            return -1;
+        }
+    }
     return 0;
 }
 
 int mpipool__reclaim_look(mpipool__engine *e) {
+    if (e->ngave > 0 && take_gave(e, 0) != 0) return -1;
     /* The clock last: while items are left to send, or no worker is idle,
      * there is nothing to look at (every pass of a busy map asks this). */
     if (e->busy == 0 || e->workers < 2 || work_left(e)) return 0;
@@ -97,14 +179,9 @@ int mpipool__reclaim_look(mpipool__engine *e) {
     if (now < e->rc_look) return 0;
     e->rc_look = now + LOOK_SECONDS;
     for (int w = 1; w <= e->workers; w++) {
-        if (e->dead[w] || e->inflight[w] == 0 || e->asked[w] >= e->nsent[w] || !stuck(e, w, now)) continue;
-        if (ask(e, w) != 0) return -1;
+        if (e->dead[w] || e->inflight[w] == 0 || e->asked[w] >= e->nsent[w]) continue;
+        int leader = late_leader(e, w, now) != NULL;
+        if ((leader || stuck(e, w, now)) && ask(e, w, leader) != 0) return -1;
     }
     return 0;
-}
-
-void mpipool__reclaim_back(mpipool__engine *e, slot *s, uint64_t ran) {
-    uint64_t first = s->first + ran, count = s->count - ran;
-    mpipool__obs_given_back(e->pool, s->job, s->worker, first, count);
-    mpipool__recover_put_back(s, first, count, s->deaths, s->why, "gave it back");
 }

@@ -17,8 +17,5 @@ void mpipool__reclaim_settle(mpipool__engine *e);
  * oldest chunk is long past its time for its unstarted items.  0, or -1
  * when the engine broke. */
 int mpipool__reclaim_look(mpipool__engine *e);
-/* Slot s was answered with only its first `ran` items: the rest go back
- * to the job, to be sent before any item never sent (redo.c). */
-void mpipool__reclaim_back(mpipool__engine *e, slot *s, uint64_t ran);
 
 #endif

@@ -75,6 +75,17 @@
  *    the first n CHUNKs it sent that member, which counts the CHUNKs from
  *    its leader apart from the master's); it hands the rest out again in
  *    the group and reports how many in its answer (result_hdr.given_back).
+ *  - a leader's queue (reclaim.c, group_back.c): TAG_TAKE_BACK (master ->
+ *    leader, u64 n) asks for the GROUP chunks among the first n the master
+ *    sent it that the leader has not started (none of their items handed
+ *    out or run).  Once the leader has received all n, it answers with one
+ *    TAG_GAVE: u64 (job, first, count) for each chunk it gives back, the
+ *    newest of those it holds (a run at the end of its queue; possibly
+ *    none).  It never answers those chunks; the master cancels their
+ *    result receives (which nothing can match: every later answer of the
+ *    leader is for an older chunk, since the master sends it nothing
+ *    between the TAG_TAKE_BACK and the TAG_GAVE) and gives their items
+ *    back to the job (redo.c).  Every TAG_TAKE_BACK gets its TAG_GAVE.
  *  - TAG_STOP carries nothing: a worker's mpipool_serve returns
  *    MPIPOOL_EINTR only for a signal of its own (why: mpipool_catch_signals
  *    in mpipool.h, and tests/mpi/test_interrupt_serve.c).
@@ -113,7 +124,9 @@ enum mpipool__tag {
     MPIPOOL__TAG_DIED_ACK, /* the master noted the TAG_DIED             */
     MPIPOOL__TAG_OUTPUT,  /* a chunk's captured task output (capture.c)  */
     MPIPOOL__TAG_RECLAIM, /* give back the unstarted items (reclaim.c)   */
-    MPIPOOL__TAG_ROOM     /* a leader's group ran dry behind a long item */
+    MPIPOOL__TAG_ROOM,    /* a leader's group ran dry behind a long item */
+    MPIPOOL__TAG_TAKE_BACK, /* give back the GROUP chunks not started (reclaim.c) */
+    MPIPOOL__TAG_GAVE     /* ... the leader's answer: the ones it gave back */
 };
 
 /* The largest TAG_WORK message the master sends a worker in one message

@@ -11,7 +11,10 @@
  *    sent it between runs of items (pace.c), and if the master (or its
  *    group leader) wants the chunk's unstarted items back, it stops there
  *    (running the chunk's last item if only that is left: pace.c says
- *    why; wire.h, reclaim.c, group_back.c).
+ *    why; wire.h, reclaim.c, group_back.c);
+ *  - a leader answers the master's TAG_TAKE_BACK as soon as every chunk
+ *    the master sent before it is here (group_back.c: which chunks it
+ *    gives back depends on that).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +53,8 @@ typedef struct {
     uint64_t from_master;   /* CHUNK and GROUP messages the master sent us */
     uint64_t from_leader;   /* CHUNKs our group leader sent us */
     mpipool__reclaims rcl;  /* what they asked back (pace.c) */
+    uint64_t back_upto;     /* the master's TAG_TAKE_BACK: among its first n chunks, */
+    int back_wait;          /* ... answered once they are all here (wire.h) */
     buf pin[2];             /* the master's work messages land here, alternately, */
     int pk;                 /* ... pin[pk] from the receive posted ahead: */
     MPI_Request wreq;       /* it, or MPI_REQUEST_NULL (SimGrid; no memory) */
@@ -107,7 +112,9 @@ static void unpost(worker *wk) {
 /* While a receive is posted ahead for the master's chunks, the probe for
  * anything else (TAG_STOP, TAG_RECLAIM, a leader's chunk) runs only every
  * this many polls, unless our last chunk came from a leader (a member
- * waits for its leader's). */
+ * waits for its leader's), or we lead a busy group: a pass over the group
+ * costs more than the probe, and between two probes it would hand out
+ * the chunks a TAG_TAKE_BACK already waiting asks for (wire.h). */
 #define PROBE_EVERY 8
 
 static int lookup_fn(worker *wk, const mpipool__work_hdr *h, mpipool_fn *fn) {
@@ -331,7 +338,8 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
             wk->held *= 2; /* a held chunk follows this one */
             break;
         }
-        if (!wk->held && (wk->wreq == MPI_REQUEST_NULL || wk->parent != 0 || polls % PROBE_EVERY == 0)) {
+        if (!wk->held && (wk->wreq == MPI_REQUEST_NULL || wk->parent != 0 || polls % PROBE_EVERY == 0 ||
+                          mpipool__group_busy(wk->group))) {
             MPIPOOL__MPI(pool, mpipool__improbe(wk->group ? 0 : MPI_ANY_SOURCE, MPI_ANY_TAG, pool->comm, &flag, msg,
                                                 st));
             if (flag && st->MPI_SOURCE == 0 && st->MPI_TAG == MPIPOOL__TAG_WORK && wk->wreq != MPI_REQUEST_NULL) {
@@ -450,6 +458,12 @@ static int serve_loop(worker *wk) {
         int bytes = 0;
         mpipool__msg msg;
         MPI_Status st;
+        /* The master's TAG_TAKE_BACK, once every chunk it sent before it is
+         * here (one may still be arriving in the receive posted ahead). */
+        if (wk->back_wait && wk->from_master >= wk->back_upto) {
+            wk->back_wait = 0;
+            if ((rc = mpipool__group_give_up(pool, wk->group, wk->back_upto)) != MPIPOOL_OK) goto cleanup;
+        }
         if ((rc = next_message(wk, &msg, &st)) != MPIPOOL_OK) goto cleanup;
         MPIPOOL__MPI(pool, MPI_Get_count(&st, MPI_BYTE, &bytes));
         if (st.MPI_TAG == MPIPOOL__TAG_RECLAIM) {
@@ -457,6 +471,11 @@ static int serve_loop(worker *wk) {
             uint64_t upto = 0;
             MPIPOOL__MPI(pool, mpipool__mrecv(&upto, bytes >= 8 ? 8 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
             mpipool__reclaims_note(&wk->rcl, st.MPI_SOURCE, upto);
+            continue;
+        }
+        if (st.MPI_TAG == MPIPOOL__TAG_TAKE_BACK) {
+            MPIPOOL__MPI(pool, mpipool__mrecv(&wk->back_upto, bytes >= 8 ? 8 : 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE));
+            wk->back_wait = 1;
             continue;
         }
         wk->parent = st.MPI_SOURCE;
@@ -475,7 +494,7 @@ static int serve_loop(worker *wk) {
         if (wk->parent == 0 && (h.kind == MPIPOOL__KIND_CHUNK || h.kind == MPIPOOL__KIND_GROUP)) wk->from_master++;
         if (wk->parent != 0 && h.kind == MPIPOOL__KIND_CHUNK) wk->from_leader++;
         if (h.kind == MPIPOOL__KIND_GROUP && wk->parent == 0) {
-            rc = mpipool__group_take(pool, &wk->group, &h, data, got);
+            rc = mpipool__group_take(pool, &wk->group, &h, data, got, wk->from_master);
             if (rc != MPIPOOL_OK) goto cleanup;
             continue;
         }

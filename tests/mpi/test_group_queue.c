@@ -21,6 +21,23 @@
  * ran LATER items numbered 6 or more (so item 0 did not wait WAIT_S).  And the same
  * map with a journal: every item in it exactly once.
  *
+ * With the argument "back" (CTest's test_group_back, groups of 2 as
+ * above), the end of such a map: the first item leader 1 runs itself is
+ * long (its member, rank 2, takes 200 us an item, as rank 3 does, so the
+ * leader runs an item of its own while the map has just begun and not,
+ * as a busy machine made it once in a full ctest run, only at its end,
+ * where it holds one chunk and nothing is asked), so its group's oldest
+ * chunk stays unanswered while the master
+ * sends it more (as above) and rank 3 runs the rest of the map.  The
+ * leader can start none of them while inside that item.  Once every item
+ * has been sent and rank 3 is idle, the master asks the leader for its
+ * chunks not started (TAG_TAKE_BACK, reclaim.c), and the long item returns
+ * when that message has reached rank 1 (it peeks with MPI_Iprobe), or
+ * after WAIT_S, and then the test fails.  The leader gives those chunks
+ * back whole (group_back.c) and they run again elsewhere.  The same
+ * checks, and at 4 ranks: the long item was let go by the master's
+ * TAG_TAKE_BACK, and the stats count items rank 1 gave back.
+ *
  * With the argument "ahead" (CTest's test_share_ahead, groups of 3: at 4
  * ranks rank 1 leads ranks 2 and 3), the other side of a group's queue: a
  * leader with long, even items gives a member its second share from its
@@ -60,6 +77,7 @@
  * items than one work message (the work_hdr of every TAG_WORK the master
  * sends, read in MPI_Isend and MPI_Issend).
  */
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #include "harness.h"
@@ -79,9 +97,11 @@ typedef struct {
     _Atomic uint32_t rooms;     /* TAG_ROOMs sent (rank 1, "room")  */
     _Atomic uint32_t issends;   /* synchronous sends (the master's group chunks) */
     _Atomic uint64_t group_max; /* the largest GROUP chunk, items   */
+    _Atomic int64_t first_own;  /* "back": the first item rank 1 ran (-1: none yet) */
+    _Atomic int32_t took_back;  /* ... it saw the master's TAG_TAKE_BACK */
 } shared_t;
 
-enum { STUCK, AHEAD, ROOM, TRANSIT };
+enum { STUCK, AHEAD, ROOM, TRANSIT, BACK };
 static mpipool *pool;
 static shared_t *sh;
 static int mode;      /* the scenario: STUCK, AHEAD, ROOM or TRANSIT */
@@ -123,14 +143,36 @@ int MPI_Issend(const void *buf, int count, MPI_Datatype dt, int dest, int tag, M
 }
 static char shm_path[256], journal_path[300];
 
+/* "back": wait until the master's TAG_TAKE_BACK has reached this rank. */
+static void wait_for_take_back(void) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int flag = 0;
+        MPI_Iprobe(0, MPIPOOL__TAG_TAKE_BACK, pool->comm, &flag, MPI_STATUS_IGNORE);
+        if (flag) {
+            atomic_store(&sh->took_back, 1);
+            return;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((double)(now.tv_sec - t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - t0.tv_nsec) > WAIT_S) return;
+        sched_yield();
+    }
+}
+
 static int triple(mpipool_task *t) {
     uint64_t x = *(const uint64_t *)t->in;
-    if (t->index == 0 && atomic_load(&sh->wait)) {
+    int64_t none = -1;
+    if (mode == BACK && atomic_load(&sh->wait) && t->rank == 1 &&
+        atomic_compare_exchange_strong(&sh->first_own, &none, (int64_t)t->index)) {
+        wait_for_take_back();
+    } else if (t->index == 0 && atomic_load(&sh->wait) && mode != BACK) {
         once_wait_for(&sh->later, LATER, WAIT_S);
     } else if (atomic_load(&sh->slow)) {
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
-    } else if ((t->rank == 3 && mode != TRANSIT) || mode == ROOM) {
+    } else if ((t->rank == 3 && mode != TRANSIT) || mode == ROOM || (mode == BACK && t->rank == 2)) {
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
@@ -146,6 +188,15 @@ static uint64_t in[N_TRANSIT], out[N_TRANSIT];
 static int n = N;     /* items a map: N_AHEAD in "ahead" */
 
 
+/* Items rank r gave back so far (the stats; its members' included). */
+static uint64_t gave_back(int r) {
+    mpipool_pool_stats st;
+    if (mpipool_stats(pool, &st) != MPIPOOL_OK) fail_msg("mpipool_stats failed");
+    for (int i = 0; i < st.nworkers; i++)
+        if (st.workers[i].rank == r) return st.workers[i].given_back;
+    return 0;
+}
+
 static void run_map(const char *journal) {
     mpipool_map_options o = MPIPOOL_MAP_OPTIONS_INIT;
     o.journal = journal;
@@ -158,7 +209,10 @@ static void run_map(const char *journal) {
     atomic_store(&sh->group_max, 0);
     const char *h = getenv("MPIPOOL_HIERARCHY");
     int grouped = mpipool_size(pool) == 3 && h && strcmp(h, "on") == 0; /* 4 ranks */
-    atomic_store(&sh->wait, grouped && (mode == STUCK || mode == ROOM));
+    atomic_store(&sh->wait, grouped && (mode == STUCK || mode == ROOM || mode == BACK));
+    atomic_store(&sh->first_own, -1);
+    atomic_store(&sh->took_back, 0);
+    uint64_t back0 = gave_back(1);
     atomic_store(&sh->slow, mode == AHEAD);
     assert_rc(pool, mpipool_map(pool, triple, in, sizeof *in, out, sizeof *out, (size_t)n, &o), MPIPOOL_OK);
     for (int i = 0; i < n; i++) {
@@ -175,6 +229,15 @@ static void run_map(const char *journal) {
     if (grouped && (mode == STUCK || mode == ROOM) && atomic_load(&sh->later) < LATER)
         fail_msg("leader 1 ran %u items numbered 6 or more while item 0 held its group's first chunk, want %d",
                  atomic_load(&sh->later), LATER);
+    if (grouped && mode == BACK) {
+        uint64_t back = gave_back(1) - back0;
+        printf("leader 1's first item: %lld; it gave back %llu items\n", (long long)atomic_load(&sh->first_own),
+               (unsigned long long)back);
+        if (!atomic_load(&sh->took_back) || back == 0)
+            fail_msg("leader 1's long item %s the master's TAG_TAKE_BACK and rank 1 gave back %llu items; want "
+                     "it seen and some given back", atomic_load(&sh->took_back) ? "saw" : "never saw",
+                     (unsigned long long)back);
+    }
     if (grouped && mode == ROOM && atomic_load(&sh->rooms) == 0)
         fail_msg("leader 1 sent no TAG_ROOM while its members ran dry behind item 0");
     const char *pace = getenv("MPIPOOL_PACE");
@@ -232,11 +295,12 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_share_ahead_journal),
     };
     const char *arg = argc > 1 ? argv[argc - 1] : "";
-    mode = strcmp(arg, "ahead") == 0 ? AHEAD : strcmp(arg, "room") == 0 ? ROOM : strcmp(arg, "transit") == 0 ? TRANSIT : STUCK;
+    mode = strcmp(arg, "ahead") == 0 ? AHEAD : strcmp(arg, "room") == 0 ? ROOM : strcmp(arg, "transit") == 0 ? TRANSIT
+         : strcmp(arg, "back") == 0 ? BACK : STUCK;
     if (mode == AHEAD) n = N_AHEAD;
     if (mode == TRANSIT) n = N_TRANSIT;
     const char *name = mode == AHEAD ? "test_share_ahead" : mode == ROOM ? "test_group_room"
-                     : mode == TRANSIT ? "test_group_transit" : "test_group_queue";
+                     : mode == TRANSIT ? "test_group_transit" : mode == BACK ? "test_group_back" : "test_group_queue";
     once_prog p = {name, "group_queue", "gqueue", sizeof(shared_t), attach, &pool, shm_path, journal_path,
                    mode == AHEAD ? ahead_tests : tests, 2, (uint64_t)n, want};
     return once_main(argc, argv, &p);

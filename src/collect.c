@@ -318,14 +318,10 @@ static int cancel_answer(mpipool__engine *e, slot *s, int w) {
         if (*q == MPI_REQUEST_NULL) continue;
         MPI_Status st;
         int cancelled = 0;
-        int persistent = q == &s->rreq && s->rreq == s->rpers;
+        /* Never the slot's persistent receive (dispatch.c, post_result). */
         ENGINE_MPI(e, MPI_Cancel(q));
         ENGINE_MPI(e, MPI_Wait(q, &st));
         ENGINE_MPI(e, MPI_Test_cancelled(&st, &cancelled));
-        if (persistent) { /* made again with the slot's next chunk (SMPI starts no cancelled one) */
-            ENGINE_MPI(e, MPI_Request_free(&s->rpers));
-            *q = MPI_REQUEST_NULL;
-        }
         lost |= !cancelled;
     }
     if (lost)

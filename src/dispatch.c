@@ -54,6 +54,12 @@ static int post_result(mpipool__engine *e, mpipool_job *j, slot *s, size_t rbyte
     char *dst = j->out ? j->out + s->first * j->out_size : NULL;
     if (s->var_out) {
         s->rreq = MPI_REQUEST_NULL; /* probed for in mpipool__dispatch_collect */
+    } else if (s->rsmall && s->units > 1) {
+        /* A group chunk's receive may be cancelled (the leader gives the
+         * chunk back: reclaim.c), and SMPI 3.32 reported a restarted
+         * persistent receive, cancelled, as not cancelled (with its last
+         * completion's status): a plain one for these few chunks. */
+        ENGINE_MPI(e, MPI_Irecv(s->rbuf, (int)s->rcap, MPI_BYTE, w, MPIPOOL__TAG_RESULT, comm, &s->rreq));
     } else if (s->rsmall) {
         /* A slot mostly serves one worker: its receive is made once
          * (again if the buffer moved, or a leader borrowed the slot) and

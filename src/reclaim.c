@@ -96,20 +96,29 @@ static const slot *stuck(const mpipool__engine *e, int w, double now) {
     return now - s->t_sent > 2 * expected + MPIPOOL__STUCK_SLACK_SECONDS ? s : NULL;
 }
 
-/* Leader w's oldest chunk, if it is past twice its time since it could
+/* Whether a rank the master fed job `id` (members never are) is idle,
+ * looked up once per job in a look (*job, *idle: the last answer). */
+static int job_idle(const mpipool__engine *e, uint64_t id, uint64_t *job, int *idle) {
+    if (*job == id) return *idle;
+    *job = id;
+    *idle = 0;
+    for (int v = 1; v <= e->workers && !*idle; v++)
+        *idle = !e->dead[v] && e->inflight[v] == 0 && e->last_job[v] == id;
+    return *idle;
+}
+
+/* 1 if leader w's oldest chunk is past twice its time since it could
  * start, plus two items and the slack (dispatch.c, leader_depth's "long"),
- * with a chunk queued behind it; and an idle rank of that job's waits. */
-static const slot *late_leader(const mpipool__engine *e, int w, double now) {
+ * with a chunk queued behind it, and a rank of its job is idle. */
+static int late_leader(const mpipool__engine *e, int w, double now, uint64_t *job, int *idle) {
     const slot *s = mpipool__oldest_slot(e, w);
     if (s == NULL || s->units <= 1 || s->completed || e->inflight[w] < 2 || s->job->cancelled ||
         s->job->per_item <= 0)
-        return NULL;
+        return 0;
     double per = s->job->per_item, start = s->t_sent > e->answered[w] ? s->t_sent : e->answered[w];
     if (now - start <= 2 * per * (double)s->count / (double)s->units + 2 * per + MPIPOOL__STUCK_SLACK_SECONDS)
-        return NULL;
-    for (int v = 1; v <= e->workers; v++) /* fed this job (members never are), and idle */
-        if (!e->dead[v] && e->inflight[v] == 0 && e->last_job[v] == s->job->id) return s;
-    return NULL;
+        return 0;
+    return job_idle(e, s->job->id, job, idle);
 }
 
 /* Ask worker w for its unstarted items (TAG_RECLAIM), or group leader w
@@ -178,9 +187,11 @@ int mpipool__reclaim_look(mpipool__engine *e) {
     double now = MPI_Wtime(); /* not the pass's clock: compared with t_sent (dispatch.c) */
     if (now < e->rc_look) return 0;
     e->rc_look = now + LOOK_SECONDS;
+    uint64_t job = 0; /* job ids start at 1 */
+    int job_has_idle = 0;
     for (int w = 1; w <= e->workers; w++) {
         if (e->dead[w] || e->inflight[w] == 0 || e->asked[w] >= e->nsent[w]) continue;
-        int leader = late_leader(e, w, now) != NULL;
+        int leader = late_leader(e, w, now, &job, &job_has_idle);
         if ((leader || stuck(e, w, now)) && ask(e, w, leader) != 0) return -1;
     }
     return 0;

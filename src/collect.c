@@ -312,9 +312,8 @@ static void lose(mpipool__engine *e, int w, const mpipool__died_msg *why) {
  * (it gave the chunk back): cancelled.  0, or -1 if one had matched. */
 static int cancel_answer(mpipool__engine *e, slot *s, int w) {
     int lost = 0;
-    MPI_Request *r[] = {&s->rreq};
     for (int k = -1; k < s->nrecv_pieces; k++) {
-        MPI_Request *q = k < 0 ? r[0] : &s->pieces[s->nsend_pieces + k];
+        MPI_Request *q = k < 0 ? &s->rreq : &s->pieces[s->nsend_pieces + k];
         if (*q == MPI_REQUEST_NULL) continue;
         MPI_Status st;
         int cancelled = 0;

@@ -256,8 +256,8 @@ int mpipool__dispatch_fill(mpipool__engine *e);
 /* wake.c: 1 if a large message is probably moving (sleeping would stall it). */
 int mpipool__dispatch_moving(mpipool__engine *e);
 /* MPI_Wtime when the next result should arrive; 0 if unknown.  `now`:
- * MPI_Wtime. */
-double mpipool__dispatch_next_due(const mpipool__engine *e, double now);
+ * MPI_Wtime.  *most_us: the longest sleep (mpipool__wait_most_us). */
+double mpipool__dispatch_next_due(const mpipool__engine *e, double now, unsigned *most_us);
 /* collect.c: leader w gave back the GROUP chunks named by the `n` (job,
  * first, count) triples `t` (TAG_GAVE, wire.h): their items go back to
  * their jobs.  0, or -1 when the engine broke. */

@@ -113,7 +113,7 @@ static int idle_moving(mpipool__engine *e, mpipool__backoff *bo, double now) {
         return 0;
     }
     int moving = mpipool__dispatch_moving(e);
-    if (!moving) bo->due = mpipool__dispatch_next_due(e, now);
+    if (!moving) bo->due = mpipool__dispatch_next_due(e, now, &bo->pace.most_us);
     return moving;
 }
 

@@ -533,7 +533,8 @@ cleanup:
     return rc;
 }
 
-double mpipool__group_due(const mpipool__group *g) {
+double mpipool__group_due(const mpipool__group *g, unsigned *most_us) {
+    *most_us = mpipool__wait_most_us(g ? per_item(g) : 0);
     if (g == NULL || g->active == 0 || per_item(g) <= 0) return 0;
     double per = per_item(g), due = 0, now = MPI_Wtime();
     for (int i = 0; i < 2 * g->n; i++) {

@@ -28,8 +28,9 @@ int mpipool__group_progress(mpipool__group *g, int *moved);
 int mpipool__group_busy(const mpipool__group *g);
 /* MPI_Wtime when a member's result is next due (from the task time per
  * item so far), or 0 if unknown: a leader with nothing to do sleeps until
- * then at most, as the master does (engine.c, next_due). */
-double mpipool__group_due(const mpipool__group *g);
+ * then at most, as the master does (engine.c, next_due); and, as the
+ * master's, its sleeps last at most *most_us (mpipool__wait_most_us). */
+double mpipool__group_due(const mpipool__group *g, unsigned *most_us);
 void mpipool__group_free(mpipool__group *g);
 
 #endif

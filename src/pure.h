@@ -315,6 +315,21 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
 #define MPIPOOL__WAIT_YIELD 250e-6
 #define MPIPOOL__WAIT_SLEEP_MAX_US 1000u
 #define MPIPOOL__WAIT_SLEEP_SHARE 8
+/* A rank waiting for answers (the master, a group leader) sleeps at most
+ * 1/WAIT_ITEM_SHARE of an item's mean time, within WAIT_SLEEP_LEAST_US
+ * and WAIT_SLEEP_MAX_US (mpipool__wait_most_us), so that it notices the
+ * last answer of a map within a fraction of an item: that answer often
+ * comes after a long wait (a heavy-tailed map's longest item), whose
+ * sleeps had grown to 1 ms, the time of ten 100 us items, at each level
+ * of a hierarchy.  SimGrid, Pareto items: 64 x 100 us 0.944 -> 0.950,
+ * 256 x 100 us 0.907 -> 0.911, 1024 x 10 us 0.766 -> 0.779 (bench/
+ * RESULTS.md).  Not below 250 us: 100 us sleeps lost at 256 x 10 us
+ * Pareto in 4 of 6 draws (by up to 0.016), where the master is busy and
+ * each look costs it.  Long items keep the 1 ms sleeps: at 2 s items,
+ * 250 us sleeps took the master's CPU from 0.8 % to 1.5 % of its wall
+ * time (3 ranks, 2 cores). */
+#define MPIPOOL__WAIT_ITEM_SHARE 4
+#define MPIPOOL__WAIT_SLEEP_LEAST_US 250u
 /* A worker waiting for its next chunk sleeps at most 1/WAIT_IDLE_SHARE of
  * its wait so far instead: between the maps of an iterative program (the
  * master computes for a few ms, then maps again) an eighth made the first
@@ -338,13 +353,18 @@ void mpipool__plan_static(size_t n, size_t workers, size_t w, size_t *first,
 #define MPIPOOL__WAIT_GAP 5e-6
 enum { MPIPOOL__WAIT_POLL = 0, MPIPOOL__WAIT_YIELD_STEP = 1, MPIPOOL__WAIT_SLEEP = 2 };
 /* A wait's state: the last sleep's length, the previous step's time and
- * the last time the core was given up (all 0 at the start of a wait), and
- * the share of the wait so far a sleep may last (0: WAIT_SLEEP_SHARE). */
+ * the last time the core was given up (all 0 at the start of a wait), the
+ * share of the wait so far a sleep may last (0: WAIT_SLEEP_SHARE), and the
+ * longest sleep (0: WAIT_SLEEP_MAX_US; mpipool__wait_most_us). */
 typedef struct {
     unsigned backoff_us;
     double prev, gave;
     unsigned share;
+    unsigned most_us;
 } mpipool__wait_state;
+/* The longest sleep of a rank waiting for answers to items of `per_item`
+ * mean seconds (<= 0: unknown, WAIT_SLEEP_MAX_US). */
+unsigned mpipool__wait_most_us(double per_item);
 /* The next step of a wait that began at `start` (seconds, same clock as
  * `now`), with an answer due at `due` (0: none known).  *sleep_us is set to
  * this step's sleep (0 unless MPIPOOL__WAIT_SLEEP, then >= 1). */

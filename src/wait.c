@@ -13,7 +13,7 @@
 void mpipool__backoff_reset(mpipool__backoff *b) {
     b->start = -1.0;
     b->sleep_us = 0;
-    b->pace = (mpipool__wait_state){0, 0, 0, 0};
+    b->pace = (mpipool__wait_state){0, 0, 0, 0, 0};
     b->due = 0;
 }
 

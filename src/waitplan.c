@@ -36,8 +36,8 @@ int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__w
     }
     if (now - start < MPIPOOL__WAIT_SPIN) return MPIPOOL__WAIT_POLL;
     if (now - start < MPIPOOL__WAIT_YIELD) return MPIPOOL__WAIT_YIELD_STEP;
-    unsigned us = *backoff_us ? *backoff_us * 2 : 1;
-    if (us > MPIPOOL__WAIT_SLEEP_MAX_US) us = MPIPOOL__WAIT_SLEEP_MAX_US;
+    unsigned us = *backoff_us ? *backoff_us * 2 : 1, cap = st->most_us ? st->most_us : MPIPOOL__WAIT_SLEEP_MAX_US;
+    if (us > cap) us = cap;
     *backoff_us = us;
     if (due > 0) {
         /* Wake up when the answer is due (hot: when its polling window
@@ -55,4 +55,11 @@ int mpipool__wait_plan(double now, double start, double due, int hot, mpipool__w
     if ((double)us > most) us = most >= 1 ? (unsigned)most : 1;
     *sleep_us = us;
     return MPIPOOL__WAIT_SLEEP;
+}
+
+unsigned mpipool__wait_most_us(double per_item) {
+    if (!(per_item > 0)) return MPIPOOL__WAIT_SLEEP_MAX_US;
+    double us = per_item * 1e6 / MPIPOOL__WAIT_ITEM_SHARE;
+    if (us >= MPIPOOL__WAIT_SLEEP_MAX_US) return MPIPOOL__WAIT_SLEEP_MAX_US;
+    return us <= MPIPOOL__WAIT_SLEEP_LEAST_US ? MPIPOOL__WAIT_SLEEP_LEAST_US : (unsigned)us;
 }

@@ -64,13 +64,16 @@ static double due_of(const slot *s, double start, double now) {
  * alone, a group's last fair part, sent with 15 ms of work ahead of it,
  * was overdue before its answer came, and the master slept past that:
  * SimGrid, 64 ranks x 1 ms uniform, hierarchy on, 0.979.)
+ * *most_us: the longest the master may sleep, from the shortest time per
+ * item of the chunks out (pure.h, WAIT_ITEM_SHARE).
  * Called with e->lock held, only before the master sleeps. */
-double mpipool__dispatch_next_due(const mpipool__engine *e, double now) {
-    double due = 0;
+double mpipool__dispatch_next_due(const mpipool__engine *e, double now, unsigned *most_us) {
+    double due = 0, per = 0;
     int grouped = 0;
     for (int i = 0; i < e->nslots; i++) {
         const slot *s = &e->slots[i];
         if (!s->worker) continue;
+        if (s->job->per_item > 0 && (per == 0 || s->job->per_item < per)) per = s->job->per_item;
         if (s->units > 1) {
             grouped = 1;
             continue;
@@ -87,5 +90,6 @@ double mpipool__dispatch_next_due(const mpipool__engine *e, double now) {
             if (t > 0 && (due == 0 || t < due)) due = t;
         }
     }
+    *most_us = mpipool__wait_most_us(per);
     return due;
 }

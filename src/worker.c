@@ -306,7 +306,7 @@ static int group_drain(worker *wk) {
         if (moved) {
             mpipool__backoff_reset(&bo);
         } else {
-            bo.due = mpipool__group_due(wk->group);
+            bo.due = mpipool__group_due(wk->group, &bo.pace.most_us);
             mpipool__watch_sleep(&bo);
             mpipool__backoff_wait(&bo);
             mpipool__watch_wake();
@@ -386,7 +386,7 @@ static int next_message(worker *wk, mpipool__msg *msg, MPI_Status *st) {
         } else if (!wk->group && quiet < QUIET_POLLS) {
             quiet++; /* the wait plan would say "poll" (waitplan.c): no clock read */
         } else {
-            if (wk->group) bo.due = mpipool__group_due(wk->group);
+            if (wk->group) bo.due = mpipool__group_due(wk->group, &bo.pace.most_us);
             mpipool__watch_sleep(&bo);
             mpipool__backoff_wait(&bo);
             mpipool__watch_wake();

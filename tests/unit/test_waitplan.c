@@ -4,7 +4,9 @@
  * without yielding while an answer is due, and only then; sleeps end when
  * an answer's polling window opens; a late answer past its window does not
  * keep the waiter polling; in the window, the core is given up once per
- * WAIT_HOT_YIELD unless something else ran meanwhile.  Pure arithmetic on given clock readings.
+ * WAIT_HOT_YIELD unless something else ran meanwhile; a rank waiting for
+ * answers sleeps at most a quarter of an item (within 250 us and 1 ms).
+ * Pure arithmetic on given clock readings.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +21,7 @@
 /* One step with only the sleep state given (the pace of the window is
  * tested on its own below). */
 static int step(double now, double start, double due, int hot, unsigned *backoff, unsigned *sleep) {
-    mpipool__wait_state st = {*backoff, 0, 0, 0};
+    mpipool__wait_state st = {*backoff, 0, 0, 0, 0};
     int r = mpipool__wait_plan(now, start, due, hot, &st, sleep);
     *backoff = st.backoff_us;
     return r;
@@ -74,7 +76,7 @@ static void test_sleep_share_of_wait(void **state) {
  * spell still reaches the 1 ms sleeps. */
 static void test_idle_share(void **state) {
     (void)state;
-    mpipool__wait_state st = {MPIPOOL__WAIT_SLEEP_MAX_US, 0, 0, MPIPOOL__WAIT_IDLE_SHARE};
+    mpipool__wait_state st = {MPIPOOL__WAIT_SLEEP_MAX_US, 0, 0, MPIPOOL__WAIT_IDLE_SHARE, 0};
     unsigned s = 0;
     assert_int_equal(mpipool__wait_plan(100.0 + 5e-3, 100.0, 0, 0, &st, &s), MPIPOOL__WAIT_SLEEP);
     assert_true(s >= 77 && s <= 78); /* 5000 / 64 = 78.1: an eighth would be 625 */
@@ -155,7 +157,7 @@ static void test_fresh_wait_late_answer(void **state) {
 static void test_window_pace(void **state) {
     (void)state;
     double due = 100.0, t = due;
-    mpipool__wait_state st = {0, 0, 0, 0};
+    mpipool__wait_state st = {0, 0, 0, 0, 0};
     unsigned s = 0;
     int yields = 0;
     for (int k = 0; k < 200; k++, t += 1 * US) /* 200 us of fast polls */
@@ -166,8 +168,41 @@ static void test_window_pace(void **state) {
         yields += mpipool__wait_plan(t, 0.0, due, 1, &st, &s) == MPIPOOL__WAIT_YIELD_STEP;
     assert_int_equal(yields, 0);
     /* Without the window (SimGrid) or outside it, the pace plays no part. */
-    st = (mpipool__wait_state){0, 0, 0, 0};
+    st = (mpipool__wait_state){0, 0, 0, 0, 0};
     assert_int_equal(mpipool__wait_plan(due + 5 * US, due, due, 0, &st, &s), MPIPOOL__WAIT_POLL);
+}
+
+/* A rank waiting for answers sleeps at most a quarter of an item
+ * (WAIT_ITEM_SHARE), within 250 us and 1 ms: after a long wait (the last
+ * item of a map is long) it notices the answer within that, and the
+ * ladder climbs no higher; the share of the wait so far still comes first. */
+static void test_item_cap(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__wait_most_us(0), MPIPOOL__WAIT_SLEEP_MAX_US); /* unknown */
+    assert_int_equal(mpipool__wait_most_us(-1.0), MPIPOOL__WAIT_SLEEP_MAX_US);
+    assert_int_equal(mpipool__wait_most_us(2.0), MPIPOOL__WAIT_SLEEP_MAX_US); /* 2 s items */
+    assert_int_equal(mpipool__wait_most_us(4e-3), MPIPOOL__WAIT_SLEEP_MAX_US);
+    assert_int_equal(mpipool__wait_most_us(2e-3), 500);
+    assert_int_equal(mpipool__wait_most_us(1e-3), 250);
+    assert_int_equal(mpipool__wait_most_us(100e-6), MPIPOOL__WAIT_SLEEP_LEAST_US);
+    assert_int_equal(mpipool__wait_most_us(1e-9), MPIPOOL__WAIT_SLEEP_LEAST_US);
+    mpipool__wait_state st = {0, 0, 0, 0, 250};
+    unsigned s = 0, last = 0;
+    for (int k = 0; k < 20; k++) { /* 170 ms into a wait for one long item */
+        assert_int_equal(mpipool__wait_plan(100.170 + k * 1e-3, 100.0, 0, 1, &st, &s), MPIPOOL__WAIT_SLEEP);
+        assert_true(s <= 250 && (s > last || s == 250));
+        last = s;
+    }
+    assert_int_equal(s, 250);
+    assert_int_equal(st.backoff_us, 250);
+    /* Early in a wait, the share of the wait so far is the shorter. */
+    st = (mpipool__wait_state){250, 0, 0, 0, 250};
+    assert_int_equal(mpipool__wait_plan(100.0 + 1e-3, 100.0, 0, 1, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_true(s >= 124 && s <= 125);
+    /* 0: the usual cap. */
+    st = (mpipool__wait_state){MPIPOOL__WAIT_SLEEP_MAX_US, 0, 0, 0, 0};
+    assert_int_equal(mpipool__wait_plan(100.170, 100.0, 0, 1, &st, &s), MPIPOOL__WAIT_SLEEP);
+    assert_int_equal(s, MPIPOOL__WAIT_SLEEP_MAX_US);
 }
 
 int main(void) {
@@ -180,6 +215,7 @@ int main(void) {
         cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_fresh_wait_late_answer),
         cmocka_unit_test(test_window_pace),
+        cmocka_unit_test(test_item_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,10 +301,10 @@ static size_t next_chunk(mpipool_job *j, size_t workers, size_t fanout) {
          * items: the same).  (Chunks of MIN_CHUNK_SECONDS whatever was
          * out: 4096 x 10 us uniform, flat, 0.371 -> 0.320, where the
          * master, bound by its link, still had thousands out.) */
-        double cpu = busy / 2;
-        if (j->next >= j->n && (double)j->chunks_out + 1 < (double)fanout)
-            cpu = CHUNK_CPU_SECONDS * (double)(j->chunks_out + 1);
-        if (j->group <= 1 && !j->source) min_chunk = end_chunk(j, cpu, min_chunk);
+        if (j->group <= 1 && !j->source) {
+            size_t serving = mpipool__plan_serving(fanout, j->next >= j->n, (size_t)j->chunks_out);
+            min_chunk = end_chunk(j, CHUNK_CPU_SECONDS * (double)serving, min_chunk);
+        }
         /* Flat: a few times the least (the master's load then stays low),
          * so that a long item waits behind little: reclaim.c gives back
          * what is queued behind it, but what went before it in its chunk,

@@ -46,6 +46,10 @@ size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor) {
     return want < most ? want : most;
 }
 
+size_t mpipool__plan_serving(size_t fanout, int all_out, size_t chunks_out) {
+    return fanout > 0 && all_out && chunks_out < fanout - 1 ? chunks_out + 1 : fanout;
+}
+
 int mpipool__plan_depth(size_t unassigned, size_t workers, int heavy, double per_item) {
     if (heavy && per_item >= MPIPOOL__HEAVY_ITEM_SECONDS) return 1;
     return unassigned > workers ? 2 : 1;

@@ -117,6 +117,11 @@ size_t mpipool__plan_max_items(size_t in_size, size_t out_size, size_t header,
  * floor (a size in bytes, in items) leaves chunks that are cheap to send
  * alone.  `want` when it is within the limit. */
 size_t mpipool__plan_slow_start(size_t want, size_t last, size_t floor);
+/* How many targets the master's budget a chunk is for (a flat map's least
+ * chunk, dispatch.c): all `fanout` it serves, but once every item of the
+ * map went out (`all_out`: what is left was given back) only the
+ * `chunks_out` chunks still out and the one it sends. */
+size_t mpipool__plan_serving(size_t fanout, int all_out, size_t chunks_out);
 /* How many chunks a worker should have in flight: 2 while more items than
  * workers remain unassigned, then 1, so the last items go to idle workers
  * instead of queueing behind a long task.  (From 2 * workers on, as until

@@ -237,6 +237,19 @@ static void test_heavy(void **state) {
     assert_false(mpipool__plan_heavy(10.0, 0, 1e-3, 50));
 }
 
+/* The master's budget a chunk counts every target it serves, until every
+ * item went out: then only the chunks still out, and the one it sends. */
+static void test_serving(void **state) {
+    (void)state;
+    assert_int_equal(mpipool__plan_serving(255, 0, 3), 255);    /* items left to send */
+    assert_int_equal(mpipool__plan_serving(255, 1, 3), 4);      /* given back, 3 out */
+    assert_int_equal(mpipool__plan_serving(255, 1, 0), 1);
+    assert_int_equal(mpipool__plan_serving(4095, 1, 4000), 4001);
+    assert_int_equal(mpipool__plan_serving(4095, 1, 4094), 4095); /* never past fanout */
+    assert_int_equal(mpipool__plan_serving(4095, 1, 9000), 4095);
+    assert_int_equal(mpipool__plan_serving(0, 1, 0), 0);
+}
+
 static void test_slow_start(void **state) {
     (void)state;
     /* No chunk sent yet: as planned. */
@@ -600,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_max_items),
         cmocka_unit_test(test_max_items_property),
         cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_serving),
         cmocka_unit_test(test_slow_start),
         cmocka_unit_test(test_heavy),
         cmocka_unit_test(test_window),
